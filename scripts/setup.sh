@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# One-command, idempotent setup of an ARGOS edge workspace on a machine without apt ROS:
+#   Python 3.11 venv with pinned ROS 2 Kilted wheels -> vision_msgs underlay (only when no real
+#   vision_msgs is found) -> colcon build of src/ -> redis-server and mosquitto from apt if missing.
+# On a Jetson with apt ROS 2 use the README's "Jetson" path instead (rosdep + colcon, no venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${ARGOS_VENV:-$ROOT/.venv}
+PY=${PYTHON:-python3.11}
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- 1. system services used by `make run` and the integration tests -------------------------
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto mosquitto-clients)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${need_apt[*]} from apt"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    log "WARNING: ${need_apt[*]} missing and apt not usable as this user; install them yourself"
+  fi
+fi
+
+# --- 2. venv with pinned wheels ----------------------------------------------------------------
+stamp=$VENV/.argos-requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ]; then
+  command -v "$PY" >/dev/null || { echo "setup: $PY not found (ROS 2 Kilted wheels are cp311 only)" >&2; exit 1; }
+  log "creating venv $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "installing pinned requirements"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  # The ROS wheels' CMake configs name the wheel build host's Python paths; point them at ours.
+  pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  npinc=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
+  grep -rlE '/opt/python/cp311-cp311' "$VENV/share" --include='*.cmake' 2>/dev/null | while read -r f; do
+    sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g" \
+           -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g" "$f"
+  done
+  echo "$want" > "$stamp"
+fi
+
+# --- 3. colcon builds --------------------------------------------------------------------------
+# The wheels' bootstrapper re-executes Python with LD_LIBRARY_PATH; colcon, cmake and the
+# generated code all run inside this environment.
+export AMENT_PREFIX_PATH=$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}
+export CMAKE_PREFIX_PATH=$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
+export PATH=$VENV/bin:$PATH
+COLCON=(colcon --log-base "$ROOT/log")
+CMAKE_ARGS=(--cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF -Wno-dev)
+
+has_real_vision_msgs() {
+  local p
+  IFS=: read -ra prefixes <<< "$AMENT_PREFIX_PATH"
+  for p in "${prefixes[@]}"; do
+    [ "$p" = "$ROOT/underlay/install" ] && continue
+    [ -f "$p/share/vision_msgs/package.xml" ] && return 0
+  done
+  return 1
+}
+if has_real_vision_msgs; then
+  log "real vision_msgs found on AMENT_PREFIX_PATH; not building the in-repo copy"
+else
+  log "building vision_msgs (in-repo 4.x definitions) into underlay/install"
+  (cd underlay && "${COLCON[@]}" build --base-paths vision_msgs --build-base build --install-base install \
+      "${CMAKE_ARGS[@]}" --event-handlers console_cohesion- summary- status- >/dev/null) \
+      || { echo "setup: vision_msgs underlay build failed; see log/latest_build" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  set +u; source underlay/install/local_setup.bash; set -u
+fi
+
+log "colcon build of src/"
+"${COLCON[@]}" build --base-paths src --symlink-install "${CMAKE_ARGS[@]}" --event-handlers console_cohesion- summary- status- >/dev/null \
+  || { echo "setup: colcon build failed; re-run with: source scripts/env.sh && colcon build --base-paths src" >&2; exit 1; }
+log "done: source scripts/env.sh to use the workspace"

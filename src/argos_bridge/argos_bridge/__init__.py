@@ -1,0 +1,1 @@
+"""ARGOS bridge node: Redis Stream buffer and MQTT publishing of detections, tracks and counts."""

@@ -1,0 +1,1 @@
+"""ARGOS bringup: launch files, configuration and the argos command line."""

@@ -1,0 +1,136 @@
+"""Private redis-server and mosquitto instances for `argos run` and the tests.
+
+Each runs as a child process on a free loopback port with its data in a temporary directory,
+and is stopped (and the directory removed) on close. Nothing here is a fake: these are the
+Debian server binaries, the same ones a unit runs.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_binary(name: str) -> str:
+    for cand in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise ServiceError(f"{name} not found: install it (apt-get install {name}) or run `make setup`")
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServiceError(f"server on port {port} exited with code {proc.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ServiceError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
+
+
+@dataclass
+class _Server:
+    name: str
+    port: int = 0
+    host: str = "127.0.0.1"
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="argos-svc-")))
+    proc: subprocess.Popen | None = None
+
+    def _spawn(self, argv: list[str]) -> None:
+        self.port = self.port or free_port()
+        log = open(self.workdir / f"{self.name}.log", "wb")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                                     start_new_session=True)
+        log.close()
+        try:
+            wait_for_port(self.host, self.port, 10.0, self.proc)
+        except ServiceError as exc:
+            text = (self.workdir / f"{self.name}.log").read_text(errors="replace")[-2000:]
+            self.close()
+            raise ServiceError(f"{self.name} failed to start: {exc}\n{text}") from None
+
+    def stop(self) -> None:
+        """Stop the process but keep its data (for restart tests)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@dataclass
+class RedisServer(_Server):
+    name: str = "redis"
+    password: str | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        argv = [find_binary("redis-server"), "--port", str(self.port or free_port()), "--bind", self.host,
+                "--dir", str(self.workdir), "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+        self.port = int(argv[2])
+        if self.password:
+            argv += ["--requirepass", self.password]
+        self._spawn(argv)
+        return self
+
+
+@dataclass
+class MosquittoServer(_Server):
+    name: str = "mosquitto"
+    extra_config: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> "MosquittoServer":
+        self.port = self.port or free_port()
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} {self.host}\n"
+            + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
+            + "persistence false\n"
+            + self.extra_config)
+        self._spawn([find_binary("mosquitto"), "-c", str(conf)])
+        return self

@@ -1,0 +1,1 @@
+"""ARGOS inference node: detection engines behind one interface publishing vision_msgs/Detection2DArray."""

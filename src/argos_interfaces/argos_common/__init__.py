@@ -1,0 +1,1 @@
+"""Shared Python layer of the ARGOS edge nodes."""

@@ -1,0 +1,1 @@
+"""ARGOS tracker node: Kalman/observer multi-object tracking and line counting."""

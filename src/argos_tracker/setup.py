@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+package_name = "argos_tracker"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="ARGOS edge maintainers",
+    maintainer_email="maintainers@argos-edge.org",
+    description="ARGOS tracker node: Kalman/observer multi-object tracking and line counting.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "tracker_node = argos_tracker.node:main",
+        ],
+    },
+)
