@@ -1,0 +1,66 @@
+"""ARGOS edge, one camera, one process per node (launch_ros on a full ROS 2 install).
+
+    ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespace:=cam0] \
+        [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info]
+
+Every node reads the same parameter file as `argos run`. In separate processes the camera
+publishes camera/image_raw (inference subscribes to it), instead of the composed graph's
+in-process hand-off.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+NODES = (
+    # package, executable, node name
+    ("argos_camera", "camera_node", "camera"),
+    ("argos_inference", "inference_node", "inference"),
+    ("argos_tracker", "tracker_node", "tracker"),
+    ("argos_bridge", "bridge_node", "bridge"),
+)
+
+
+def _nodes(context):
+    config = LaunchConfiguration("config").perform(context)
+    namespace = LaunchConfiguration("namespace").perform(context)
+    log_level = LaunchConfiguration("log_level").perform(context)
+    bridge_overrides = {}
+    for key in ("redis_url", "mqtt_url"):
+        value = LaunchConfiguration(key).perform(context)
+        if value:
+            bridge_overrides[key] = value
+    actions = []
+    for package, executable, name in NODES:
+        parameters = [config]
+        if name == "bridge" and bridge_overrides:
+            parameters.append(bridge_overrides)
+        actions.append(Node(
+            package=package,
+            executable=executable,
+            name=name,
+            namespace=namespace,
+            parameters=parameters,
+            arguments=["--ros-args", "--log-level", log_level],
+            output="screen",
+            emulate_tty=True,
+        ))
+    return actions
+
+
+def generate_launch_description():
+    default_config = os.path.join(get_package_share_directory("argos_bringup"), "config", "edge.yaml")
+    return LaunchDescription([
+        DeclareLaunchArgument("config", default_value=default_config,
+                              description="ROS 2 parameter file for all ARGOS nodes"),
+        DeclareLaunchArgument("namespace", default_value="cam0", description="namespace of this camera's nodes"),
+        DeclareLaunchArgument("redis_url", default_value="",
+                              description="overrides bridge.redis_url (empty: the config's value)"),
+        DeclareLaunchArgument("mqtt_url", default_value="",
+                              description="overrides bridge.mqtt_url (empty: the config's value)"),
+        DeclareLaunchArgument("log_level", default_value="info", description="ROS log level of every node"),
+        OpaqueFunction(function=_nodes),
+    ])

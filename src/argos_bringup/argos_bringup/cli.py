@@ -1,0 +1,62 @@
+"""The `argos` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_run(args) -> int:
+    from .run import run
+    return run(args)
+
+
+def _cmd_check(args) -> int:
+    from argos_common.params import ConfigError
+
+    from .config import default_config_path, load_config
+    path = args.config or default_config_path()
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for node, values in cfg.params.items():
+        print(f"{node}: {len(values)} parameters ok")
+    print(f"{path}: valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="argos", description="ARGOS edge: detect, track and count road users.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole graph of one camera in one process")
+    run.add_argument("--config", help="parameter file (default: config/edge.yaml)")
+    run.add_argument("--source", help="override camera.source (synthetic://intersection, file:///path.mp4, ...)")
+    run.add_argument("--duration", type=float, default=20.0, help="seconds to run (default 20)")
+    run.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
+    run.add_argument("--param", action="append", metavar="NODE.NAME=VALUE",
+                     help="override one parameter, e.g. --param camera.fps=10.0 (repeatable)")
+    run.add_argument("--namespace", default="/cam0", help="ROS namespace of the camera's nodes (default /cam0)")
+    run.add_argument("--embedded-services", choices=("auto", "never"), default="auto",
+                     help="auto: start private redis-server/mosquitto when the config names none")
+    run.add_argument("--progress-interval", type=float, default=2.0, help="seconds between progress lines")
+    run.add_argument("--quiet", action="store_true", help="no progress and no summary table")
+    run.set_defaults(func=_cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a parameter file and exit")
+    check.add_argument("--config", help="parameter file (default: config/edge.yaml)")
+    check.set_defaults(func=_cmd_check)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "duration", 1.0) is not None and getattr(args, "duration", 1.0) <= 0:
+        print("error: --duration: must be > 0", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

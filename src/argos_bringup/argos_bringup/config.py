@@ -1,0 +1,124 @@
+"""Load and validate config/edge.yaml (ROS 2 parameter-file form) before anything starts.
+
+The same file is handed unchanged to launch_ros on a full ROS 2 install. ROS silently ignores a
+parameter nobody declares, so a misspelt key would quietly fall back to its default; this module
+checks every key and value against the nodes' ParamSpecs and names the offending key.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from argos_common.lines import parse_lines
+from argos_common.params import ConfigError, ParamSpec, expand_specs, flatten, resolve
+
+# node name -> module holding its PARAMS
+NODE_PARAM_MODULES = {
+    "camera": "argos_camera.params",
+    "inference": "argos_inference.params",
+    "tracker": "argos_tracker.params",
+    "bridge": "argos_bridge.params",
+}
+GLOBAL_SECTION = "/**"
+
+
+def node_specs(node: str):
+    return importlib.import_module(NODE_PARAM_MODULES[node]).PARAMS
+
+
+@dataclass
+class EdgeConfig:
+    path: Path
+    params: dict[str, dict[str, Any]]             # node -> resolved flat parameters
+    explicit: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> keys set in the file
+
+    def node(self, name: str) -> dict[str, Any]:
+        return self.params[name]
+
+
+def _node_of_section(key: str) -> str | None:
+    """`camera`, `/**/camera`, `/cam0/camera` -> camera; `/**` -> None (global)."""
+    if key == GLOBAL_SECTION:
+        return None
+    name = key.rstrip("/").rsplit("/", 1)[-1]
+    if name not in NODE_PARAM_MODULES:
+        raise ConfigError(key, f"unknown node (known: {', '.join(NODE_PARAM_MODULES)}, or {GLOBAL_SECTION} for all)")
+    return name
+
+
+def _read_sections(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("config", f"file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError("config", f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError("config", f"{path} must map node names to ros__parameters")
+    global_values: dict[str, Any] = {}
+    per_node: dict[str, dict[str, Any]] = {}
+    for key, body in raw.items():
+        node = _node_of_section(str(key))
+        if not isinstance(body, dict) or set(body) != {"ros__parameters"} or not isinstance(body["ros__parameters"], dict):
+            raise ConfigError(str(key), "must contain exactly one mapping, ros__parameters")
+        values = flatten(body["ros__parameters"])
+        if node is None:
+            global_values.update(values)
+        else:
+            per_node.setdefault(node, {}).update(values)
+    return global_values, per_node
+
+
+def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> EdgeConfig:
+    """Resolve every node's parameters: defaults < /** section < node section < overrides."""
+    path = Path(path)
+    global_values, per_node = _read_sections(path)
+    for node, values in (overrides or {}).items():
+        if node not in NODE_PARAM_MODULES:
+            raise ConfigError(node, f"unknown node (known: {', '.join(NODE_PARAM_MODULES)})")
+        per_node.setdefault(node, {}).update(values)
+
+    params, explicit = {}, {}
+    used_globals: set[str] = set()
+    for node in NODE_PARAM_MODULES:
+        specs = node_specs(node)
+        merged = {**global_values, **per_node.get(node, {})}
+        known = {s.name for s in expand_specs(specs, merged)}
+        mine = {k: v for k, v in global_values.items() if k in known}
+        used_globals.update(mine)
+        mine.update(per_node.get(node, {}))
+        params[node] = resolve(f"/**/{node}", specs, mine)
+        explicit[node] = set(mine)
+        if "lines.names" in params[node]:
+            parse_lines(params[node], key_prefix=f"/**/{node}.")
+    for key in global_values:
+        if key not in used_globals:
+            raise ConfigError(f"{GLOBAL_SECTION}.{key}", "unknown parameter (no node declares it)")
+    return EdgeConfig(path, params, explicit)
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """`camera.fps=10.0` -> ("camera", "fps", 10.0); the value is parsed as YAML."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ConfigError("--param", f"expected NODE.NAME=VALUE, got {text!r}")
+    lhs, rhs = text.split("=", 1)
+    node, name = lhs.split(".", 1)
+    return node, name, yaml.safe_load(rhs)
+
+
+def default_config_path() -> Path:
+    """config/edge.yaml of the source tree when run from it, else the installed share copy."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "config" / "edge.yaml"
+        if candidate.is_file() and (parent / "src" / "argos_bringup").is_dir():
+            return candidate
+    from ament_index_python.packages import get_package_share_directory
+    return Path(get_package_share_directory("argos_bringup")) / "config" / "edge.yaml"
+
+
+__all__ = ["EdgeConfig", "load_config", "parse_assignment", "default_config_path", "ConfigError", "ParamSpec"]

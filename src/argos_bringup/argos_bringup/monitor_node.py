@@ -1,0 +1,26 @@
+"""rclpy subscriber feeding RunMonitor from the graph's public topics."""
+from __future__ import annotations
+
+from argos_interfaces.msg import CountEvent
+from rclpy.node import Node
+from vision_msgs.msg import Detection2DArray
+
+from argos_common import qos
+
+from .monitor import RunMonitor
+
+
+class MonitorNode(Node):
+    def __init__(self, monitor: RunMonitor, *, node_name: str = "run_monitor", **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.monitor = monitor
+        self.create_subscription(CountEvent, "counts", self._on_count, qos.COUNTS)
+        self.create_subscription(CountEvent, "camera/ground_truth/counts", self._on_truth, qos.COUNTS)
+        self.create_subscription(Detection2DArray, "detections", lambda _m: monitor.on_detections(), qos.RESULTS)
+        self.create_subscription(Detection2DArray, "tracks", lambda _m: monitor.on_tracks(), qos.RESULTS)
+
+    def _on_count(self, msg: CountEvent) -> None:
+        self.monitor.on_count(msg.line_id, msg.class_id, msg.direction)
+
+    def _on_truth(self, msg: CountEvent) -> None:
+        self.monitor.on_truth_count(msg.line_id, msg.class_id, msg.direction)

@@ -1,0 +1,189 @@
+"""`argos run`: the whole graph of one camera in one process, with a progress line and a summary."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from contextlib import ExitStack, closing
+from pathlib import Path
+from typing import Any
+
+from argos_common.params import ConfigError
+
+from .config import default_config_path, load_config, parse_assignment
+from .monitor import count_errors, percentiles
+from .services import MosquittoServer, RedisServer, ServiceError
+from .watcher import MqttWatcher
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+DEFAULT_MQTT = "mqtt://127.0.0.1:1883"
+SUMMARY_VERSION = 1
+
+
+def _overrides(args) -> dict[str, dict[str, Any]]:
+    overrides: dict[str, dict[str, Any]] = {}
+    for text in args.param or []:
+        node, name, value = parse_assignment(text)
+        overrides.setdefault(node, {})[name] = value
+    if args.source:
+        overrides.setdefault("camera", {})["source"] = args.source
+    return overrides
+
+
+def _start_services(stack: ExitStack, bridge_params: dict, embedded: str, say) -> dict[str, str]:
+    """Fill in redis_url / mqtt_url: the configured ones, or private servers when empty."""
+    urls = {}
+    for key, server_cls, default in (("redis_url", RedisServer, DEFAULT_REDIS), ("mqtt_url", MosquittoServer, DEFAULT_MQTT)):
+        if bridge_params[key]:
+            urls[key] = bridge_params[key]
+        elif embedded == "never":
+            urls[key] = default
+        else:
+            server = stack.enter_context(server_cls())
+            urls[key] = server.url
+    return urls
+
+
+def _progress_line(elapsed: float, graph, watcher) -> str:
+    snap = graph.monitor.snapshot()
+    lat = percentiles(graph.bridge.latencies_ms())
+    fps = graph.monitor.fps(window_s=3.0)
+    mq = sum(watcher.counts().values()) if watcher else 0
+    p50 = f"{lat['p50']:.0f}" if lat["p50"] is not None else "-"
+    p95 = f"{lat['p95']:.0f}" if lat["p95"] is not None else "-"
+    return (f"t={elapsed:5.1f}s frames={snap['detection_frames']:5d} fps={fps:5.1f} "
+            f"latency p50={p50}ms p95={p95}ms counted={snap['counted']} (truth {snap['truth']}) "
+            f"mqtt_rx={mq}")
+
+
+def _wait_for_drain(graph, timeout: float = 3.0) -> None:
+    """After the camera stops, let frames in flight reach the bridge and the brokers."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        snap = graph.monitor.snapshot()
+        state = (snap["detection_frames"], snap["track_frames"], snap["counted"], graph.bridge.stats().get("queue_depth", 0))
+        if state == last and snap["track_frames"] >= snap["detection_frames"] and not state[3]:
+            return
+        last = state
+        time.sleep(0.3)
+
+
+def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str, Any]:
+    stats = graph.stats()
+    monitor = graph.monitor
+    lat = graph.bridge.latencies_ms()
+    bridge = stats.get("bridge", {})
+    camera = stats.get("camera", {})
+    return {
+        "summary_version": SUMMARY_VERSION,
+        "config": str(config.path),
+        "source": config.node("camera")["source"],
+        "namespace": graph.namespace,
+        "machine": {"host": platform.node(), "cpu": platform.processor() or platform.machine(),
+                    "python": platform.python_version()},
+        "duration_s": round(duration, 2),
+        "frames": {
+            "captured": camera.get("frames"),
+            "processed": monitor.snapshot()["detection_frames"],
+            "tracked": monitor.snapshot()["track_frames"],
+            "dropped_in_handoff": camera.get("dropped_in_handoff"),
+        },
+        "fps": {"mean": round(monitor.fps(), 2), "target": config.node("camera")["fps"]},
+        "latency_ms": {**percentiles(lat, (50, 95, 99)), "max": round(max(lat), 2) if lat else None,
+                       "samples": len(lat), "measured": "frame capture stamp -> MQTT publish of its detections"},
+        "counts": {"by_class_direction": monitor.counts.by_class_direction(),
+                   "by_line_direction": monitor.counts.by_line()},
+        "ground_truth": {"by_class_direction": monitor.truth.by_class_direction(),
+                         "by_line_direction": monitor.truth.by_line()},
+        "count_error": count_errors(monitor.counts, monitor.truth),
+        "redis": {"url": _redact(urls["redis_url"]), "entries_written": bridge.get("redis_written"),
+                  "write_failures": bridge.get("redis_failed"), "stream_length_at_end": redis_len},
+        "mqtt": {"url": _redact(urls["mqtt_url"]), "messages_published": bridge.get("mqtt_published"),
+                 "publish_failures": bridge.get("mqtt_failed"),
+                 "received_by_independent_subscriber": watcher.counts() if watcher else None},
+        "nodes": stats,
+    }
+
+
+def _redact(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _stream_length(redis_url: str, stream_key: str | None) -> int | None:
+    if not stream_key:
+        return None
+    import redis
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=2)
+        return int(client.xlen(stream_key))
+    except redis.RedisError:
+        return None
+
+
+def run(args) -> int:
+    from .summary import print_summary
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    try:
+        config = load_config(args.config or default_config_path(), _overrides(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    duration = args.duration
+    with ExitStack() as stack:
+        try:
+            urls = _start_services(stack, config.node("bridge"), args.embedded_services, say)
+        except ServiceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        config.params["bridge"].update(urls)
+        say(f"ARGOS edge: config {config.path}")
+        say(f"  source : {config.node('camera')['source']}  ({duration:g} s)")
+        say(f"  redis  : {_redact(urls['redis_url'])}   watch: redis-cli -u {_redact(urls['redis_url'])} XLEN <stream>")
+        mqtt_host_port = urls["mqtt_url"].split("://", 1)[1]
+        host, _, port = mqtt_host_port.partition(":")
+        say(f"  mqtt   : {urls['mqtt_url']}   watch: mosquitto_sub -h {host} -p {port or 1883} -t 'argos/#' -v")
+        from .graph import ComposedGraph
+        try:
+            graph = ComposedGraph(config, namespace=args.namespace)
+        except (ConfigError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        stack.callback(graph.close)
+        watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
+        stream_key = graph.bridge.stats().get("stream")
+        say(f"  stream : {stream_key}")
+        graph.start()
+        started = time.monotonic()
+        next_progress = started + args.progress_interval
+        interrupted = False
+        try:
+            while True:
+                now = time.monotonic()
+                if now - started >= duration or graph.camera.finished.is_set() or graph.spin_error:
+                    break
+                if now >= next_progress:
+                    say(_progress_line(now - started, graph, watcher))
+                    next_progress += args.progress_interval
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            interrupted = True
+        elapsed = time.monotonic() - started
+        graph.executor.remove_node(graph.camera)  # no new frames; let the ones in flight finish
+        _wait_for_drain(graph)
+        if graph.spin_error:
+            print(f"error: the graph stopped: {graph.spin_error!r}", file=sys.stderr)
+            return 1
+        summary = build_summary(graph, config, urls, elapsed, watcher, _stream_length(urls["redis_url"], stream_key))
+        if not args.quiet:
+            print_summary(summary)
+        if args.summary:
+            Path(args.summary).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+            say(f"summary written to {args.summary}")
+    return 130 if interrupted else 0
+

@@ -1,0 +1,52 @@
+"""Human-readable run summary (the JSON form is the same dict)."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value, unit: str = "") -> str:
+    return "-" if value is None else f"{value}{unit}"
+
+
+def print_summary(s: dict, console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    counts = s["counts"]["by_class_direction"]
+    truth = s["ground_truth"]["by_class_direction"]
+    table = Table(title="Counts per class and direction (graph vs ground truth)")
+    for col in ("class", "in", "in (truth)", "out", "out (truth)"):
+        table.add_column(col, justify="right" if col != "class" else "left")
+    for label in sorted(set(counts) | set(truth)):
+        c, t = counts.get(label, {}), truth.get(label, {})
+        table.add_row(label, str(c.get("in", 0)), str(t.get("in", 0)), str(c.get("out", 0)), str(t.get("out", 0)))
+    err = s["count_error"]
+    table.add_row("total", str(err["total_measured"]), str(err["total_truth"]), "", "", style="bold")
+    console.print(table)
+
+    lines = Table(title="Counts per line and direction")
+    for col in ("line", "in", "in (truth)", "out", "out (truth)"):
+        lines.add_column(col, justify="right" if col != "line" else "left")
+    lc, lt = s["counts"]["by_line_direction"], s["ground_truth"]["by_line_direction"]
+    for line in sorted(set(lc) | set(lt)):
+        c, t = lc.get(line, {}), lt.get(line, {})
+        lines.add_row(line, str(c.get("in", 0)), str(t.get("in", 0)), str(c.get("out", 0)), str(t.get("out", 0)))
+    console.print(lines)
+
+    f, lat, r, m = s["frames"], s["latency_ms"], s["redis"], s["mqtt"]
+    run = Table(title=f"Run ({s['machine']['host']}, {s['machine']['cpu']}, Python {s['machine']['python']})", show_header=False)
+    run.add_column("what")
+    run.add_column("value")
+    run.add_row("source", s["source"])
+    run.add_row("duration", f"{s['duration_s']} s")
+    run.add_row("frames captured / processed / tracked", f"{_fmt(f['captured'])} / {f['processed']} / {f['tracked']}")
+    run.add_row("frames dropped in hand-off", _fmt(f["dropped_in_handoff"]))
+    run.add_row("mean FPS (target)", f"{s['fps']['mean']} ({s['fps']['target']})")
+    run.add_row("latency p50 / p95 / p99 / max", f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['p99'])} / {_fmt(lat['max'])} ms "
+                f"({lat['samples']} samples, {lat['measured']})")
+    run.add_row("count error (class x direction)", f"{err['abs_error_by_class_direction']} of {err['total_truth']}")
+    run.add_row("redis", f"{r['url']}: {_fmt(r['entries_written'])} entries written, {_fmt(r['write_failures'])} failed, "
+                f"stream length {_fmt(r['stream_length_at_end'])}")
+    rx = m["received_by_independent_subscriber"] or {}
+    run.add_row("mqtt", f"{m['url']}: {_fmt(m['messages_published'])} published, {_fmt(m['publish_failures'])} failed; "
+                f"independent subscriber received " + ", ".join(f"{k} {v}" for k, v in sorted(rx.items())))
+    console.print(run)
