@@ -1,7 +1,17 @@
-"""Shared fixtures: real redis-server and mosquitto on free loopback ports, one per test."""
+"""Shared fixtures: real redis-server and mosquitto on free loopback ports, one per test.
+
+Each test session gets its own ROS domain and localhost-only discovery, so parallel runs on one
+machine (or a developer's running graph) never see each other's topics.
+"""
+import os
+import random
+
 import pytest
 
-from argos_bringup.services import MosquittoServer, RedisServer
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 101)))
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+from argos_bringup.services import MosquittoServer, RedisServer  # noqa: E402
 
 
 @pytest.fixture

@@ -78,8 +78,11 @@ def _coerce_scalar(kind: str, value: Any, key: str) -> Any:
             return value
         raise ConfigError(key, f"expected an integer, got {value!r}")
     if kind == "float":
+        if isinstance(value, float):
+            return value
         if _is_number(value):
-            return float(value)
+            # ROS 2 parameter types are strict: launch_ros would reject an integer here.
+            raise ConfigError(key, f"expected a floating-point number; write {value}.0 (ROS 2 parameter types are strict)")
         raise ConfigError(key, f"expected a number, got {value!r}")
     if isinstance(value, str):
         return value

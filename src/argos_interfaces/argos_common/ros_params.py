@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
 from .params import ConfigError, ParamGroup, ParamSpec, coerce, expand_specs
@@ -47,12 +48,15 @@ def declare_params(node: Node, specs: Sequence[ParamSpec | ParamGroup]) -> dict:
 
 
 def _declare(node: Node, spec: ParamSpec):
-    node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+    key = f"{node.get_fully_qualified_name()}.{spec.name}"
+    try:
+        node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+    except (InvalidParameterTypeException, InvalidParameterValueException) as exc:
+        raise ConfigError(key, str(exc).rsplit(":", 1)[0].strip() or "invalid value") from None
     value = node.get_parameter(spec.name).value
     if spec.type.endswith("[]") and value is None:
         value = []
-    return coerce(spec, list(value) if spec.type.endswith("[]") else value,
-                  f"{node.get_fully_qualified_name()}.{spec.name}")
+    return coerce(spec, list(value) if spec.type.endswith("[]") else value, key)
 
 
 __all__ = ["declare_params", "ConfigError", "expand_specs"]
