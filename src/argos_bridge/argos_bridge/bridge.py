@@ -1,0 +1,259 @@
+"""The bridge core (no ROS): tracks and count events in, Redis stream entries and MQTT messages out.
+
+Callers (ROS callbacks, the runner, replay) only append to a bounded in-memory queue; one worker
+thread builds the payloads and does all network I/O, so a slow or absent Redis/broker never
+blocks the pipeline. Overflow policy: when the queue is full the oldest *tracks* message is
+dropped (counted in `queue_dropped`); count events are never dropped for tracks and may exceed
+the queue size up to 10x before the oldest count is dropped (counted in `counts_dropped`).
+
+Per tracks message: one Redis entry (type "tracks"); every `detections_every_n_frames`-th also
+goes to MQTT `detections`, and the latency of that publish (wall clock at publish minus capture
+stamp) is recorded. Per count event: Redis "count" + MQTT `counts`. Every `totals_interval_s`
+and once more on close: Redis "totals" + MQTT `totals`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Mapping
+
+from argos_common.detections import Detections
+from argos_common.params import resolve
+
+from . import schema
+from .counts import CountRecord, CountTotals
+from .mqtt_sink import MqttSink, topic_base
+from .params import PARAMS
+from .redis_sink import RedisSink, stream_key
+
+_LATENCY_WINDOW = 100_000      # latency samples kept (most recent)
+_COUNT_OVERFLOW_FACTOR = 10
+_DRAIN_TIMEOUT_S = 5.0
+
+_TRACKS = "tracks"
+_COUNT = "count"
+
+
+def percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an ascending list; None when empty."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+class Bridge:
+    def __init__(self, params: Mapping[str, Any], clock_ns: Callable[[], int] = time.time_ns, *,
+                 logger=None, monotonic: Callable[[], float] = time.monotonic):
+        """`params`: bridge parameters by name (missing ones take their defaults); raises ConfigError."""
+        p = resolve("bridge", PARAMS, dict(params))
+        self.params = p
+        self._clock_ns = clock_ns
+        self._monotonic = monotonic
+        self._log = logger or logging.getLogger(__name__)
+        self._identity = {"site": p["site"], "device": p["device"], "camera": p["camera"]}
+        self._classes = list(p["classes"])
+        self._every_n = p["detections_every_n_frames"]
+        self._totals_interval_s = p["totals_interval_s"]
+        self._queue_size = p["queue_size"]
+
+        base = topic_base(p["topic_prefix"], p["site"], p["device"], p["camera"])
+        self.redis = RedisSink(p["redis_url"], stream_key(p["site"], p["device"], p["camera"]), p["stream_maxlen"],
+                               timeout_s=p["redis_timeout_s"], retry_max_s=p["redis_retry_max_s"],
+                               logger=self._log, monotonic=monotonic)
+        client_id = p["mqtt_client_id"] or f"argos-{p['site']}-{p['device']}-{p['camera']}"
+        self.mqtt = MqttSink(
+            p["mqtt_url"], base, client_id,
+            qos={"detections": p["mqtt_qos_detections"], "counts": p["mqtt_qos_counts"],
+                 "totals": p["mqtt_qos_totals"], "status": p["mqtt_qos_status"]},
+            online_payload=lambda: self._status_json(schema.STATE_ONLINE, "connected"),
+            shutdown_payload=lambda: self._status_json(schema.STATE_OFFLINE, "shutdown"),
+            keepalive_s=p["mqtt_keepalive_s"], reconnect_max_s=p["mqtt_reconnect_max_s"],
+            max_queued=p["queue_size"], logger=self._log)
+
+        self._cond = threading.Condition()
+        self._queue: deque[tuple] = deque()
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+        self._totals = CountTotals()
+        self._started_ns = 0
+        self._interval_start_ns = 0
+
+        self._stats_lock = threading.Lock()
+        self._frames = 0
+        self._counts = 0
+        self._queue_dropped = 0
+        self._counts_dropped = 0
+        self._detections_published = 0
+        self._totals_published = 0
+        self._latencies_ms: deque[float] = deque(maxlen=_LATENCY_WINDOW)
+
+    # ---- producer side (any thread; never blocks on I/O) ----
+    def submit_tracks(self, stamp_ns: int, frame_id: str, dets: Detections) -> None:
+        with self._cond:
+            frame_number = self._frames
+            self._frames += 1
+            self._enqueue((_TRACKS, int(stamp_ns), frame_id, dets, frame_number))
+
+    def submit_count(self, event: Any) -> None:
+        """`event`: CountRecord, mapping or attribute object (see CountRecord.from_event)."""
+        record = CountRecord.from_event(event)
+        with self._cond:
+            count_seq = self._counts
+            self._counts += 1
+            self._enqueue((_COUNT, record, count_seq))
+
+    def _enqueue(self, item: tuple) -> None:
+        # caller holds self._cond
+        if len(self._queue) >= self._queue_size and not self._drop_oldest_tracks():
+            if item[0] == _TRACKS:
+                self._queue_dropped += 1
+                return
+            if len(self._queue) >= self._queue_size * _COUNT_OVERFLOW_FACTOR:
+                self._queue.popleft()
+                self._counts_dropped += 1
+        self._queue.append(item)
+        self._cond.notify()
+
+    def _drop_oldest_tracks(self) -> bool:
+        for i, queued in enumerate(self._queue):
+            if queued[0] == _TRACKS:
+                del self._queue[i]
+                self._queue_dropped += 1
+                return True
+        return False
+
+    # ---- lifecycle ----
+    def start(self) -> None:
+        if self._worker is not None:
+            return
+        self._started_ns = self._interval_start_ns = self._clock_ns()
+        self.mqtt.start(will_payload=self._status_json(schema.STATE_OFFLINE, "connection_lost"))
+        self._worker = threading.Thread(target=self._run, name="argos-bridge-writer", daemon=True)
+        self._worker.start()
+
+    def close(self, drain_timeout_s: float = _DRAIN_TIMEOUT_S) -> None:
+        """Write what is queued (up to `drain_timeout_s`), a final totals payload, then say goodbye."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._worker is not None:
+            self._worker.join(drain_timeout_s)
+            if self._worker.is_alive():
+                self._log.warning(f"bridge: writer did not drain within {drain_timeout_s:g} s; "
+                                  f"{len(self._queue)} queued messages are lost")
+        self._worker = None
+        self.mqtt.close()
+        self.redis.close()
+
+    def __enter__(self) -> "Bridge":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- worker ----
+    def _run(self) -> None:
+        next_totals = self._monotonic() + self._totals_interval_s
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    remaining = next_totals - self._monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                item = self._queue.popleft() if self._queue else None
+                finished = self._stopping and not self._queue and item is None
+            if finished:
+                self._write_totals()
+                return
+            if item is not None:
+                self._write(item)
+            now = self._monotonic()
+            if now >= next_totals:
+                self._write_totals()
+                # after a stall, resume the cadence from now rather than bursting
+                next_totals = max(next_totals + self._totals_interval_s, now)
+
+    def _write(self, item: tuple) -> None:
+        try:
+            if item[0] == _TRACKS:
+                self._write_tracks(*item[1:])
+            else:
+                self._write_count(*item[1:])
+        except Exception:  # noqa: BLE001 - a bad message must not kill the writer thread
+            self._log.error(f"bridge: could not write a {item[0]} message", exc_info=True)
+
+    def _write_tracks(self, stamp_ns: int, frame_id: str, dets: Detections, frame_number: int) -> None:
+        payload = schema.to_json(schema.detections_payload(
+            **self._identity, stamp_ns=stamp_ns, frame_id=frame_id, frame_number=frame_number, dets=dets,
+            classes=self._classes))
+        self.redis.write("tracks", payload, stamp_ns)
+        if frame_number % self._every_n == 0 and self.mqtt.publish("detections", payload):
+            latency_ms = (self._clock_ns() - stamp_ns) / 1e6
+            with self._stats_lock:
+                self._detections_published += 1
+                self._latencies_ms.append(latency_ms)
+
+    def _write_count(self, record: CountRecord, count_seq: int) -> None:
+        self._totals.add(record)
+        payload = schema.to_json(schema.count_payload(**self._identity, record=record, count_seq=count_seq,
+                                                      classes=self._classes))
+        self.redis.write("count", payload, record.stamp_ns)
+        self.mqtt.publish("counts", payload)
+
+    def _write_totals(self) -> None:
+        now_ns = self._clock_ns()
+        payload = schema.to_json(schema.totals_payload(
+            **self._identity, started_ns=self._started_ns, interval_start_ns=self._interval_start_ns, now_ns=now_ns,
+            rows=self._totals.roll(), classes=self._classes))
+        self._interval_start_ns = now_ns
+        self.redis.write("totals", payload, now_ns)
+        if self.mqtt.publish("totals", payload):
+            with self._stats_lock:
+                self._totals_published += 1
+
+    def _status_json(self, state: str, reason: str) -> str:
+        return schema.to_json(schema.status_payload(state=state, reason=reason, stamp_ns=self._clock_ns(),
+                                                    **self._identity))
+
+    # ---- observation ----
+    def latencies_ms(self) -> list[float]:
+        """Capture-to-MQTT-publish latency of each published detections message (most recent 100k)."""
+        with self._stats_lock:
+            return list(self._latencies_ms)
+
+    def stats(self) -> dict[str, float | int | str | None]:
+        """Snapshot of plain values; latency percentiles are None until a detections message was published."""
+        with self._cond:
+            frames, counts = self._frames, self._counts
+            queue_depth, dropped, counts_dropped = len(self._queue), self._queue_dropped, self._counts_dropped
+        with self._stats_lock:
+            latencies = sorted(self._latencies_ms)
+            detections_published, totals_published = self._detections_published, self._totals_published
+        return {
+            "stream": self.redis.key,
+            "mqtt_topics": self.mqtt.topics["status"].rsplit("/", 1)[0] + "/#",
+            "frames": frames,
+            "counts": counts,
+            "queue_depth": queue_depth,
+            "queue_dropped": dropped,
+            "counts_dropped": counts_dropped,
+            "redis_written": self.redis.written,
+            "redis_failed": self.redis.failed,
+            "redis_connected": int(self.redis.connected),
+            "mqtt_published": self.mqtt.published,
+            "mqtt_failed": self.mqtt.failed,
+            "mqtt_delivered": self.mqtt.delivered,
+            "mqtt_connected": int(self.mqtt.connected),
+            "mqtt_connects": self.mqtt.connects,
+            "detections_published": detections_published,
+            "totals_published": totals_published,
+            "latency_samples": len(latencies),
+            "latency_p50_ms": percentile(latencies, 50),
+            "latency_p95_ms": percentile(latencies, 95),
+        }

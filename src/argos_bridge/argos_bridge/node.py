@@ -1,0 +1,110 @@
+"""rclpy wiring of the bridge: `tracks` and `counts` in, the core (argos_bridge.bridge) does the rest."""
+from __future__ import annotations
+
+import sys
+import traceback
+
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from vision_msgs.msg import Detection2DArray
+
+from argos_common.conversions import msg_to_detections, ns_from_stamp
+from argos_common.params import ConfigError
+from argos_common.qos import COUNTS, RESULTS
+from argos_common.ros_params import declare_params
+from argos_interfaces.msg import CountEvent
+
+from .bridge import Bridge
+from .params import PARAMS
+
+
+def count_event_fields(msg: CountEvent) -> dict:
+    """CountEvent -> the mapping `Bridge.submit_count` takes."""
+    return {"stamp_ns": ns_from_stamp(msg.header.stamp), "frame_number": msg.frame_number, "line_id": msg.line_id,
+            "lane": msg.lane, "class_id": msg.class_id, "direction": msg.direction, "track_id": msg.track_id,
+            "speed_px_s": msg.speed_px_s, "speed_m_s": msg.speed_m_s}
+
+
+class _RclpyLogAdapter:
+    """The core logs like `logging` (exc_info=...); rclpy's logger takes plain messages only."""
+
+    def __init__(self, logger):
+        self._logger = logger
+
+    def info(self, msg: str) -> None:
+        self._logger.info(msg)
+
+    def warning(self, msg: str) -> None:
+        self._logger.warning(msg)
+
+    def error(self, msg: str, exc_info: bool = False) -> None:
+        self._logger.error(msg + ("\n" + traceback.format_exc() if exc_info else ""))
+
+
+class BridgeNode(Node):
+    def __init__(self, *, node_name: str = "bridge", **kwargs):
+        super().__init__(node_name, **kwargs)
+        prefix = self.get_fully_qualified_name() + "."
+        try:
+            values = declare_params(self, PARAMS)
+            self._bridge = Bridge(values, logger=_RclpyLogAdapter(self.get_logger()))
+        except ConfigError as exc:
+            super().destroy_node()
+            key = exc.key if exc.key.startswith(prefix) else prefix + exc.key.removeprefix("bridge.")
+            raise ConfigError(key, exc.problem) from None
+        except ParameterException as exc:
+            # rclpy rejects out-of-range or mistyped overrides itself; its message ends in ": <name>"
+            super().destroy_node()
+            problem, _, name = str(exc).rpartition(": ")
+            raise ConfigError(prefix + name, problem) from None
+        self._closed = False
+        self._bridge.start()
+        self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
+        self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+
+    @property
+    def bridge(self) -> Bridge:
+        return self._bridge
+
+    def _on_tracks(self, msg: Detection2DArray) -> None:
+        self._bridge.submit_tracks(ns_from_stamp(msg.header.stamp), msg.header.frame_id, msg_to_detections(msg))
+
+    def _on_count(self, msg: CountEvent) -> None:
+        self._bridge.submit_count(count_event_fields(msg))
+
+    def stats(self) -> dict:
+        return self._bridge.stats()
+
+    def latencies_ms(self) -> list[float]:
+        return self._bridge.latencies_ms()
+
+    def destroy_node(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._bridge.close()
+        super().destroy_node()
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node = None
+    exit_code = 0
+    try:
+        node = BridgeNode()
+        rclpy.spin(node)
+    except ConfigError as exc:
+        print(f"error: {exc.key}: {exc.problem}", file=sys.stderr)
+        exit_code = 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

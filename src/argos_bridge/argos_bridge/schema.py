@@ -1,0 +1,181 @@
+"""JSON payloads that leave the edge (Redis stream entries and MQTT messages), version 1.
+
+Every payload is a flat-ish JSON object with these common fields:
+
+    schema_version  int     SCHEMA_VERSION; bumped on any incompatible change
+    site            str     `site` parameter
+    device          str     `device` parameter
+    camera          str     `camera` parameter
+    timestamp       str     ISO-8601 UTC with milliseconds, e.g. "2025-03-01T12:00:00.123Z"
+    stamp_ns        int     the same instant in nanoseconds since the Unix epoch (exact)
+
+For detections and counts the instant is the capture time of the frame (ROS header.stamp);
+for totals it is the end of the interval; for status it is when the payload was made.
+
+Detections (Redis entry type "tracks", MQTT <prefix>/<site>/<device>/<camera>/detections).
+Keeps the field names of the field report's data model so existing Telegraf json_v2 /
+starlark configurations keep working:
+
+    frame_id                str    ROS header.frame_id of the camera
+    detection_frame_number  int    the bridge's running number of tracks messages, 0-based,
+                                   counted on arrival (the ROS message carries no frame number).
+                                   Resets when the bridge restarts; a gap means the bridge
+                                   dropped messages under overload (see stats queue_dropped)
+                                   or, on MQTT, that only every Nth frame is published.
+    total_num_obj           int    len(inference_results)
+    inference_results       list   one object per tracked box:
+        classID        int    index of `label` in the `classes` parameter; -1 if not listed
+        label          str    class label
+        confidence     float  score in [0, 1], 4 decimals
+        coor_left      float  x of the box's top-left corner, source-image pixels, 2 decimals
+        coor_top       float  y of the box's top-left corner, source-image pixels, 2 decimals
+        box_width      float  pixels, 2 decimals
+        box_height     float  pixels, 2 decimals
+        objectID       str    track id from the tracker (Detection2D.id); "" if untracked
+        unique_com_id  str    "<camera>-<detection_frame_number>-<index>": unique per detection
+                              over one bridge run (the Telegraf starlark tag of the field report)
+
+Count (Redis entry type "count", MQTT .../counts), one per counted crossing:
+
+    count_seq      int    the bridge's running number of count events, 0-based
+    frame_number   int    frame number reported with the event (CountEvent.frame_number)
+    line_id        str    counting line
+    lane           str    lane label of the crossed segment ("" if none)
+    class_id       str    class label
+    classID        int    index of class_id in `classes`; -1 if not listed
+    direction      str    "in" | "out" (see argos_common.lines)
+    track_id       str    track id
+    speed_px_s     float|null  anchor speed at crossing, pixels/s; null when unknown
+    speed_m_s      float|null  the same in m/s; null when unknown (no calibration)
+
+Totals (Redis entry type "totals", MQTT .../totals), every `totals_interval_s` and on shutdown:
+
+    started_at      str    ISO time the bridge started counting ("since start" refers to it)
+    interval_start  str    ISO time the interval began (its end is `timestamp`)
+    interval_s      float  interval length in seconds
+    total           int    all counts since start
+    interval_total  int    all counts in the interval
+    totals          list   one row per (line_id, lane, class_id, direction) seen since start:
+        line_id, lane, class_id, classID, direction   as in the count payload
+        total     int  since start
+        interval  int  in this interval (0 for a quiet one)
+
+Status (MQTT .../status only, retained):
+
+    state   str   "online" (published on every connect) | "offline"
+    reason  str   "connected" | "connection_lost" (the broker's last will: the bridge vanished
+                  without saying goodbye) | "shutdown" (orderly close)
+    For the last will, `timestamp` is when the MQTT session was set up (the broker publishes it
+    later, unchanged).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any, Iterable, Mapping, Sequence
+
+from argos_common.detections import Detections
+
+from .counts import CountRecord, TotalsKey
+
+SCHEMA_VERSION = 1
+
+STATE_ONLINE = "online"
+STATE_OFFLINE = "offline"
+
+
+def iso_utc_ms(stamp_ns: int) -> str:
+    seconds, rest = divmod(int(stamp_ns), 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1_000_000:03d}Z"
+
+
+def class_index(classes: Sequence[str], label: str) -> int:
+    try:
+        return classes.index(label)
+    except ValueError:
+        return -1
+
+
+def _header(site: str, device: str, camera: str, stamp_ns: int) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "site": site, "device": device, "camera": camera,
+            "timestamp": iso_utc_ms(stamp_ns), "stamp_ns": int(stamp_ns)}
+
+
+def _speed(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def detections_payload(*, site: str, device: str, camera: str, stamp_ns: int, frame_id: str,
+                       frame_number: int, dets: Detections, classes: Sequence[str]) -> dict[str, Any]:
+    classes = list(classes)
+    results = []
+    # tolist() once: per-element numpy scalars are slow and not JSON-serialisable
+    for i, ((x1, y1, x2, y2), score, label, object_id) in enumerate(
+            zip(dets.boxes.tolist(), dets.scores.tolist(), dets.labels, dets.ids)):
+        results.append({
+            "classID": class_index(classes, label),
+            "label": label,
+            "confidence": round(score, 4),
+            "coor_left": round(x1, 2),
+            "coor_top": round(y1, 2),
+            "box_width": round(x2 - x1, 2),
+            "box_height": round(y2 - y1, 2),
+            "objectID": str(object_id),
+            "unique_com_id": f"{camera}-{frame_number}-{i}",
+        })
+    payload = _header(site, device, camera, stamp_ns)
+    payload.update({"frame_id": frame_id, "detection_frame_number": int(frame_number),
+                    "total_num_obj": len(results), "inference_results": results})
+    return payload
+
+
+def count_payload(*, site: str, device: str, camera: str, record: CountRecord, count_seq: int,
+                  classes: Sequence[str]) -> dict[str, Any]:
+    payload = _header(site, device, camera, record.stamp_ns)
+    payload.update({
+        "count_seq": int(count_seq),
+        "frame_number": int(record.frame_number),
+        "line_id": record.line_id,
+        "lane": record.lane,
+        "class_id": record.class_id,
+        "classID": class_index(list(classes), record.class_id),
+        "direction": record.direction,
+        "track_id": record.track_id,
+        "speed_px_s": _speed(record.speed_px_s),
+        "speed_m_s": _speed(record.speed_m_s),
+    })
+    return payload
+
+
+def totals_payload(*, site: str, device: str, camera: str, started_ns: int, interval_start_ns: int,
+                   now_ns: int, rows: Iterable[tuple[TotalsKey, int, int]],
+                   classes: Sequence[str]) -> dict[str, Any]:
+    classes = list(classes)
+    table = [{"line_id": line_id, "lane": lane, "class_id": class_id, "classID": class_index(classes, class_id),
+              "direction": direction, "total": int(total), "interval": int(interval)}
+             for (line_id, lane, class_id, direction), total, interval in rows]
+    payload = _header(site, device, camera, now_ns)
+    payload.update({
+        "started_at": iso_utc_ms(started_ns),
+        "interval_start": iso_utc_ms(interval_start_ns),
+        "interval_s": round((now_ns - interval_start_ns) / 1e9, 3),
+        "total": sum(r["total"] for r in table),
+        "interval_total": sum(r["interval"] for r in table),
+        "totals": table,
+    })
+    return payload
+
+
+def status_payload(*, state: str, reason: str, site: str, device: str, camera: str,
+                   stamp_ns: int) -> dict[str, Any]:
+    if state not in (STATE_ONLINE, STATE_OFFLINE):
+        raise ValueError(f"status state must be {STATE_ONLINE} or {STATE_OFFLINE}, got {state!r}")
+    payload = _header(site, device, camera, stamp_ns)
+    payload.update({"state": state, "reason": reason})
+    return payload
+
+
+def to_json(payload: Mapping[str, Any]) -> str:
+    """Compact JSON; NaN/Infinity are refused because they are not JSON (builders emit null)."""
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
