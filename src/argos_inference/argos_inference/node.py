@@ -1,0 +1,144 @@
+"""rclpy wiring of the inference node: frames in (in-process slot or camera/image_raw),
+Detection2DArray out on `detections`, stamped with each frame's capture time."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+
+import numpy as np
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+from argos_common.conversions import detections_to_msg, msg_to_image, ns_from_stamp
+from argos_common.frame import Frame
+from argos_common.handoff import LatestSlot
+from argos_common.params import ConfigError
+from argos_common.qos import RESULTS, SENSOR
+from argos_common.ros_params import declare_params
+
+from .factory import create_detector
+from .params import PARAMS
+
+_TIMING_WINDOW = 300  # frames kept for the infer_ms statistics (~20 s at 15 fps)
+
+
+def _declare_or_config_error(node: Node, specs) -> dict:
+    """declare_params, one spec at a time so that rclpy's own rejection of an override (wrong
+    type, outside the descriptor's range) becomes a ConfigError naming the parameter."""
+    values: dict = {}
+    for spec in specs:
+        try:
+            values.update(declare_params(node, [spec]))
+        except ParameterException as exc:
+            reason = str(exc).removesuffix(f": {spec.name}")
+            raise ConfigError(f"{node.get_fully_qualified_name()}.{spec.name}", reason) from None
+    return values
+
+
+class InferenceNode(Node):
+    def __init__(self, *, node_name: str = "inference", frame_slot: LatestSlot[Frame] | None = None, **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.params = _declare_or_config_error(self, PARAMS)
+        try:
+            self.detector = create_detector(self.params)
+        except ConfigError as exc:
+            raise ConfigError(f"{self.get_fully_qualified_name()}.{exc.key}", exc.problem) from None
+        self._lock = threading.Lock()
+        self._infer_ms: deque[float] = deque(maxlen=_TIMING_WINDOW)
+        self._frames_received = 0
+        self._frames_processed = 0
+        self._detections_total = 0
+        self._errors = 0
+        self._frame_slot = frame_slot
+        self._publisher = self.create_publisher(Detection2DArray, "detections", RESULTS)
+        if frame_slot is not None:
+            self._guard = self.create_guard_condition(self._on_frame_ready)
+            frame_slot.on_put(self._guard.trigger)
+        else:
+            self._subscription = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
+        self.get_logger().info(f"detector: {self.detector.describe()}; input: "
+                               f"{'in-process slot' if frame_slot is not None else 'camera/image_raw'}")
+
+    def _on_frame_ready(self) -> None:
+        frame = self._frame_slot.take()
+        if frame is not None:
+            self._process(frame.image, frame.stamp_ns, frame.frame_id)
+
+    def _on_image(self, msg: Image) -> None:
+        with self._lock:
+            self._frames_received += 1
+        try:
+            image = msg_to_image(msg)
+        except ValueError as exc:
+            self._count_error(f"dropping image: {exc}")
+            return
+        self._process(image, ns_from_stamp(msg.header.stamp), msg.header.frame_id)
+
+    def _process(self, image: np.ndarray, stamp_ns: int, frame_id: str) -> None:
+        started = time.perf_counter()
+        try:
+            detections = self.detector.detect([image])[0]
+        except Exception as exc:  # a bad frame must not stop the stream; it is counted and logged
+            self._count_error(f"detection failed: {exc!r}")
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1e3
+        self._publisher.publish(detections_to_msg(detections, stamp_ns, frame_id))
+        with self._lock:
+            self._frames_processed += 1
+            self._detections_total += len(detections)
+            self._infer_ms.append(elapsed_ms)
+
+    def _count_error(self, message: str) -> None:
+        with self._lock:
+            self._errors += 1
+        self.get_logger().error(message, throttle_duration_sec=5.0)
+
+    def stats(self) -> dict:
+        with self._lock:
+            timings = np.fromiter(self._infer_ms, dtype=np.float64)
+            received = self._frames_received
+            snapshot = {
+                "frames_processed": self._frames_processed,
+                "detections_total": self._detections_total,
+                "errors": self._errors,
+            }
+        if self._frame_slot is not None:
+            received = self._frame_slot.put_count
+            snapshot["frames_dropped"] = self._frame_slot.dropped
+        snapshot["frames_received"] = received
+        snapshot["infer_ms_mean"] = float(timings.mean()) if len(timings) else 0.0
+        snapshot["infer_ms_p95"] = float(np.percentile(timings, 95)) if len(timings) else 0.0
+        snapshot["engine"] = self.detector.name
+        return snapshot
+
+    def destroy_node(self):
+        if hasattr(self, "detector"):  # absent when construction failed on configuration
+            self.detector.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = InferenceNode()
+        rclpy.spin(node)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
