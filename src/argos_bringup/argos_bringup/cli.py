@@ -26,6 +26,31 @@ def _cmd_check(args) -> int:
     return 0
 
 
+def _cmd_params(args) -> int:
+    from argos_common.params import ParamGroup
+
+    from .config import NODE_PARAM_MODULES, node_specs
+    for node in NODE_PARAM_MODULES:
+        print(f"\n#### {node}\n")
+        print("| parameter | type | default | description |")
+        print("|---|---|---|---|")
+        for spec in node_specs(node):
+            items = [spec.names, *(f for f in spec.fields)] if isinstance(spec, ParamGroup) else [spec]
+            for item in items:
+                name = item.name if not isinstance(spec, ParamGroup) or item is spec.names else f"{spec.prefix}.<name>.{item.name}"
+                limits = []
+                if item.choices:
+                    limits.append("one of " + "/".join(map(str, item.choices)))
+                if item.min is not None:
+                    limits.append(f"min {item.min:g}")
+                if item.max is not None:
+                    limits.append(f"max {item.max:g}")
+                extra = f" ({'; '.join(limits)})" if limits else ""
+                default = item.default if not isinstance(item.default, list) or len(item.default) < 6 else "[...]"
+                print(f"| `{name}` | {item.type} | `{default}` | {item.description}{extra} |")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="argos", description="ARGOS edge: detect, track and count road users.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a parameter file and exit")
     check.add_argument("--config", help="parameter file (default: config/edge.yaml)")
     check.set_defaults(func=_cmd_check)
+    params = sub.add_parser("params", help="print every node's parameters as Markdown tables")
+    params.set_defaults(func=_cmd_params)
     return parser
 
 

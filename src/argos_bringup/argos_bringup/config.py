@@ -73,6 +73,18 @@ def _read_sections(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]
     return global_values, per_node
 
 
+def _package_checks(node: str, values: dict[str, Any]) -> None:
+    """Checks across parameters (e.g. inference area bands vs classes) that a package's params
+    module offers as `validate(values)`; re-raised with the node's section in the key."""
+    check = getattr(importlib.import_module(NODE_PARAM_MODULES[node]), "validate", None)
+    if check is None:
+        return
+    try:
+        check(values)
+    except ConfigError as exc:
+        raise ConfigError(f"/**/{node}.{exc.key}", exc.problem) from None
+
+
 def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> EdgeConfig:
     """Resolve every node's parameters: defaults < /** section < node section < overrides."""
     path = Path(path)
@@ -95,6 +107,7 @@ def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = 
         explicit[node] = set(mine)
         if "lines.names" in params[node]:
             parse_lines(params[node], key_prefix=f"/**/{node}.")
+        _package_checks(node, params[node])
     for key in global_values:
         if key not in used_globals:
             raise ConfigError(f"{GLOBAL_SECTION}.{key}", "unknown parameter (no node declares it)")

@@ -35,3 +35,9 @@ PARAMS = [
     ParamSpec("motion.class_labels", "str[]", DEFAULT_CLASS_LABELS,
               "class label of each area band in motion.class_max_area (members of classes)"),
 ]
+
+
+def validate(values) -> None:
+    """Cross-parameter checks run by `argos check-config` / `argos run` before anything starts."""
+    from .size_bands import SizeBands
+    SizeBands.from_config(values["motion.class_max_area"], values["motion.class_labels"], values["classes"])

@@ -36,6 +36,11 @@ class LatestSlot(Generic[T]):
             self._notify()
         return replaced
 
+    def empty(self) -> bool:
+        """True when the consumer has taken the last frame (producers pacing on downstream)."""
+        with self._lock:
+            return self._item is None
+
     def take(self) -> Optional[T]:
         with self._lock:
             item, self._item = self._item, None

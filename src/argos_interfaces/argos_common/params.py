@@ -156,5 +156,5 @@ def resolve(section: str, specs: Sequence[ParamSpec | ParamGroup], values: Mappi
 
 def _closest(name: str, known: Mapping[str, Any]) -> str | None:
     import difflib
-    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return match[0] if match else None

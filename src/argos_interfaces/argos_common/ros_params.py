@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
-from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.exceptions import (InvalidParameterTypeException, InvalidParameterValueException,
+                              ParameterUninitializedException)
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from .params import ConfigError, ParamGroup, ParamSpec, coerce, expand_specs
 
@@ -14,6 +16,11 @@ _ROS_TYPES = {
     "float": ParameterType.PARAMETER_DOUBLE, "str": ParameterType.PARAMETER_STRING,
     "bool[]": ParameterType.PARAMETER_BOOL_ARRAY, "int[]": ParameterType.PARAMETER_INTEGER_ARRAY,
     "float[]": ParameterType.PARAMETER_DOUBLE_ARRAY, "str[]": ParameterType.PARAMETER_STRING_ARRAY,
+}
+
+_EMPTY_LIST_TYPES = {
+    "bool[]": Parameter.Type.BOOL_ARRAY, "int[]": Parameter.Type.INTEGER_ARRAY,
+    "float[]": Parameter.Type.DOUBLE_ARRAY, "str[]": Parameter.Type.STRING_ARRAY,
 }
 
 
@@ -49,11 +56,17 @@ def declare_params(node: Node, specs: Sequence[ParamSpec | ParamGroup]) -> dict:
 
 def _declare(node: Node, spec: ParamSpec):
     key = f"{node.get_fully_qualified_name()}.{spec.name}"
+    # rclpy infers BYTE_ARRAY from an empty list, which would then refuse a string-array
+    # override; an empty list default is declared by its type instead (value left unset).
+    initial = _EMPTY_LIST_TYPES[spec.type] if spec.type.endswith("[]") and not spec.default else spec.default
     try:
-        node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        node.declare_parameter(spec.name, initial, _descriptor(spec))
     except (InvalidParameterTypeException, InvalidParameterValueException) as exc:
         raise ConfigError(key, str(exc).rsplit(":", 1)[0].strip() or "invalid value") from None
-    value = node.get_parameter(spec.name).value
+    try:
+        value = node.get_parameter(spec.name).value
+    except ParameterUninitializedException:
+        value = []
     if spec.type.endswith("[]") and value is None:
         value = []
     return coerce(spec, list(value) if spec.type.endswith("[]") else value, key)
