@@ -47,8 +47,12 @@ class CountingLine:
         return float((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]))
 
     def crossing(self, p, q) -> Optional[Crossing]:
-        """The first segment that the step p -> q crosses (strictly from one side to the other,
-        meeting the drawn segment itself, not its extension), or None."""
+        """The first segment that the step p -> q crosses, meeting the drawn segment itself (not
+        its extension), or None.
+
+        Half-open: a step that starts off the line and ends on it or beyond crosses; a step that
+        starts on the line does not. A path sampled exactly on the line is thus counted once, on
+        arrival, never twice and never zero times."""
         p = np.asarray(p, dtype=np.float64)
         q = np.asarray(q, dtype=np.float64)
         d = q - p
@@ -56,7 +60,7 @@ class CountingLine:
             a, b = self.points[i], self.points[i + 1]
             e = b - a
             sp, sq = self.side(p, i), self.side(q, i)
-            if sp == 0 or sq == 0 or (sp > 0) == (sq > 0):
+            if sp == 0 or (sq != 0 and (sp > 0) == (sq > 0)):
                 continue
             denom = d[0] * e[1] - d[1] * e[0]
             if denom == 0:

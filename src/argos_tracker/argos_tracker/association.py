@@ -1,0 +1,102 @@
+"""ByteTrack-style two-stage association of detections to predicted tracks (numpy only).
+
+Stage 1: high-score detections against every live track (tentative, confirmed, coasting).
+Stage 2: low-score detections against the confirmed tracks stage 1 left unmatched, with a
+stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
+unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
+Each stage is an optimal assignment (scipy's linear_sum_assignment) on cost = 1 - IoU of the
+predicted box, with pairs outside the IoU or Mahalanobis gate made impossible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+# Stands in for "impossible" in the cost matrix; any real cost is in [0, 1].
+_INFEASIBLE = 1e6
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a (N, 4) with every box in b (M, 4), x1 y1 x2 y2."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def assign(cost: np.ndarray, feasible: np.ndarray) -> list[tuple[int, int]]:
+    """Minimum-cost one-to-one matching among feasible (row, column) pairs."""
+    if cost.size == 0 or not feasible.any():
+        return []
+    rows, cols = linear_sum_assignment(np.where(feasible, cost, _INFEASIBLE))
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if feasible[r, c]]
+
+
+@dataclass
+class Association:
+    matches: list[tuple[int, int]] = field(default_factory=list)   # (track index, detection index)
+    unmatched_tracks: list[int] = field(default_factory=list)
+    unmatched_high: list[int] = field(default_factory=list)        # detections that may start tracks
+
+
+@dataclass(frozen=True)
+class AssociationConfig:
+    iou_threshold: float = 0.2
+    low_score_iou_threshold: float = 0.4
+    gate_chi2: float = 13.8          # 0: no Mahalanobis gate
+
+
+def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.ndarray,
+              det_is_high: np.ndarray, config: AssociationConfig,
+              gate_d2: np.ndarray | None = None) -> Association:
+    """Match detections to tracks.
+
+    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stage 2
+    (confirmed ones). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
+    detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate.
+    """
+    track_boxes = np.asarray(track_boxes, dtype=np.float64).reshape(-1, 4)
+    det_boxes = np.asarray(det_boxes, dtype=np.float64).reshape(-1, 4)
+    det_is_high = np.asarray(det_is_high, dtype=bool).reshape(-1)
+    can_take_low = np.asarray(can_take_low, dtype=bool).reshape(-1)
+    n_tracks, n_dets = len(track_boxes), len(det_boxes)
+
+    iou = iou_matrix(track_boxes, det_boxes)
+    gated = np.ones((n_tracks, n_dets), dtype=bool)
+    if gate_d2 is not None and config.gate_chi2 > 0:
+        gated = np.asarray(gate_d2).reshape(n_tracks, n_dets) <= config.gate_chi2
+    cost = 1.0 - iou
+
+    high = np.flatnonzero(det_is_high)
+    low = np.flatnonzero(~det_is_high)
+    all_tracks = np.arange(n_tracks)
+
+    first = _stage(cost, gated & (iou >= config.iou_threshold), all_tracks, high)
+    matched_tracks = {t for t, _ in first}
+    left = np.array([t for t in all_tracks if t not in matched_tracks and can_take_low[t]], dtype=int)
+    second = _stage(cost, gated & (iou >= config.low_score_iou_threshold), left, low)
+
+    matches = first + second
+    matched_tracks.update(t for t, _ in second)
+    matched_high = {d for _, d in first}
+    return Association(
+        matches=matches,
+        unmatched_tracks=[int(t) for t in all_tracks if t not in matched_tracks],
+        unmatched_high=[int(d) for d in high if d not in matched_high],
+    )
+
+
+def _stage(cost: np.ndarray, feasible: np.ndarray, tracks: np.ndarray, dets: np.ndarray) -> list[tuple[int, int]]:
+    if len(tracks) == 0 or len(dets) == 0:
+        return []
+    sub = np.ix_(tracks, dets)
+    return [(int(tracks[r]), int(dets[c])) for r, c in assign(cost[sub], feasible[sub])]

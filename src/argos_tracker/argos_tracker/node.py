@@ -1,0 +1,125 @@
+"""rclpy wiring of the tracker: detections in; tracks and count events out."""
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from vision_msgs.msg import Detection2DArray
+
+from argos_common.conversions import detections_to_msg, make_header, msg_to_detections, ns_from_stamp
+from argos_common.lines import parse_lines
+from argos_common.params import ConfigError
+from argos_common.qos import COUNTS, RESULTS
+from argos_common.ros_params import declare_params
+from argos_interfaces.msg import CountEvent
+
+from .counting import CountRecord, LineCounter
+from .params import PARAMS, validate
+from .tracker import CONFIRMED, Tracker
+
+
+class TrackerNode(Node):
+    def __init__(self, *, node_name: str = "tracker", **kwargs):
+        super().__init__(node_name, **kwargs)
+        try:
+            values = declare_params(self, PARAMS)
+            prefix = f"{self.get_fully_qualified_name()}."
+            try:
+                validate(values)
+            except ConfigError as exc:
+                raise ConfigError(prefix + exc.key, exc.problem) from None
+            lines = parse_lines(values, key_prefix=prefix)
+        except ConfigError:
+            self.destroy_node()
+            raise
+        self._tracker = Tracker(values)
+        self._counter = LineCounter(lines, values["anchor"], values["count_hysteresis_px"])
+        self._meters_per_pixel = values["meters_per_pixel"]
+        self._lock = threading.Lock()
+        self._frames = 0
+        self._update_s_total = 0.0
+        self._live_tracks = 0
+        self._confirmed_tracks = 0
+        self._counts_total = 0
+
+        self._tracks_pub = self.create_publisher(Detection2DArray, "tracks", RESULTS)
+        self._counts_pub = self.create_publisher(CountEvent, "counts", COUNTS)
+        self._sub = self.create_subscription(Detection2DArray, "detections", self._on_detections, RESULTS)
+        self.get_logger().info(
+            f"tracking {len(values['classes'])} classes, counting on {len(lines)} line(s) "
+            f"({', '.join(line.id for line in lines) or 'none'}), filter {values['filter']}")
+
+    def _on_detections(self, msg: Detection2DArray) -> None:
+        started = time.perf_counter()
+        stamp_ns = ns_from_stamp(msg.header.stamp)
+        dets = msg_to_detections(msg)
+        with self._lock:
+            self._frames += 1
+            frame_number = self._frames
+            tracks = self._tracker.update(dets, stamp_ns)
+            records = self._counter.update(tracks, stamp_ns, frame_number)
+            shown = self._tracker.confirmed_detections()
+        out = detections_to_msg(shown, stamp_ns, msg.header.frame_id)
+        out.header = msg.header
+        self._tracks_pub.publish(out)
+        for record in records:
+            self._counts_pub.publish(self._count_msg(record, msg.header.frame_id))
+        elapsed = time.perf_counter() - started
+        with self._lock:
+            self._update_s_total += elapsed
+            self._live_tracks = len(tracks)
+            self._confirmed_tracks = sum(1 for t in tracks if t.state == CONFIRMED)
+            self._counts_total += len(records)
+
+    def _count_msg(self, record: CountRecord, frame_id: str) -> CountEvent:
+        speed_m_s = record.speed_px_s * self._meters_per_pixel if self._meters_per_pixel > 0 else math.nan
+        return CountEvent(header=make_header(record.stamp_ns, frame_id), frame_number=record.frame_number,
+                          line_id=record.line_id, lane=record.lane, class_id=record.label,
+                          direction=record.direction, track_id=str(record.track_id),
+                          speed_px_s=float(record.speed_px_s), speed_m_s=float(speed_m_s))
+
+    def totals(self) -> dict[tuple[str, str, str, str], int]:
+        """{(line_id, lane, label, direction): count} since the node started."""
+        with self._lock:
+            return self._counter.totals()
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {
+                "frames": self._frames,
+                "active_tracks": self._live_tracks,
+                "confirmed_tracks": self._confirmed_tracks,
+                "counts_total": self._counts_total,
+                "tracks_born": self._tracker.births,
+                "births_refused": self._tracker.births_refused,
+                "update_ms_mean": round(1000.0 * self._update_s_total / self._frames, 3) if self._frames else 0.0,
+            }
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node = None
+    code = 0
+    try:
+        node = TrackerNode()
+        rclpy.spin(node)
+    except ConfigError as exc:
+        print(f"error: {exc.key}: {exc.problem}", file=sys.stderr)
+        code = 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    if code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

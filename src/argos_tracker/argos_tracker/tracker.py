@@ -1,0 +1,227 @@
+"""Multi-object tracker: motion model + two-stage association + track lifecycle.
+
+Lifecycle: a new track is TENTATIVE and dies at its first missed frame; after `confirm_hits`
+matched frames in a row it is CONFIRMED. A confirmed track that misses a frame is LOST and
+coasts on its prediction; it returns to CONFIRMED when matched again and is removed once its
+last detection is more than `max_coast_s` old. Time is taken from the frame stamps.
+
+Stop-and-go: a track that loses its detections while (nearly) standing still, e.g. a vehicle
+waiting at a red light that a background-subtraction detector absorbs into the background, is
+held in place (velocity zeroed) for up to `max_coast_stopped_s`, so it keeps its id when it
+pulls away, and a crossing made while it was unseen is still counted, once.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from argos_common.detections import Detections
+from argos_common.params import resolve
+
+from .association import AssociationConfig, associate
+from .motion_model import BoxFilter, MotionConfig, MotionModel
+from .params import PARAMS, validate
+
+TENTATIVE = "tentative"
+CONFIRMED = "confirmed"
+LOST = "lost"
+
+# Camera stamps jitter; a track that coasted "exactly" max_coast_s must not die of rounding.
+_STAMP_TOLERANCE_NS = 5_000_000
+
+
+def anchor_point(box, kind: str = "bottom_center") -> tuple[float, float]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if kind == "center":
+        return ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+    if kind == "bottom_center":
+        # image y grows downwards: the bottom edge is y2
+        return ((x1 + x2) / 2.0, y2)
+    raise ValueError(f"unknown anchor {kind!r}")
+
+
+@dataclass(frozen=True)
+class Track:
+    """Snapshot of one live track after an update."""
+
+    id: int
+    state: str                                  # TENTATIVE | CONFIRMED | LOST
+    box: tuple[float, float, float, float]      # x1 y1 x2 y2, filtered (predicted while LOST)
+    label: str                                  # score-weighted vote over the track's life
+    score: float                                # score of the last matched detection
+    velocity: tuple[float, float]               # box centre, px/s
+    hits: int                                   # frames with a matched detection
+    age: int                                    # frames since birth (birth frame = 1)
+    misses: int                                 # frames in a row without detection; 0 = measured now
+    birth_ns: int
+    last_seen_ns: int
+
+    def anchor(self, kind: str = "bottom_center") -> tuple[float, float]:
+        return anchor_point(self.box, kind)
+
+    @property
+    def speed_px_s(self) -> float:
+        return math.hypot(*self.velocity)
+
+
+class _LiveTrack:
+    __slots__ = ("id", "filter", "state", "hits", "age", "misses", "votes", "score", "birth_ns", "last_seen_ns",
+                 "stopped")
+
+    def __init__(self, track_id: int, motion: BoxFilter, label: str, score: float, stamp_ns: int, confirmed: bool):
+        self.id = track_id
+        self.filter = motion
+        self.state = CONFIRMED if confirmed else TENTATIVE
+        self.hits = 1
+        self.age = 1
+        self.misses = 0
+        self.votes: dict[str, float] = {label: score}
+        self.score = score
+        self.birth_ns = stamp_ns
+        self.last_seen_ns = stamp_ns
+        self.stopped = False
+
+    @property
+    def label(self) -> str:
+        return max(self.votes, key=self.votes.get)
+
+    def snapshot(self) -> Track:
+        return Track(self.id, self.state, self.filter.box, self.label, self.score, self.filter.velocity,
+                     self.hits, self.age, self.misses, self.birth_ns, self.last_seen_ns)
+
+
+class Tracker:
+    """`Tracker(params)` with the tracker's flat parameters (missing ones take their defaults)."""
+
+    def __init__(self, params: Mapping[str, object] | None = None):
+        p = resolve("tracker", PARAMS, dict(params or {}), allow_unknown=True)
+        validate(p)
+        self.params = p
+        self.classes = frozenset(p["classes"])
+        self.motion = MotionModel(MotionConfig(p["accel_noise_px_s2"], p["measurement_noise_px"],
+                                               fixed_gain=p["filter"] == "fixed_gain"))
+        self.association = AssociationConfig(p["iou_threshold"], p["low_score_iou_threshold"], p["gate_chi2"])
+        self._live: list[_LiveTrack] = []
+        self._snapshot: list[Track] = []
+        self._last_stamp_ns: int | None = None
+        self._next_id = 1
+        self.frames = 0
+        self.births = 0
+        self.births_refused = 0
+        self.resets = 0
+
+    # -- public ------------------------------------------------------------------------------
+    def update(self, dets: Detections, stamp_ns: int) -> list[Track]:
+        """Advance to the frame at `stamp_ns` with its detections; returns every live track
+        (tentative, confirmed and lost)."""
+        stamp_ns = int(stamp_ns)
+        dt = 0.0
+        if self._last_stamp_ns is not None:
+            if stamp_ns < self._last_stamp_ns:
+                # The source went back in time (file loop, replay): old tracks describe the future.
+                self._live.clear()
+                self.resets += 1
+            else:
+                dt = (stamp_ns - self._last_stamp_ns) / 1e9
+        self._last_stamp_ns = stamp_ns
+        self.frames += 1
+
+        for t in self._live:
+            t.filter.predict(dt)
+            t.age += 1
+
+        boxes, scores, labels = self._usable(dets)
+        is_high = scores >= self.params["high_score"]
+        track_boxes = np.array([t.filter.box for t in self._live], dtype=np.float64).reshape(-1, 4)
+        gate = None
+        if self.association.gate_chi2 > 0 and self._live and len(boxes):
+            gate = np.stack([t.filter.centre_gate_distance(boxes) for t in self._live])
+        can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
+        result = associate(track_boxes, can_take_low, boxes, is_high, self.association, gate)
+
+        for ti, di in result.matches:
+            self._apply(self._live[ti], boxes[di], float(scores[di]), labels[di], stamp_ns)
+        dead = set()
+        for ti in result.unmatched_tracks:
+            t = self._live[ti]
+            t.misses += 1
+            if t.state == CONFIRMED:   # detections just stopped
+                t.stopped = math.hypot(*t.filter.velocity) < self.params["stopped_speed_px_s"]
+                if t.stopped:
+                    t.filter.hold()
+            if t.state == TENTATIVE or stamp_ns - t.last_seen_ns > self._coast_limit_ns(t):
+                dead.add(ti)
+            else:
+                t.state = LOST
+        if dead:
+            self._live = [t for i, t in enumerate(self._live) if i not in dead]
+
+        for di in sorted(result.unmatched_high, key=lambda d: -scores[d]):
+            self._birth(boxes[di], float(scores[di]), labels[di], stamp_ns)
+
+        self._snapshot = [t.snapshot() for t in self._live]
+        return list(self._snapshot)
+
+    @property
+    def tracks(self) -> list[Track]:
+        """Live tracks after the last update."""
+        return list(self._snapshot)
+
+    def confirmed_detections(self) -> Detections:
+        """Confirmed tracks measured in the last frame, as Detections with ids = track ids."""
+        shown = [t for t in self._snapshot if t.state == CONFIRMED]
+        if not shown:
+            return Detections.empty()
+        return Detections(np.array([t.box for t in shown], dtype=np.float32),
+                          np.array([t.score for t in shown], dtype=np.float32),
+                          [t.label for t in shown], [str(t.id) for t in shown])
+
+    # -- steps -------------------------------------------------------------------------------
+    def _usable(self, dets: Detections) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        keep = [i for i, (s, lab) in enumerate(zip(dets.scores, dets.labels))
+                if s >= self.params["low_score"] and lab in self.classes]
+        boxes = dets.boxes[keep].astype(np.float64).reshape(-1, 4)
+        return boxes, dets.scores[keep].astype(np.float64), [dets.labels[i] for i in keep]
+
+    def _coast_limit_ns(self, t: _LiveTrack) -> float:
+        limit_s = self.params["max_coast_s"]
+        if t.stopped:
+            limit_s = max(limit_s, self.params["max_coast_stopped_s"])
+        return limit_s * 1e9 + _STAMP_TOLERANCE_NS
+
+    def _apply(self, t: _LiveTrack, box, score: float, label: str, stamp_ns: int) -> None:
+        t.filter.update(box)
+        t.hits += 1
+        t.misses = 0
+        t.stopped = False
+        t.score = score
+        t.votes[label] = t.votes.get(label, 0.0) + score
+        t.last_seen_ns = stamp_ns
+        if t.state == LOST or (t.state == TENTATIVE and t.hits >= self.params["confirm_hits"]):
+            t.state = CONFIRMED
+
+    def _birth(self, box, score: float, label: str, stamp_ns: int) -> None:
+        if len(self._live) >= self.params["max_tracks"] and not self._evict_oldest_lost():
+            self.births_refused += 1
+            return
+        confirmed = self.params["confirm_hits"] <= 1
+        self._live.append(_LiveTrack(self._allocate_id(), self.motion.create(box), label, score, stamp_ns, confirmed))
+        self.births += 1
+
+    def _evict_oldest_lost(self) -> bool:
+        lost = [t for t in self._live if t.state == LOST]
+        if not lost:
+            return False
+        self._live.remove(min(lost, key=lambda t: t.last_seen_ns))
+        return True
+
+    def _allocate_id(self) -> int:
+        in_use = {t.id for t in self._live}
+        while True:
+            track_id = self._next_id
+            self._next_id = 1 if track_id >= self.params["max_track_id"] else track_id + 1
+            if track_id not in in_use:
+                return track_id
