@@ -68,13 +68,13 @@ def test_composed_graph_end_to_end(redis_server, mqtt_broker):
         probe.create_subscription(Detection2DArray, "detections", note("detections", "detections"), qos.RESULTS)
         probe.create_subscription(Detection2DArray, "tracks", note("tracks"), qos.RESULTS)
         probe.create_subscription(CountEvent, "counts", note("counts"), qos.COUNTS)
-        graph.executor.add_node(probe)
+        graph.add_node(probe)
         graph.start()
         deadline = time.monotonic() + RUN_SECONDS
         while time.monotonic() < deadline and not graph.spin_error:
             time.sleep(0.2)
         assert graph.spin_error is None
-        graph.executor.remove_node(graph.camera)
+        graph.stop_camera()
         time.sleep(1.5)
         stats = graph.stats()
     finally:

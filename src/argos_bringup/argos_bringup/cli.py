@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--namespace", default="/cam0", help="ROS namespace of the camera's nodes (default /cam0)")
     run.add_argument("--embedded-services", choices=("auto", "never"), default="auto",
                      help="auto: start private redis-server/mosquitto when the config names none")
+    run.add_argument("--executor", choices=("per-node", "multi"), default="per-node",
+                     help="per-node: one single-threaded executor thread per node (default); "
+                          "multi: one rclpy MultiThreadedExecutor for all nodes")
     run.add_argument("--progress-interval", type=float, default=2.0, help="seconds between progress lines")
     run.add_argument("--quiet", action="store_true", help="no progress and no summary table")
     run.set_defaults(func=_cmd_run)

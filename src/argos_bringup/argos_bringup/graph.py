@@ -1,4 +1,4 @@
-"""The composed graph: all nodes of one camera in one process, one MultiThreadedExecutor.
+"""The composed graph: all nodes of one camera in one process, executors in parallel threads.
 
 Frames go camera -> inference by reference through a keep-latest slot (no serialization);
 everything downstream of inference travels on the ROS topics, exactly as in the launch-file
@@ -11,7 +11,7 @@ from typing import Any
 
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from argos_common.handoff import LatestSlot
@@ -34,7 +34,7 @@ def parameter_overrides(node: str, values: dict[str, Any]) -> list[Parameter]:
 
 
 class ComposedGraph:
-    def __init__(self, config: EdgeConfig, namespace: str = "/cam0", threads: int = 4):
+    def __init__(self, config: EdgeConfig, namespace: str = "/cam0", executor: str = "per-node", threads: int = 4):
         # Node classes are imported here so `argos --help` and config checks stay light.
         from argos_bridge.node import BridgeNode
         from argos_camera.node import CameraNode
@@ -60,10 +60,25 @@ class ComposedGraph:
         except BaseException:
             self.close()
             raise
-        self.executor = MultiThreadedExecutor(num_threads=threads, context=self.context)
-        for node in self.nodes.values():
-            self.executor.add_node(node)
-        self._spin_thread: threading.Thread | None = None
+        self.executor_model = executor
+        if executor == "multi":
+            self.executors = [MultiThreadedExecutor(num_threads=threads, context=self.context)]
+            for node in self.nodes.values():
+                self.executors[0].add_node(node)
+        elif executor == "per-node":
+            # One single-threaded executor thread per node: nodes still run in parallel, and no
+            # wait loop spins on entities whose callback is busy elsewhere. rclpy's
+            # MultiThreadedExecutor does spin there, holding the GIL against the very callbacks
+            # it waits for (measured: 7.6 FPS and p95 740 ms vs 15 FPS and p95 18 ms; README).
+            self.executors = []
+            for node in self.nodes.values():
+                ex = SingleThreadedExecutor(context=self.context)
+                ex.add_node(node)
+                self.executors.append(ex)
+        else:
+            raise ValueError(f"executor: unknown model {executor!r} (per-node, multi)")
+        self._executor_of = {id(n): ex for ex in self.executors for n in ex.get_nodes()}
+        self._spin_threads: list[threading.Thread] = []
         self.spin_error: BaseException | None = None
 
     @property
@@ -75,24 +90,34 @@ class ComposedGraph:
         return self.nodes["bridge"]
 
     def start(self) -> None:
-        self._spin_thread = threading.Thread(target=self._spin, name="argos-executor", daemon=True)
-        self._spin_thread.start()
+        for i, ex in enumerate(self.executors):
+            t = threading.Thread(target=self._spin, args=(ex,), name=f"argos-executor-{i}", daemon=True)
+            t.start()
+            self._spin_threads.append(t)
 
-    def _spin(self) -> None:
+    def _spin(self, executor) -> None:
         try:
-            self.executor.spin()
+            executor.spin()
         except (ExternalShutdownException, KeyboardInterrupt):
             pass
         except BaseException as exc:  # surfaced by the runner instead of dying silently in a thread
             self.spin_error = exc
 
+    def add_node(self, node) -> None:
+        """Add an extra node (e.g. a test probe) to the graph's first executor."""
+        self.executors[0].add_node(node)
+        self._executor_of[id(node)] = self.executors[0]
+
+    def stop_camera(self) -> None:
+        """No new frames; the frames in flight still go through."""
+        self._executor_of[id(self.camera)].remove_node(self.camera)
+
     def stats(self) -> dict[str, dict]:
         return {name: node.stats() for name, node in self.nodes.items() if hasattr(node, "stats")}
 
     def close(self) -> None:
-        executor = getattr(self, "executor", None)
-        if executor is not None:
-            executor.shutdown(timeout_sec=2.0)
+        for ex in getattr(self, "executors", []):
+            ex.shutdown(timeout_sec=2.0)
         for node in reversed(list(self.nodes.values())):
             try:
                 node.destroy_node()
@@ -101,8 +126,5 @@ class ComposedGraph:
         self.nodes.clear()
         if self.context.ok():
             rclpy.shutdown(context=self.context)
-        if self._spin_thread_alive():
-            self._spin_thread.join(timeout=2.0)
-
-    def _spin_thread_alive(self) -> bool:
-        return getattr(self, "_spin_thread", None) is not None and self._spin_thread.is_alive()
+        for t in getattr(self, "_spin_threads", []):
+            t.join(timeout=2.0)

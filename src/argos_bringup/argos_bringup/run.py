@@ -150,7 +150,7 @@ def run(args) -> int:
         say(f"  mqtt   : {urls['mqtt_url']}   watch: mosquitto_sub -h {host} -p {port or 1883} -t 'argos/#' -v")
         from .graph import ComposedGraph
         try:
-            graph = ComposedGraph(config, namespace=args.namespace)
+            graph = ComposedGraph(config, namespace=args.namespace, executor=args.executor)
         except (ConfigError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -174,7 +174,7 @@ def run(args) -> int:
         except KeyboardInterrupt:
             interrupted = True
         elapsed = time.monotonic() - started
-        graph.executor.remove_node(graph.camera)  # no new frames; let the ones in flight finish
+        graph.stop_camera()
         _wait_for_drain(graph)
         if graph.spin_error:
             print(f"error: the graph stopped: {graph.spin_error!r}", file=sys.stderr)
