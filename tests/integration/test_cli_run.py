@@ -1,7 +1,7 @@
 """`argos run` as a user runs it: embedded servers, summary JSON, and clear errors on bad input."""
 import json
+import shutil
 import subprocess
-import sys
 
 import pytest
 
@@ -11,8 +11,9 @@ pytestmark = pytest.mark.integration
 
 
 def argos(*args, timeout=90):
-    return subprocess.run([sys.executable, "-m", "argos_bringup.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    exe = shutil.which("argos")   # the console script users call, installed by colcon on PATH
+    assert exe, "`argos` is not on PATH after `source scripts/env.sh`"
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_run_writes_summary_with_counts_fps_latency(tmp_path):

@@ -47,7 +47,8 @@ def _cmd_params(args) -> int:
                     limits.append(f"max {item.max:g}")
                 extra = f" ({'; '.join(limits)})" if limits else ""
                 default = item.default if not isinstance(item.default, list) or len(item.default) < 6 else "[...]"
-                print(f"| `{name}` | {item.type} | `{default}` | {item.description}{extra} |")
+                text = f"{item.description}{extra}".replace("|", "\\|")
+                print(f"| `{name}` | {item.type} | `{default}` | {text} |")
     return 0
 
 
