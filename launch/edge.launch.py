@@ -8,6 +8,9 @@ publishes camera/image_raw (inference subscribes to it), instead of the composed
 in-process hand-off.
 """
 import os
+import tempfile
+
+import yaml
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -24,6 +27,18 @@ NODES = (
 )
 
 
+def _override_file(node: str, values: dict) -> str:
+    """Overrides as a second parameter file under the same `/**/<node>` key as edge.yaml.
+
+    A plain dict would reach the node under a different key (wildcard or fully qualified name)
+    and ROS resolves the more specific key first, so `/**/bridge: redis_url: ""` in edge.yaml
+    could win; with the same key, the later file wins."""
+    handle = tempfile.NamedTemporaryFile("w", prefix=f"argos_{node}_", suffix=".yaml", delete=False)
+    with handle:
+        yaml.safe_dump({f"/**/{node}": {"ros__parameters": values}}, handle)
+    return handle.name
+
+
 def _nodes(context):
     config = LaunchConfiguration("config").perform(context)
     namespace = LaunchConfiguration("namespace").perform(context)
@@ -37,7 +52,7 @@ def _nodes(context):
     for package, executable, name in NODES:
         parameters = [config]
         if name == "bridge" and bridge_overrides:
-            parameters.append(bridge_overrides)
+            parameters.append(_override_file("bridge", bridge_overrides))
         actions.append(Node(
             package=package,
             executable=executable,

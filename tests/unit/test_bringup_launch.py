@@ -5,7 +5,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "launch" / "edge.launch.py"
-ALLOWED_TOP_LEVEL = {"launch", "launch_ros", "ament_index_python", "os"}
+ALLOWED_TOP_LEVEL = {"launch", "launch_ros", "ament_index_python", "os", "tempfile", "yaml"}
 
 
 def _imports(tree):
