@@ -5,7 +5,7 @@ ENV := source scripts/env.sh
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit check-config clean
+.PHONY: setup run test test-unit bench check-config clean
 
 setup:            ## venv with pinned ROS 2 Kilted wheels, vision_msgs underlay if needed, colcon build, redis/mosquitto
 	@bash scripts/setup.sh
@@ -15,6 +15,9 @@ run: setup        ## ~20 s of the synthetic intersection through the whole graph
 
 test: setup       ## all tests: unit (cores) and integration (real rclpy nodes, redis-server, mosquitto)
 	@$(ENV) && python -m pytest $(PYTEST_ARGS)
+
+bench: setup      ## every benchmark (`argos bench`), tables with the machine
+	@$(ENV) && argos bench $(ARGS)
 
 test-unit: setup
 	@$(ENV) && python -m pytest tests/unit $(PYTEST_ARGS)

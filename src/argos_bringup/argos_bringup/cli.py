@@ -2,7 +2,31 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
+from dataclasses import dataclass
+
+# Packages add their own subcommands through `<package>.commands.register(CommandGroups)`.
+COMMAND_MODULES = ("argos_camera.commands", "argos_inference.commands", "argos_tracker.commands",
+                   "argos_bridge.commands")
+
+
+@dataclass
+class CommandGroups:
+    top: argparse._SubParsersAction     # argos <command>
+    bench: argparse._SubParsersAction   # argos bench <area>
+    eval: argparse._SubParsersAction    # argos eval <area>
+
+
+def _cmd_bench_all(args) -> int:
+    """`argos bench` without an area runs every registered benchmark in turn."""
+    status = 0
+    for name, parser in args.bench_parsers.items():
+        print(f"\n=== argos bench {name} ===", flush=True)
+        defaults = parser.parse_args([])
+        status |= defaults.func(defaults)
+    return status
 
 
 def _cmd_run(args) -> int:
@@ -78,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
     params = sub.add_parser("params", help="print every node's parameters as Markdown tables")
     params.set_defaults(func=_cmd_params)
+
+    bench = sub.add_parser("bench", help="benchmarks, printed as tables with the machine (make bench)")
+    bench_sub = bench.add_subparsers(dest="area")
+    evaluate = sub.add_parser("eval", help="accuracy evaluations")
+    eval_sub = evaluate.add_subparsers(dest="area", required=True)
+    groups = CommandGroups(top=sub, bench=bench_sub, eval=eval_sub)
+    for module in COMMAND_MODULES:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(groups)
+    bench.set_defaults(func=_cmd_bench_all, bench_parsers=dict(bench_sub.choices))
     return parser
 
 
