@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=("per-node", "multi"), default="per-node",
                      help="per-node: one single-threaded executor thread per node (default); "
                           "multi: one rclpy MultiThreadedExecutor for all nodes")
+    run.add_argument("--record", metavar="DIR", help="record the graph's topics to a new rosbag2 bag (MCAP)")
+    run.add_argument("--record-images", action="store_true", help="with --record: also camera/image_raw")
     run.add_argument("--progress-interval", type=float, default=2.0, help="seconds between progress lines")
     run.add_argument("--quiet", action="store_true", help="no progress and no summary table")
     run.set_defaults(func=_cmd_run)
@@ -102,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
     params = sub.add_parser("params", help="print every node's parameters as Markdown tables")
     params.set_defaults(func=_cmd_params)
+
+    from .bag_cli import register as register_bag_commands
+    register_bag_commands(sub)
 
     bench = sub.add_parser("bench", help="benchmarks, printed as tables with the machine (make bench)")
     bench_sub = bench.add_subparsers(dest="area")

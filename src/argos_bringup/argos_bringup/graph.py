@@ -30,7 +30,10 @@ _PARAM_TYPES = {
 
 def parameter_overrides(node: str, values: dict[str, Any]) -> list[Parameter]:
     specs: list[ParamSpec] = expand_specs(node_specs(node), values)
-    return [Parameter(s.name, _PARAM_TYPES[s.type], values[s.name]) for s in specs if s.name in values]
+    # An empty list loses its element type on the way through rclpy (it arrives as BYTE_ARRAY);
+    # the nodes declare empty lists by type already, so there is nothing to override.
+    return [Parameter(s.name, _PARAM_TYPES[s.type], values[s.name]) for s in specs
+            if s.name in values and not (isinstance(values[s.name], list) and not values[s.name])]
 
 
 class ComposedGraph:

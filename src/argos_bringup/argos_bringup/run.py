@@ -125,6 +125,36 @@ def _stream_length(redis_url: str, stream_key: str | None) -> int | None:
         return None
 
 
+RECORDED_TOPICS = {  # relative to the camera namespace
+    "camera/camera_info": "sensor_msgs/msg/CameraInfo",
+    "camera/ground_truth": "vision_msgs/msg/Detection2DArray",
+    "camera/ground_truth/counts": "argos_interfaces/msg/CountEvent",
+    "detections": "vision_msgs/msg/Detection2DArray",
+    "tracks": "vision_msgs/msg/Detection2DArray",
+    "counts": "argos_interfaces/msg/CountEvent",
+}
+
+
+def _start_recording(graph, args):
+    """Record the graph's topics in-process (images only with --record-images: ~2.7 MB/frame)."""
+    from .bags.recorder import BagRecorder
+    from .bags.recorder_node import RecorderNode
+
+    topics = dict(RECORDED_TOPICS)
+    if args.record_images:
+        topics["camera/image_raw"] = "sensor_msgs/msg/Image"
+    ns = graph.namespace.rstrip("/")
+    try:
+        recorder = BagRecorder(args.record, {f"{ns}/{t}": ty for t, ty in topics.items()})
+    except FileExistsError as exc:
+        print(f"error: --record: {exc}", file=sys.stderr)
+        return None
+    node = RecorderNode(context=graph.context)
+    node.start(recorder)
+    graph.add_node(node)
+    return node
+
+
 def run(args) -> int:
     from .summary import print_summary
 
@@ -156,6 +186,11 @@ def run(args) -> int:
             return 2
         stack.callback(graph.close)
         watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
+        recorder_node = None
+        if args.record:
+            recorder_node = _start_recording(graph, args)
+            if recorder_node is None:
+                return 2
         stream_key = graph.bridge.stats().get("stream")
         say(f"  stream : {stream_key}")
         graph.start()
@@ -176,6 +211,9 @@ def run(args) -> int:
         elapsed = time.monotonic() - started
         graph.stop_camera()
         _wait_for_drain(graph)
+        if recorder_node is not None:
+            stats = recorder_node.close()
+            say(f"recorded {sum(stats.messages.values())} messages to {args.record} ({len(stats.parts)} part(s))")
         if graph.spin_error:
             print(f"error: the graph stopped: {graph.spin_error!r}", file=sys.stderr)
             return 1

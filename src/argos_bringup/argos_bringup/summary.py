@@ -50,3 +50,25 @@ def print_summary(s: dict, console: Console | None = None) -> None:
     run.add_row("mqtt", f"{m['url']}: {_fmt(m['messages_published'])} published, {_fmt(m['publish_failures'])} failed; "
                 f"independent subscriber received " + ", ".join(f"{k} {v}" for k, v in sorted(rx.items())))
     console.print(run)
+
+
+def print_count_comparison(measured, others, console: Console | None = None) -> None:
+    """Counts per class/direction and per line/direction: `measured` next to named references."""
+    console = console or Console(highlight=False)
+    for title, view in (("class", "by_class_direction"), ("line", "by_line")):
+        rows = getattr(measured, view)()
+        refs = [(name, getattr(table, view)()) for name, table in others]
+        table = Table(title=f"Counts per {title} and direction")
+        table.add_column(title)
+        for direction in ("in", "out"):
+            table.add_column(direction, justify="right")
+            for name, _ in refs:
+                table.add_column(f"{direction} ({name})", justify="right")
+        keys = sorted(set(rows).union(*(set(r) for _, r in refs)))
+        for key in keys:
+            cells = [key]
+            for direction in ("in", "out"):
+                cells.append(str(rows.get(key, {}).get(direction, 0)))
+                cells += [str(r.get(key, {}).get(direction, 0)) for _, r in refs]
+            table.add_row(*cells)
+        console.print(table)
