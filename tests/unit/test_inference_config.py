@@ -62,16 +62,16 @@ def test_factory_builds_the_motion_detector_from_params():
     description = detector.describe()
     assert description["engine"] == "motion"
     assert (description["score_threshold"], description["history"], description["scale"]) == (0.4, 120, 0.25)
-    assert available_engines() == ("motion",)
+    assert available_engines() == ("motion", "onnxruntime", "tensorrt")
 
 
 def test_unknown_engine_is_a_config_error_naming_engine():
-    values = dict(params(), engine="tensorrt")
+    values = dict(params(), engine="yolo")
     with pytest.raises(ConfigError) as err:
         create_detector(values)
-    assert err.value.key == "engine" and "tensorrt" in err.value.problem
+    assert err.value.key == "engine" and "yolo" in err.value.problem
     with pytest.raises(ConfigError) as err:
-        params(engine="tensorrt")   # the spec's choices reject it before the factory
+        params(engine="yolo")   # the spec's choices reject it before the factory
     assert err.value.key == "inference.engine"
 
 
@@ -98,3 +98,18 @@ def test_every_edge_yaml_key_of_the_inference_node_is_a_param_of_that_type():
         assert type(value) is python_types[specs[key].type], key
     resolved = resolve("inference", PARAMS, section)
     create_detector(resolved).close()
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ({"engine": "onnxruntime"}, "model.path"),
+    ({"engine": "onnxruntime", "model.path": "/nonexistent/model.onnx"}, "model.path"),
+    ({"model.class_thresholds.labels": ["car"]}, "model.class_thresholds.values"),
+    ({"model.input_size": [640]}, "model.input_size"),
+    ({"model.mean": [0.5, 0.5]}, "model.mean"),
+    ({"model.std": [0.5, 0.0, 0.5]}, "model.std"),
+])
+def test_validate_names_the_model_key(overrides, key):
+    from argos_inference.params import validate
+    with pytest.raises(ConfigError) as err:
+        validate(params(**{k.replace(".", "__"): v for k, v in overrides.items()}))
+    assert err.value.key == key

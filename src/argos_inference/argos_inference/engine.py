@@ -13,8 +13,8 @@ is composed of three parts:
       -> boxes mapped back through the letterbox to source pixels
 
 so that adding a back-end means implementing `Engine` only, and adding a model family means
-adding a decoder only. The preprocessing, decoders and engines arrive in the next issue; detectors
-that need no tensors at all (e.g. `motion.MotionDetector`) implement `Detector` directly.
+adding a decoder only (see preprocess.py, decoders.py, postprocess.py, dnn.py). Detectors that need
+no tensors at all (e.g. `motion.MotionDetector`) implement `Detector` directly.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from typing import Sequence
 import numpy as np
 
 from argos_common.detections import Detections
+
+from .decoders import OutputInfo
 
 
 class Detector(ABC):
@@ -75,6 +77,19 @@ class Engine(ABC):
     @abstractmethod
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model on `batch` and return its raw outputs."""
+
+    @property
+    def input_dtype(self) -> str:
+        """numpy dtype name of the input tensor."""
+        return "float32"
+
+    @abstractmethod
+    def output_infos(self, shapes: Sequence[tuple[int, ...]] | None = None) -> list["OutputInfo"]:
+        """Name, shape (declared; or `shapes` from a real run) and integer-ness of each output."""
+
+    def metadata_props(self) -> dict[str, str]:
+        """Key/value metadata stored in the model file (class names, input size), if any."""
+        return {}
 
     @abstractmethod
     def describe(self) -> dict:

@@ -27,8 +27,23 @@ def _motion(params: Mapping[str, Any]) -> Detector:
     )
 
 
+def _onnxruntime(params: Mapping[str, Any]) -> Detector:
+    from .dnn_builder import build_dnn_detector
+    from .ort_engine import OrtEngine
+    engine = OrtEngine(params["model.path"], params["model.providers"], params["model.threads"])
+    return build_dnn_detector(params, engine)
+
+
+def _tensorrt(params: Mapping[str, Any]) -> Detector:
+    from .dnn_builder import build_dnn_detector
+    from .tensorrt_engine import tensorrt_engine_from_params
+    return build_dnn_detector(params, tensorrt_engine_from_params(params))
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Detector]] = {
     "motion": _motion,
+    "onnxruntime": _onnxruntime,
+    "tensorrt": _tensorrt,
 }
 
 

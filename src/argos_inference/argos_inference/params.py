@@ -1,8 +1,14 @@
 """Parameters of the inference node (validated by argos_bringup.config against config/edge.yaml)."""
-from argos_common.classes import DEFAULT_CLASSES
-from argos_common.params import ParamSpec
+from pathlib import Path
 
-ENGINES = ("motion",)
+from argos_common.classes import DEFAULT_CLASSES
+from argos_common.params import ConfigError, ParamSpec
+
+from .decoders import LAYOUTS
+
+ENGINES = ("motion", "onnxruntime", "tensorrt")
+MODEL_ENGINES = ("onnxruntime", "tensorrt")
+PRECISIONS = ("fp32", "fp16", "int8")
 
 # Foreground area upper bounds in source pixels, halfway between the footprints of the classes
 # of the default synthetic intersection at ~9 px/m (81 px^2 per m^2): bicycle 1.8x0.6 m = 87,
@@ -34,6 +40,43 @@ PARAMS = [
               "larger blobs are dropped", min=0.0),
     ParamSpec("motion.class_labels", "str[]", DEFAULT_CLASS_LABELS,
               "class label of each area band in motion.class_max_area (members of classes)"),
+    # DNN engines (onnxruntime, tensorrt)
+    ParamSpec("model.path", "str", "", "ONNX model file (onnxruntime, tensorrt)"),
+    ParamSpec("model.metadata", "str", "",
+              "model metadata json (classes, input_size, layout, color, mean, std); empty: <model>.json if present"),
+    ParamSpec("model.layout", "str", "auto", "output layout; auto: from the model's outputs",
+              choices=("auto",) + LAYOUTS),
+    ParamSpec("model.input_size", "int[]", [],
+              "[height, width] of the model input; empty: the model's fixed size, else its metadata", min=1),
+    ParamSpec("model.color", "str", "auto", "channel order the model expects; auto: metadata, else rgb",
+              choices=("auto", "rgb", "bgr")),
+    ParamSpec("model.mean", "float[]", [],
+              "per-channel mean subtracted from pixel/255 (model channel order); empty: metadata, else 0"),
+    ParamSpec("model.std", "float[]", [],
+              "per-channel divisor after the mean (1/255 for raw 0..255 input); empty: metadata, else 1"),
+    ParamSpec("model.class_map", "str[]", [],
+              "label (member of classes, or \"\" to ignore) per model class index; "
+              "empty: the model's class names, else classes"),
+    ParamSpec("model.class_thresholds.labels", "str[]", [], "labels with their own score threshold"),
+    ParamSpec("model.class_thresholds.values", "float[]", [],
+              "score threshold per label in model.class_thresholds.labels (others: score_threshold)",
+              min=0.0, max=1.0),
+    ParamSpec("model.nms_iou", "float", 0.45, "IoU above which a lower-scoring box of the same class is suppressed",
+              min=0.0, max=1.0),
+    ParamSpec("model.max_detections", "int", 300, "most detections kept per image", min=1),
+    ParamSpec("model.batch", "int", 0,
+              "images per inference (several cameras); 0: the model's fixed batch, else 1", min=0),
+    ParamSpec("model.providers", "str[]", [],
+              "onnxruntime execution providers in order; empty: TensorRT, CUDA, CPU as available"),
+    ParamSpec("model.threads", "int", 0, "onnxruntime intra-op threads; 0: onnxruntime's default", min=0),
+    ParamSpec("model.precision", "str", "fp16", "tensorrt engine precision (int8: QDQ model or calibration)",
+              choices=PRECISIONS),
+    ParamSpec("model.engine_cache_dir", "str", "",
+              "tensorrt: folder of built engines; empty: ~/.cache/argos/engines"),
+    ParamSpec("model.calibration_dir", "str", "",
+              "tensorrt int8 without QDQ: folder of calibration images (builds the calibration cache)"),
+    ParamSpec("model.calibration_cache", "str", "",
+              "tensorrt int8 without QDQ: calibration cache file (read if present, else written)"),
 ]
 
 
@@ -41,3 +84,19 @@ def validate(values) -> None:
     """Cross-parameter checks run by `argos check-config` / `argos run` before anything starts."""
     from .size_bands import SizeBands
     SizeBands.from_config(values["motion.class_max_area"], values["motion.class_labels"], values["classes"])
+    labels, thresholds = values["model.class_thresholds.labels"], values["model.class_thresholds.values"]
+    if len(labels) != len(thresholds):
+        raise ConfigError("model.class_thresholds.values", f"has {len(thresholds)} values for {len(labels)} labels "
+                                                           "in model.class_thresholds.labels; they must pair up")
+    if values["model.input_size"] and len(values["model.input_size"]) != 2:
+        raise ConfigError("model.input_size", f"expected [height, width], got {values['model.input_size']}")
+    for key in ("model.mean", "model.std"):
+        if values[key] and len(values[key]) != 3:
+            raise ConfigError(key, f"expected 3 values (one per channel), got {values[key]}")
+    if any(v == 0 for v in values["model.std"]):
+        raise ConfigError("model.std", "values must be non-zero")
+    if values["engine"] in MODEL_ENGINES:
+        if not values["model.path"]:
+            raise ConfigError("model.path", f"engine {values['engine']} needs a model file")
+        if not Path(values["model.path"]).is_file():
+            raise ConfigError("model.path", f"model file not found: {values['model.path']}")

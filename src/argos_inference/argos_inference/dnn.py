@@ -1,0 +1,75 @@
+"""DnnDetector: shared preprocessing + an Engine + the decoder of the model's output layout +
+thresholds, class-aware NMS and the class map, boxes mapped back to source pixels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from argos_common.detections import Detections
+
+from .class_map import ClassMap
+from .decoders import DECODERS, NMS_FREE_LAYOUTS, Candidates
+from .engine import Detector, Engine
+from .postprocess import PostProcess
+from .preprocess import Preprocessor
+
+
+@dataclass(frozen=True)
+class DecodeStage:
+    layout: str
+    decode: Callable[..., Candidates]
+    postprocess: PostProcess
+
+
+class DnnDetector(Detector):
+    def __init__(self, engine: Engine, preprocessor: Preprocessor, decode: DecodeStage,
+                 class_map: ClassMap, batch_size: int, static_batch: bool):
+        self.engine = engine
+        self.name = engine.name
+        self.preprocessor = preprocessor
+        self.stage = decode
+        self.class_map = class_map
+        self.batch_size = max(1, int(batch_size))
+        self.static_batch = static_batch
+        self._labels = np.array(list(class_map.labels), dtype=object)
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        results: list[Detections] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start:start + self.batch_size]
+            batch, letterboxes = self.preprocessor(chunk, self.batch_size if self.static_batch else None)
+            outputs = self.engine.infer(batch)
+            results.extend(self._to_detections(outputs, i, box) for i, box in enumerate(letterboxes))
+        return results
+
+    def _to_detections(self, outputs: list[np.ndarray], index: int, letterbox) -> Detections:
+        candidates = self.stage.decode(outputs, index, self.preprocessor.input_hw)
+        kept = self.stage.postprocess(candidates)
+        if len(kept) == 0:
+            return Detections.empty()
+        boxes = letterbox.to_source(kept.boxes)
+        return Detections(boxes, kept.scores, list(self._labels[kept.class_ids]))
+
+    def describe(self) -> dict:
+        spec = self.preprocessor.spec
+        post = self.stage.postprocess
+        return {
+            "engine": self.name,
+            "backend": self.engine.describe(),
+            "layout": self.stage.layout,
+            "input_size": [spec.height, spec.width],
+            "color": spec.color, "mean": list(spec.mean), "std": list(spec.std),
+            "class_map": list(self.class_map.labels), "class_map_from": self.class_map.origin,
+            "class_thresholds": [float(t) for t in post.class_thresholds],
+            "nms": post.nms and self.stage.layout not in NMS_FREE_LAYOUTS,
+            "nms_iou": post.iou_threshold, "max_detections": post.max_detections,
+            "batch": self.batch_size,
+        }
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+__all__ = ["DnnDetector", "DecodeStage", "DECODERS"]

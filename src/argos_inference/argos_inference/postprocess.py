@@ -1,0 +1,53 @@
+"""Candidates -> final detections: per-class score thresholds, class-aware NMS, top-k.
+
+NMS is OpenCV's batched (class-aware) NMS: boxes of different classes never suppress each other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .decoders import Candidates
+
+
+@dataclass(frozen=True)
+class PostProcess:
+    class_thresholds: np.ndarray   # (C,) minimum score per model class index
+    iou_threshold: float = 0.45
+    max_detections: int = 300
+    nms: bool = True
+
+    def __call__(self, candidates: Candidates) -> Candidates:
+        ids = candidates.class_ids
+        known = (ids >= 0) & (ids < len(self.class_thresholds))
+        if not known.all():
+            bad = sorted(set(ids[~known].tolist()))[:5]
+            raise ValueError(f"model produced class indices {bad} outside the class map "
+                             f"(0..{len(self.class_thresholds) - 1})")
+        boxes = candidates.boxes
+        keep = (candidates.scores >= self.class_thresholds[ids]) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        kept = candidates.select(keep)
+        if len(kept) == 0:
+            return kept
+        order = np.argsort(-kept.scores, kind="stable")
+        if self.nms:
+            xywh = np.concatenate([kept.boxes[:, :2], kept.boxes[:, 2:] - kept.boxes[:, :2]], axis=1)
+            survivors = np.asarray(cv2.dnn.NMSBoxesBatched(
+                xywh.astype(np.float64), kept.scores.astype(np.float32), kept.class_ids.astype(np.int32),
+                -1.0, float(self.iou_threshold)), dtype=np.int64).reshape(-1)
+            order = survivors[np.argsort(-kept.scores[survivors], kind="stable")]
+        return kept.select(order[: self.max_detections])
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of x1 y1 x2 y2 boxes, (len(a), len(b))."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
