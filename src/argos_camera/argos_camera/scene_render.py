@@ -24,6 +24,18 @@ SIGNAL_COLORS = {"green": (60, 220, 60), "amber": (0, 190, 255), "red": (40, 40,
 # where each approach's signal head stands (base px, on the right-hand kerb before the box) and its axis
 SIGNAL_HEADS = (((550.0, 436.0), "ew"), ((730.0, 284.0), "ew"), ((564.0, 270.0), "ns"), ((716.0, 450.0), "ns"))
 CANOPY_CENTER = (1010.0, 290.0)   # the tree over the east arm, clear of the counting line at x 860
+# "dense" scenes: a second tree over the southbound lanes of the north arm, ending just before the
+# counting line at y 200, so southbound tracks must coast through it right before they count
+SECOND_CANOPY_CENTER = (606.0, 112.0)
+NIGHT_GAIN = 0.3                  # scene brightness at night (low contrast: 78 grey -> 23)
+NIGHT_OFFSET = 6
+HEADLIGHT = (215, 235, 245)
+HEADLIGHT_RADIUS = 2.5            # base px
+HEADLIGHT_THROW = 22.0            # base px: length of the light pool ahead of a vehicle
+RAIN_NOISE_AMPLITUDE = 10         # +- grey levels on top of the sensor noise
+RAIN_STREAKS = 160                # per frame
+RAIN_STREAK = (10.0, 3.0)         # base px per streak: down, sideways (wind)
+RAIN_STREAK_GAIN = 38             # grey levels a streak adds
 
 
 @dataclass
@@ -154,11 +166,11 @@ def _markings(img: np.ndarray) -> None:
         cv2.rectangle(img, (x, int(y1 + 3)), (x + 5, int(y1 + s - 7)), MARKING, -1)
 
 
-def _canopy(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A tree crown (BGR layer and mask, base size) over the westbound lanes of the east arm."""
+def _canopy(rng: np.random.Generator, center=CANOPY_CENTER) -> tuple[np.ndarray, np.ndarray]:
+    """A tree crown (BGR layer and mask, base size), by default over the westbound lanes of the east arm."""
     layer = np.zeros((BASE_HEIGHT, BASE_WIDTH, 3), np.uint8)
     mask = np.zeros((BASE_HEIGHT, BASE_WIDTH), np.uint8)
-    cx, cy = CANOPY_CENTER
+    cx, cy = center
     for _ in range(16):
         angle, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0, 30)
         r = int(rng.integers(18, 30))
@@ -171,13 +183,29 @@ def _canopy(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return layer, mask
 
 
+@dataclass(frozen=True)
+class Look:
+    """How the scene is seen, beyond the default clear day."""
+    night: bool = False
+    rain: bool = False
+    second_canopy: bool = False
+
+
 class SceneRenderer:
-    def __init__(self, width: int, height: int, rng: np.random.Generator, occluders: bool):
+    def __init__(self, width: int, height: int, rng: np.random.Generator, occluders: bool,
+                 look: Look = Look(), look_rng: np.random.Generator | None = None):
         self.size = (width, height)
         self.scale = np.array([width / BASE_WIDTH, height / BASE_HEIGHT])
+        self.look = look
+        # the default look draws nothing from look_rng, so its frames never change
+        self._look_rng = look_rng if look_rng is not None else np.random.default_rng(0)
         background = _road_surface(rng)
         _markings(background)
         layer, mask = _canopy(rng)
+        if look.second_canopy:
+            layer2, mask2 = _canopy(self._look_rng, SECOND_CANOPY_CENTER)
+            np.copyto(layer, layer2, where=mask2[:, :, None] > 0)
+            mask |= mask2
         if (width, height) != (BASE_WIDTH, BASE_HEIGHT):
             background = cv2.resize(background, (width, height), interpolation=cv2.INTER_AREA)
             layer = cv2.resize(layer, (width, height), interpolation=cv2.INTER_AREA)
@@ -192,6 +220,9 @@ class SceneRenderer:
             self._occluder_local_mask = self.occluder_mask[y0:y1, x0:x1]
         noise = rng.integers(0, 2 * NOISE_AMPLITUDE + 1, (height + NOISE_MARGIN, width + NOISE_MARGIN, 3), dtype=np.uint8)
         self._noise = noise
+        if look.rain:
+            self._rain_noise = self._look_rng.integers(0, 2 * RAIN_NOISE_AMPLITUDE + 1,
+                                                       (height + NOISE_MARGIN, width + NOISE_MARGIN, 1), dtype=np.uint8)
 
     def start_frame(self) -> np.ndarray:
         return self.background.copy()
@@ -203,13 +234,57 @@ class SceneRenderer:
             cv2.rectangle(image, (px - r - 2, py - r - 2), (px + r + 2, py + r + 2), (25, 25, 25), -1)
             cv2.circle(image, (px, py), r, SIGNAL_COLORS[signals[axis]], -1)
 
-    def finish_frame(self, image: np.ndarray, noise_offset: tuple[int, int]) -> np.ndarray:
+    def finish_frame(self, image: np.ndarray, noise_offset: tuple[int, int],
+                     headlights: list[tuple[np.ndarray, np.ndarray]] = ()) -> np.ndarray:
+        """Occluder, then the look (night: darkness and the `headlights`, pairs of a vehicle's
+        front corners in output pixels; rain: streaks and grain), then sensor noise."""
         if self.occluder_box:
             x0, y0, x1, y1 = self.occluder_box
             region = image[y0:y1, x0:x1]
             np.copyto(region, self._occluder_pixels, where=self._occluder_local_mask[:, :, None])
+        if self.look.night:
+            cv2.convertScaleAbs(image, dst=image, alpha=NIGHT_GAIN, beta=NIGHT_OFFSET)
+            self._draw_headlights(image, headlights)
         h, w = image.shape[:2]
         dy, dx = noise_offset
+        if self.look.rain:
+            self._draw_rain(image)
+            grain = self._rain_noise[dy:dy + h, dx:dx + w]
+            cv2.add(image, np.repeat(grain, 3, axis=2), dst=image)
+            cv2.subtract(image, (RAIN_NOISE_AMPLITUDE,) * 3 + (0,), dst=image)
         cv2.add(image, self._noise[dy:dy + h, dx:dx + w], dst=image)
         cv2.subtract(image, (NOISE_AMPLITUDE,) * 3 + (0,), dst=image)
         return image
+
+    def _draw_headlights(self, image: np.ndarray, headlights) -> None:
+        r = max(1, int(round(HEADLIGHT_RADIUS * self.scale[0] * SUBPIXEL)))
+        glow = np.zeros_like(image)
+        for left, right in headlights:
+            left, right = np.asarray(left, np.float64), np.asarray(right, np.float64)
+            across = right - left
+            ahead = np.array([across[1], -across[0]])       # forward: the corners run left to right
+            norm = float(np.hypot(*ahead))
+            if norm < 1e-6:
+                continue
+            ahead *= HEADLIGHT_THROW * self.scale[0] / norm
+            pool = np.array([left, right, right + ahead + across * 0.3, left + ahead - across * 0.3])
+            cv2.fillConvexPoly(glow, np.round(pool * SUBPIXEL).astype(np.int32), (50, 55, 55), cv2.LINE_8,
+                               SUBPIXEL_BITS)
+            for lamp in (left + across * 0.2, right - across * 0.2):
+                if self.occluder_mask[min(max(int(lamp[1]), 0), self.size[1] - 1),
+                                      min(max(int(lamp[0]), 0), self.size[0] - 1)]:
+                    continue
+                cv2.circle(image, (int(round(lamp[0] * SUBPIXEL)), int(round(lamp[1] * SUBPIXEL))), r,
+                           HEADLIGHT, -1, cv2.LINE_8, SUBPIXEL_BITS)
+        glow[self.occluder_mask] = 0
+        cv2.add(image, glow, dst=image)
+
+    def _draw_rain(self, image: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        rng = self._look_rng
+        streaks = np.zeros((h, w), np.uint8)
+        starts = rng.uniform((0, 0), (w, h), (RAIN_STREAKS, 2))
+        step = np.array([RAIN_STREAK[1], RAIN_STREAK[0]]) * self.scale
+        for (x, y), k in zip(starts, rng.uniform(0.6, 1.4, RAIN_STREAKS)):
+            cv2.line(streaks, (int(x), int(y)), (int(x + step[0] * k), int(y + step[1] * k)), RAIN_STREAK_GAIN, 1)
+        cv2.add(image, cv2.merge([streaks, streaks, streaks]), dst=image)

@@ -3,6 +3,18 @@
 Everything advances in scene time (1/fps per frame), never wall time: the same seed gives the
 same frames, boxes and crossings. Ground-truth crossings use the tracker's anchor (bottom centre
 of the box) and the shared CountingLine test, so they are directly comparable with counts.
+
+Conditions (any combination; none is the default clear-day scene, frame for frame unchanged):
+- dense: DENSE_FACTOR x the traffic volume and a second tree canopy over the north arm, just
+  before its counting line: long occlusions, queues and vehicles close together.
+- stop_and_go: long red phases (traffic.STOP_AND_GO_SIGNAL_PLAN): queues reach back across the
+  counting lines and drain in stop-and-go.
+- night: low contrast (the scene at NIGHT_GAIN brightness) with headlights and their light pools.
+- rain: streaks and heavy grain on every frame.
+- jitter: the camera shakes, a smooth random translation of up to JITTER_MAX_PX per frame; the
+  ground-truth boxes move with the image. Ground-truth crossings stay those of the road
+  (unshaken anchors): they are what a count must report, whatever the camera does.
+Conditions draw from their own random stream, so they never change the traffic of a seed.
 """
 from __future__ import annotations
 
@@ -10,17 +22,37 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+import cv2
 import numpy as np
 
 from argos_common.detections import Detections
 from argos_common.lines import CountingLine, Crossing
 
 from . import road_network
-from .scene_render import SceneRenderer, Sprite, draw_sprite, fill_footprint, make_sprite, place
-from .traffic import Traffic, Vehicle
+from .scene_render import Look, SceneRenderer, Sprite, draw_sprite, fill_footprint, make_sprite, place
+from .traffic import SIGNAL_PLAN, STOP_AND_GO_SIGNAL_PLAN, Traffic, Vehicle
 
 PIXELS_PER_METER = road_network.PIXELS_PER_METER   # at 1280 px wide; scales with the width
 WARMUP_S = 20.0                                     # traffic is already flowing at frame 0
+CONDITIONS = ("dense", "stop_and_go", "night", "rain", "jitter")
+DENSE_FACTOR = 2.5
+STOP_AND_GO_DENSITY_FACTOR = 1.3
+JITTER_MAX_PX = 4.0                                 # at 1280 px wide
+JITTER_STEP_PX = 1.2                                # std of the frame-to-frame shake
+
+
+def parse_conditions(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """"night,rain" or ["night", "rain"] -> ("night", "rain"); ValueError naming an unknown one."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    out = []
+    for name in (n.strip().lower().replace("-", "_") for n in names):
+        if not name:
+            continue
+        if name not in CONDITIONS:
+            raise ValueError(f"unknown condition {name!r} (known: {', '.join(CONDITIONS)})")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -36,11 +68,24 @@ class GroundTruth:
     objects: Detections                       # clipped true boxes; scores = visible fraction
     crossings: list[GroundTruthCrossing]      # counting lines crossed during this frame's step
     time_s: float = 0.0                       # scene time since frame 0
+    camera_offset: tuple[float, float] = (0.0, 0.0)   # jitter: image shift of this frame (px)
 
 
 def ground_truth_totals(crossings: Iterable[GroundTruthCrossing]) -> dict[tuple[str, str, str], int]:
     """Counts per (line id, label, direction)."""
     return dict(Counter((c.crossing.line_id, c.label, c.crossing.direction) for c in crossings))
+
+
+class _CameraShake:
+    """A camera on a pole in the wind: a random walk pulled back to rest, bounded by max_px."""
+
+    def __init__(self, rng: np.random.Generator, max_px: float, step_px: float):
+        self.rng, self.max_px, self.step_px = rng, max_px, step_px
+        self.offset = np.zeros(2)
+
+    def step(self) -> tuple[float, float]:
+        self.offset = np.clip(0.8 * self.offset + self.rng.normal(0.0, self.step_px, 2), -self.max_px, self.max_px)
+        return float(self.offset[0]), float(self.offset[1])
 
 
 @dataclass
@@ -53,7 +98,9 @@ class _Placed:
 class IntersectionScene:
     def __init__(self, width: int, height: int, fps: float, seed: int, classes: Sequence[str],
                  lines: Sequence[CountingLine], density: float = 1.0, occluders: bool = True,
-                 warmup_s: float = WARMUP_S):
+                 warmup_s: float = WARMUP_S, conditions: str | Sequence[str] = (), render: bool = True):
+        """`conditions`: any of CONDITIONS (see the module doc). `render=False` skips drawing:
+        next_frame() returns None for the image and the same ground truth (for evaluations)."""
         if width < 64 or height < 64:
             raise ValueError(f"scene size {width}x{height} is below 64x64")
         if not fps > 0:
@@ -61,14 +108,27 @@ class IntersectionScene:
         if density < 0:
             raise ValueError(f"density must be >= 0, got {density}")
         self.width, self.height, self.fps = int(width), int(height), float(fps)
+        self.conditions = parse_conditions(conditions)
+        self.render = bool(render)
+        if "dense" in self.conditions:
+            density *= DENSE_FACTOR
+        if "stop_and_go" in self.conditions:
+            density *= STOP_AND_GO_DENSITY_FACTOR
         self.lines = list(lines)
         self.scale = np.array([self.width / road_network.BASE_WIDTH, self.height / road_network.BASE_HEIGHT])
         self.pixels_per_meter = PIXELS_PER_METER * float(self.scale[0])
         # independent streams: changing the look (e.g. the occluder) never changes the traffic
-        traffic_seq, render_seq, noise_seq = np.random.SeedSequence(seed).spawn(3)
-        self.traffic = Traffic(np.random.default_rng(traffic_seq), list(classes), density)
-        self.renderer = SceneRenderer(self.width, self.height, np.random.default_rng(render_seq), occluders)
+        traffic_seq, render_seq, noise_seq, look_seq = np.random.SeedSequence(seed).spawn(4)
+        plan = STOP_AND_GO_SIGNAL_PLAN if "stop_and_go" in self.conditions else SIGNAL_PLAN
+        self.traffic = Traffic(np.random.default_rng(traffic_seq), list(classes), density, signal_plan=plan)
+        look = Look(night="night" in self.conditions, rain="rain" in self.conditions,
+                    second_canopy="dense" in self.conditions and occluders)
+        look_rng = np.random.default_rng(look_seq)
+        self.renderer = SceneRenderer(self.width, self.height, np.random.default_rng(render_seq), occluders,
+                                      look, look_rng)
         self._noise_rng = np.random.default_rng(noise_seq)
+        self._shake = _CameraShake(look_rng, JITTER_MAX_PX * float(self.scale[0]),
+                                   JITTER_STEP_PX * float(self.scale[0])) if "jitter" in self.conditions else None
         self._sprites: dict[int, list[Sprite]] = {}
         self._anchors: dict[int, tuple[float, float]] = {}
         self._totals: Counter = Counter()
@@ -85,15 +145,26 @@ class IntersectionScene:
         self.traffic.step(1.0 / self.fps)
         self.frame_count += 1
         placed = self._place_all()
+        shift = self._shake.step() if self._shake is not None else (0.0, 0.0)
+        image = self._draw(placed, shift) if self.render else None
+        truth = GroundTruth(self._objects(placed, shift), self._crossings(placed), self.traffic.time - self._start_time,
+                            shift)
+        return image, truth
+
+    def _draw(self, placed: list[_Placed], shift: tuple[float, float]) -> np.ndarray:
         image = self.renderer.start_frame()
         self.renderer.draw_signals(image, self.traffic.signals)
         for p in placed:
             for sprite, pixels in p.sprites:
                 draw_sprite(image, sprite, pixels, self.pixels_per_meter)
         offset = tuple(int(v) for v in self._noise_rng.integers(0, 32, 2))
-        self.renderer.finish_frame(image, offset)
-        truth = GroundTruth(self._objects(placed), self._crossings(placed), self.traffic.time - self._start_time)
-        return image, truth
+        lights = [(p.sprites[0][1][0], p.sprites[0][1][3]) for p in placed] if self.renderer.look.night else ()
+        self.renderer.finish_frame(image, offset, lights)
+        if shift != (0.0, 0.0):
+            # the whole view moves (background, vehicles, occluder): a translation of the camera
+            matrix = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+            image = cv2.warpAffine(image, matrix, (self.width, self.height), borderMode=cv2.BORDER_REPLICATE)
+        return image
 
     def ground_truth_totals(self) -> dict[tuple[str, str, str], int]:
         """Crossings so far (frames produced since construction) per (line id, label, direction)."""
@@ -136,11 +207,12 @@ class IntersectionScene:
         return box[2] > 0 and box[3] > 0 and box[0] < self.width and box[1] < self.height
 
     # -- ground truth ---------------------------------------------------------------------
-    def _objects(self, placed: list[_Placed]) -> Detections:
-        visible = [p for p in placed if self._in_image(p.box)]
+    def _objects(self, placed: list[_Placed], shift: tuple[float, float] = (0.0, 0.0)) -> Detections:
+        # visibility is that of the unshaken view; a shake of a few pixels barely changes it
+        visible = [p for p in placed if self._in_image(p.box + np.array([*shift, *shift]))]
         if not visible:
             return Detections.empty()
-        boxes = np.array([p.box for p in visible], np.float64)
+        boxes = np.array([p.box for p in visible], np.float64) + np.array([*shift, *shift])
         clipped = boxes.copy()
         clipped[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, self.width)
         clipped[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, self.height)

@@ -33,12 +33,17 @@ SIGNAL_PLAN = (
     (12.0, "red", "green"), (3.0, "red", "amber"), (2.0, "red", "red"),
 )
 SIGNAL_CYCLE_S = sum(p[0] for p in SIGNAL_PLAN)
+# long reds: queues grow back across the counting lines, then drain in stop-and-go
+STOP_AND_GO_SIGNAL_PLAN = (
+    (18.0, "green", "red"), (3.0, "amber", "red"), (2.0, "red", "red"),
+    (40.0, "red", "green"), (3.0, "red", "amber"), (2.0, "red", "red"),
+)
 
 
-def signal_states(t: float) -> dict[str, str]:
+def signal_states(t: float, plan=SIGNAL_PLAN) -> dict[str, str]:
     """{"ew": state, "ns": state} at scene time t."""
-    t = t % SIGNAL_CYCLE_S
-    for duration, ew, ns in SIGNAL_PLAN:
+    t = t % sum(p[0] for p in plan)
+    for duration, ew, ns in plan:
         if t < duration:
             return {"ew": ew, "ns": ns}
         t -= duration
@@ -84,18 +89,20 @@ class _Arrival:
 
 
 class Traffic:
-    def __init__(self, rng: np.random.Generator, classes: list[str], density: float = 1.0):
+    def __init__(self, rng: np.random.Generator, classes: list[str], density: float = 1.0,
+                 signal_plan=SIGNAL_PLAN):
         if not classes:
             raise ValueError("classes: the synthetic scene needs at least one class")
         self.rng = rng
         self.density = density
+        self.signal_plan = tuple(signal_plan)
         self.routes = build_routes()
         self.classes = [class_for(name) for name in classes]
         weights = np.array([c.weight for c in self.classes], np.float64)
         self.class_weights = weights / weights.sum()
         self.vehicles: list[Vehicle] = []
         self.time = 0.0
-        self.signals = signal_states(0.0)
+        self.signals = signal_states(0.0, self.signal_plan)
         self._next_number = 1
         self._pending: dict[tuple[str, int], list[_Arrival]] = {
             (approach, lane): [] for approach in APPROACH_FLOW for lane in (INNER, OUTER)}
@@ -107,7 +114,7 @@ class Traffic:
 
     def _substep(self, dt: float) -> None:
         self.time += dt
-        self.signals = signal_states(self.time)
+        self.signals = signal_states(self.time, self.signal_plan)
         self._arrive(dt)
         self._spawn()
         self._move(dt)

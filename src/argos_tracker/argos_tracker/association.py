@@ -4,8 +4,12 @@ Stage 1: high-score detections against every live track (tentative, confirmed, c
 Stage 2: low-score detections against the confirmed tracks stage 1 left unmatched, with a
 stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
 unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
-Each stage is an optimal assignment (scipy's linear_sum_assignment) on cost = 1 - IoU of the
-predicted box, with pairs outside the IoU or Mahalanobis gate made impossible.
+Each stage is an optimal assignment (scipy's linear_sum_assignment) on
+cost = (1 - IoU of the predicted box) + motion_cost_weight * min(d2 / MOTION_COST_SCALE, 1),
+d2 being the squared Mahalanobis distance of the detection's centre from the track's predicted
+centre; pairs outside the IoU or Mahalanobis gate are impossible. The motion term separates
+candidates IoU cannot tell apart: two vehicles side by side in a queue overlap a track's box
+about equally, but only one is where the track's velocity says it should be.
 """
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-# Stands in for "impossible" in the cost matrix; any real cost is in [0, 1].
+# Stands in for "impossible" in the cost matrix; any real cost is in [0, 1 + weight].
 _INFEASIBLE = 1e6
+# d2 at which the motion term saturates: the 99.9 % point of chi-square with 2 dof
+MOTION_COST_SCALE = 13.8
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -53,6 +59,11 @@ class AssociationConfig:
     iou_threshold: float = 0.2
     low_score_iou_threshold: float = 0.4
     gate_chi2: float = 13.8          # 0: no Mahalanobis gate
+    motion_cost_weight: float = 0.0  # 0: IoU alone decides
+
+    @property
+    def needs_distances(self) -> bool:
+        return self.gate_chi2 > 0 or self.motion_cost_weight > 0
 
 
 def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.ndarray,
@@ -72,9 +83,13 @@ def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.n
 
     iou = iou_matrix(track_boxes, det_boxes)
     gated = np.ones((n_tracks, n_dets), dtype=bool)
-    if gate_d2 is not None and config.gate_chi2 > 0:
-        gated = np.asarray(gate_d2).reshape(n_tracks, n_dets) <= config.gate_chi2
     cost = 1.0 - iou
+    if gate_d2 is not None:
+        d2 = np.asarray(gate_d2, dtype=np.float64).reshape(n_tracks, n_dets)
+        if config.gate_chi2 > 0:
+            gated = d2 <= config.gate_chi2
+        if config.motion_cost_weight > 0:
+            cost = cost + config.motion_cost_weight * np.minimum(d2 / MOTION_COST_SCALE, 1.0)
 
     high = np.flatnonzero(det_is_high)
     low = np.flatnonzero(~det_is_high)

@@ -1,9 +1,15 @@
-"""Per-track state estimation: constant velocity on box centre and size, in pixels.
+"""Per-track state estimation on box centre, size and aspect, in pixels.
 
-State x = [cx, cy, w, h, vx, vy, vw, vh] (px, px/s); measurement z = [cx, cy, w, h].
-The time step comes from frame stamps, so dropped or late frames are predicted over the time
-that really passed. Process noise is piecewise-constant white acceleration: vehicles brake,
-accelerate and turn, which a constant-velocity model can only absorb as noise.
+The box is measured as z = [cx, cy, b3, b4], either ("wh") width and height, or ("ah") aspect
+w/h and height, the parametrisation of SORT/DeepSORT-style trackers. Both carry size and aspect;
+"wh" is the default because a vehicle turning in a top-down view sweeps its aspect from about
+2.5 to 0.4, which is far from linear in a but nearly so in w and h.
+
+Constant velocity (default): x = [z, dz/dt] (8 states). Constant acceleration: x = [z, dz/dt,
+d2z/dt2] (12 states), for approaches where vehicles brake into and pull out of queues; its
+process noise is white jerk instead of white acceleration. The time step comes from frame
+stamps, so dropped or late frames are predicted over the time that really passed. Velocity is
+always at x[4:8], so the two models are read the same way.
 
 Two estimators share the model:
 - "kalman": filterpy's KalmanFilter, gain from the propagated covariance (adapts while coasting
@@ -25,9 +31,10 @@ import numpy as np
 from filterpy.kalman import KalmanFilter
 from scipy.linalg import solve_discrete_are
 
-DIM_X = 8
 DIM_Z = 4
 MIN_SIZE_PX = 1.0
+MIN_ASPECT = 0.01
+BOX_STATES = ("wh", "ah")
 # A detector's box error grows with the object: part of a long truck is easily cut off or merged.
 RELATIVE_SIZE_NOISE = 0.05
 # Boxes change size slowly (perspective, occlusion) compared with how centres accelerate.
@@ -35,9 +42,13 @@ SIZE_ACCEL_FRACTION = 0.25
 # Unknown at birth: about the speed of a fast vehicle in this camera geometry (px/s).
 INITIAL_VELOCITY_STD = 100.0
 INITIAL_SIZE_RATE_STD = 10.0
+INITIAL_ACCEL_STD = 60.0          # px/s^2: a hard brake
 WARMUP_COVARIANCE_RATIO = 2.0
-
-_H = np.hstack([np.eye(DIM_Z), np.zeros((DIM_Z, DIM_Z))])
+# "ah": noise of the aspect ratio, relative to it (detectors cut or merge parts of a vehicle)
+RELATIVE_ASPECT_NOISE = 0.08
+# "ah": unmodelled rate of change of the aspect (1/s^2, or 1/s^3 for constant acceleration):
+# a turning vehicle changes its aspect by about 2 within 2 s
+ASPECT_ACCEL = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,17 +56,42 @@ class MotionConfig:
     accel_noise_px_s2: float = 60.0
     measurement_noise_px: float = 2.0
     fixed_gain: bool = False
+    constant_acceleration: bool = False
+    jerk_noise_px_s3: float = 150.0      # process noise of the constant-acceleration model
+    box_state: str = "wh"                # "wh" | "ah"
+
+    def __post_init__(self):
+        if self.box_state not in BOX_STATES:
+            raise ValueError(f"box_state must be one of {BOX_STATES}, got {self.box_state!r}")
+
+    @property
+    def order(self) -> int:
+        """Derivatives carried per measured quantity: 2 (constant velocity) or 3."""
+        return 3 if self.constant_acceleration else 2
+
+    @property
+    def dim_x(self) -> int:
+        return DIM_Z * self.order
 
 
-def box_to_z(box) -> np.ndarray:
+def box_to_z(box, box_state: str = "wh") -> np.ndarray:
     x1, y1, x2, y2 = (float(v) for v in box)
-    return np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0, max(x2 - x1, MIN_SIZE_PX), max(y2 - y1, MIN_SIZE_PX)])
+    w, h = max(x2 - x1, MIN_SIZE_PX), max(y2 - y1, MIN_SIZE_PX)
+    third = w / h if box_state == "ah" else w
+    return np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0, third, h])
 
 
-def z_to_box(z) -> tuple[float, float, float, float]:
-    cx, cy, w, h = (float(v) for v in z[:4])
-    w, h = max(w, MIN_SIZE_PX), max(h, MIN_SIZE_PX)
+def z_to_box(z, box_state: str = "wh") -> tuple[float, float, float, float]:
+    cx, cy, third, h = (float(v) for v in z[:4])
+    h = max(h, MIN_SIZE_PX)
+    w = max(third * h if box_state == "ah" else third, MIN_SIZE_PX)
     return (cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0)
+
+
+def box_wh(z, box_state: str = "wh") -> tuple[float, float]:
+    """(w, h) in pixels of a measurement or state vector."""
+    x1, y1, x2, y2 = z_to_box(z, box_state)
+    return x2 - x1, y2 - y1
 
 
 class MotionModel:
@@ -63,6 +99,8 @@ class MotionModel:
 
     def __init__(self, config: MotionConfig):
         self.config = config
+        self.dim_x = config.dim_x
+        self.H = np.hstack([np.eye(DIM_Z), np.zeros((DIM_Z, self.dim_x - DIM_Z))])
         self._transition = lru_cache(maxsize=64)(self._build_transition)
         self._steady_state = lru_cache(maxsize=64)(self._build_steady_state)
 
@@ -76,16 +114,25 @@ class MotionModel:
         return self._transition(self._dt_key(dt))
 
     def _build_transition(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        F = np.eye(DIM_X)
-        F[:DIM_Z, DIM_Z:] = np.eye(DIM_Z) * dt
-        # acceleration held constant over the step: position gains dt^2/2, velocity dt
-        g = np.array([dt * dt / 2.0, dt])
+        order = self.config.order
+        F = np.eye(self.dim_x)
+        F[:DIM_Z, DIM_Z:2 * DIM_Z] = np.eye(DIM_Z) * dt
+        if order == 3:
+            F[:DIM_Z, 2 * DIM_Z:] = np.eye(DIM_Z) * dt * dt / 2.0
+            F[DIM_Z:2 * DIM_Z, 2 * DIM_Z:] = np.eye(DIM_Z) * dt
+            # jerk held constant over the step
+            g = np.array([dt ** 3 / 6.0, dt * dt / 2.0, dt])
+            strength = self.config.jerk_noise_px_s3
+        else:
+            # acceleration held constant over the step: position gains dt^2/2, velocity dt
+            g = np.array([dt * dt / 2.0, dt])
+            strength = self.config.accel_noise_px_s2
         block = np.outer(g, g)
-        sa = self.config.accel_noise_px_s2
-        accel_var = np.array([sa, sa, sa * SIZE_ACCEL_FRACTION, sa * SIZE_ACCEL_FRACTION]) ** 2
-        Q = np.zeros((DIM_X, DIM_X))
-        for i, var in enumerate(accel_var):
-            idx = [i, i + DIM_Z]
+        third = ASPECT_ACCEL if self.config.box_state == "ah" else strength * SIZE_ACCEL_FRACTION
+        noise_var = np.array([strength, strength, third, strength * SIZE_ACCEL_FRACTION]) ** 2
+        Q = np.zeros((self.dim_x, self.dim_x))
+        for i, var in enumerate(noise_var):
+            idx = [i + DIM_Z * k for k in range(order)]
             Q[np.ix_(idx, idx)] = block * var
         return F, Q
 
@@ -93,8 +140,12 @@ class MotionModel:
         """R for a box of the given (w, h): absolute pixel noise plus a share of the box size."""
         w, h = (abs(float(v)) for v in size_wh)
         s = self.config.measurement_noise_px
+        third = 2 * s + RELATIVE_SIZE_NOISE * w
+        if self.config.box_state == "ah":
+            aspect = w / h if h > 0 else 1.0
+            third = RELATIVE_ASPECT_NOISE * max(aspect, 0.25)
         std = np.array([s + RELATIVE_SIZE_NOISE * w, s + RELATIVE_SIZE_NOISE * h,
-                        2 * s + RELATIVE_SIZE_NOISE * w, 2 * s + RELATIVE_SIZE_NOISE * h])
+                        third, 2 * s + RELATIVE_SIZE_NOISE * h])
         return np.diag(std ** 2)
 
     def steady_state(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -105,10 +156,11 @@ class MotionModel:
         F, Q = self._build_transition(dt)
         R = self.measurement_noise()
         # filtering DARE is the dual of the control one: A = F', B = H'
-        P_prior = solve_discrete_are(F.T, _H.T, Q, R)
-        S = _H @ P_prior @ _H.T + R
-        K = P_prior @ _H.T @ np.linalg.inv(S)
-        P_post = (np.eye(DIM_X) - K @ _H) @ P_prior
+        H = self.H
+        P_prior = solve_discrete_are(F.T, H.T, Q, R)
+        S = H @ P_prior @ H.T + R
+        K = P_prior @ H.T @ np.linalg.inv(S)
+        P_post = (np.eye(self.dim_x) - K @ H) @ P_prior
         return K, (P_post + P_post.T) / 2.0
 
     def create(self, box) -> "BoxFilter":
@@ -120,14 +172,20 @@ class BoxFilter:
 
     def __init__(self, model: MotionModel, box):
         self.model = model
-        z = box_to_z(box)
-        kf = KalmanFilter(dim_x=DIM_X, dim_z=DIM_Z)
-        kf.x = np.concatenate([z, np.zeros(DIM_Z)]).reshape(DIM_X, 1)
-        kf.H = _H.copy()
-        P = np.zeros((DIM_X, DIM_X))
-        P[:DIM_Z, :DIM_Z] = model.measurement_noise(z[2:])
-        P[DIM_Z:, DIM_Z:] = np.diag([INITIAL_VELOCITY_STD, INITIAL_VELOCITY_STD,
-                                     INITIAL_SIZE_RATE_STD, INITIAL_SIZE_RATE_STD]) ** 2
+        self.box_state = model.config.box_state
+        dim_x = model.dim_x
+        z = box_to_z(box, self.box_state)
+        kf = KalmanFilter(dim_x=dim_x, dim_z=DIM_Z)
+        kf.x = np.concatenate([z, np.zeros(dim_x - DIM_Z)]).reshape(dim_x, 1)
+        kf.H = model.H.copy()
+        P = np.zeros((dim_x, dim_x))
+        P[:DIM_Z, :DIM_Z] = model.measurement_noise(box_wh(z, self.box_state))
+        third_rate = 0.5 if self.box_state == "ah" else INITIAL_SIZE_RATE_STD
+        P[DIM_Z:2 * DIM_Z, DIM_Z:2 * DIM_Z] = np.diag([INITIAL_VELOCITY_STD, INITIAL_VELOCITY_STD,
+                                                       third_rate, INITIAL_SIZE_RATE_STD]) ** 2
+        if dim_x > 2 * DIM_Z:
+            P[2 * DIM_Z:, 2 * DIM_Z:] = np.diag([INITIAL_ACCEL_STD, INITIAL_ACCEL_STD,
+                                                 third_rate, INITIAL_SIZE_RATE_STD]) ** 2
         kf.P = P
         self.kf = kf
         self._last_dt = 0.0
@@ -142,14 +200,14 @@ class BoxFilter:
         self._clamp_size()
 
     def update(self, box) -> None:
-        z = box_to_z(box)
+        z = box_to_z(box, self.box_state)
         if self.fixed_gain_active:
             K, P_post = self.model.steady_state(self._last_dt)
-            x = self.kf.x.reshape(DIM_X)
-            self.kf.x = (x + K @ (z - x[:DIM_Z])).reshape(DIM_X, 1)
+            x = self.kf.x[:, 0]
+            self.kf.x = (x + K @ (z - x[:DIM_Z])).reshape(-1, 1)
             self.kf.P = P_post.copy()
         else:
-            self.kf.update(z, R=self.model.measurement_noise(z[2:]))
+            self.kf.update(z, R=self.model.measurement_noise(box_wh(z, self.box_state)))
             if self.model.config.fixed_gain and self._last_dt > 0.0:
                 _, P_post = self.model.steady_state(self._last_dt)
                 settled = np.trace(self.kf.P[4:6, 4:6]) <= WARMUP_COVARIANCE_RATIO * np.trace(P_post[4:6, 4:6])
@@ -161,12 +219,12 @@ class BoxFilter:
         self.kf.x[DIM_Z:, 0] = 0.0
 
     def _clamp_size(self) -> None:
-        self.kf.x[2, 0] = max(self.kf.x[2, 0], MIN_SIZE_PX)
+        self.kf.x[2, 0] = max(self.kf.x[2, 0], MIN_ASPECT if self.box_state == "ah" else MIN_SIZE_PX)
         self.kf.x[3, 0] = max(self.kf.x[3, 0], MIN_SIZE_PX)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
-        return z_to_box(self.kf.x[:DIM_Z, 0])
+        return z_to_box(self.kf.x[:DIM_Z, 0], self.box_state)
 
     @property
     def velocity(self) -> tuple[float, float]:
@@ -183,8 +241,9 @@ class BoxFilter:
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         x, P = self.kf.x[:, 0], self.kf.P
         s = self.model.config.measurement_noise_px
-        a = P[0, 0] + (s + RELATIVE_SIZE_NOISE * x[2]) ** 2
-        c = P[1, 1] + (s + RELATIVE_SIZE_NOISE * x[3]) ** 2
+        w, h = box_wh(x, self.box_state)
+        a = P[0, 0] + (s + RELATIVE_SIZE_NOISE * w) ** 2
+        c = P[1, 1] + (s + RELATIVE_SIZE_NOISE * h) ** 2
         b = P[0, 1]
         dx = (boxes[:, 0] + boxes[:, 2]) / 2.0 - x[0]
         dy = (boxes[:, 1] + boxes[:, 3]) / 2.0 - x[1]

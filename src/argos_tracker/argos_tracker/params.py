@@ -12,15 +12,26 @@ from typing import Mapping
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import LINES_GROUP
-from argos_common.params import ConfigError, ParamSpec
+from argos_common.params import ConfigError, ParamGroup, ParamSpec
 
 ANCHORS = ("bottom_center", "center")
 FILTERS = ("kalman", "fixed_gain")
+MOTION_MODELS = ("constant_velocity", "constant_acceleration")
+BOX_STATES = ("wh", "ah")
+
+ZONES_GROUP = ParamGroup(
+    prefix="zones",
+    description="counting zone",
+    fields=(
+        ParamSpec("points", "float[]", [], "polygon vertices in source-image pixels: x0, y0, x1, y1, ... (>= 3 points)"),
+    ),
+)
 
 PARAMS = [
     ParamSpec("classes", "str[]", list(DEFAULT_CLASSES),
               "class labels the tracker accepts; detections with any other label are ignored"),
     LINES_GROUP,
+    ZONES_GROUP,
     # association (ByteTrack-style two stages)
     ParamSpec("high_score", "float", 0.5,
               "detections at or above this score are matched first and may start new tracks", min=0.0, max=1.0),
@@ -36,6 +47,9 @@ PARAMS = [
     ParamSpec("gate_chi2", "float", 13.8,
               "Mahalanobis gate on the box centre (chi-square, 2 dof; 13.8 = 99.9 %); 0 disables",
               min=0.0),
+    ParamSpec("motion_cost_weight", "float", 0.0,
+              "weight of the Mahalanobis centre distance (saturating at the 99.9 % gate) added to 1 - IoU in "
+              "the assignment cost; 0: IoU alone", min=0.0, max=10.0),
     # lifecycle
     ParamSpec("confirm_hits", "int", 3, "matched frames in a row before a new track is confirmed", min=1),
     ParamSpec("max_coast_s", "float", 1.0,
@@ -56,6 +70,15 @@ PARAMS = [
     ParamSpec("filter", "str", "kalman",
               "kalman: full Kalman filter; fixed_gain: steady-state (Luenberger) gain, cheaper and stiffer",
               choices=FILTERS),
+    ParamSpec("motion_model", "str", "constant_velocity",
+              "state of each track: box and its velocity, or also its acceleration (braking into and "
+              "pulling out of queues)", choices=MOTION_MODELS),
+    ParamSpec("box_state", "str", "wh",
+              "box part of the state besides the centre: wh (width, height) or ah (aspect w/h, height)",
+              choices=BOX_STATES),
+    ParamSpec("jerk_noise_px_s3", "float", 150.0,
+              "constant_acceleration only: process noise, std of unmodelled jerk of the box centre (px/s^3)",
+              min=0.001),
     ParamSpec("accel_noise_px_s2", "float", 60.0,
               "process noise: std of unmodelled acceleration of the box centre (px/s^2)", min=0.001),
     ParamSpec("measurement_noise_px", "float", 2.0,
@@ -67,7 +90,14 @@ PARAMS = [
     ParamSpec("count_hysteresis_px", "float", 5.0,
               "an anchor must get this far from a line on the new side before a crossing counts", min=0.0),
     ParamSpec("meters_per_pixel", "float", 0.0,
-              "ground scale for CountEvent.speed_m_s; 0: unknown (speed_m_s is NaN)", min=0.0),
+              "ground scale for CountEvent.speed_m_s; 0: unknown (speed_m_s is NaN); "
+              "ground_homography takes precedence", min=0.0),
+    ParamSpec("ground_homography", "float[]", [],
+              "3x3 homography, row-major (9 values), from image pixels to ground-plane metres; "
+              "empty: none (speed_m_s from meters_per_pixel)"),
+    # reporting
+    ParamSpec("totals_interval_s", "float", 10.0,
+              "period of the totals log line (counts per line/zone, class and direction); 0: off", min=0.0),
 ]
 
 
@@ -79,3 +109,22 @@ def validate(values: Mapping[str, object]) -> None:
         raise ConfigError("max_track_id", f"must exceed max_tracks ({values['max_tracks']}) so a free id always exists")
     if not values["classes"]:
         raise ConfigError("classes", "needs at least one class label")
+    homography = list(values.get("ground_homography", []) or [])
+    if homography:
+        _check_homography(homography)
+    line_names = set(values.get("lines.names", []) or [])
+    for name in values.get("zones.names", []) or []:
+        key = f"zones.{name}.points"
+        if name in line_names:
+            raise ConfigError(key, f"zone {name!r} has the name of a counting line (their events share line_id)")
+        pts = list(values.get(key, []) or [])
+        if len(pts) < 6 or len(pts) % 2:
+            raise ConfigError(key, f"needs an even number (>= 6) of coordinates x0, y0, x1, y1, x2, y2, ...; got {len(pts)}")
+
+
+def _check_homography(values: list) -> None:
+    from .ground_plane import GroundPlane
+    try:
+        GroundPlane(values)
+    except ValueError as exc:
+        raise ConfigError("ground_homography", str(exc)) from None

@@ -66,6 +66,14 @@ class Track:
     def speed_px_s(self) -> float:
         return math.hypot(*self.velocity)
 
+    @property
+    def heading_deg(self) -> float:
+        """Direction of travel in the image, degrees in [0, 360): 0 = +x (right), 90 = +y (down);
+        NaN while standing still."""
+        if not any(self.velocity):
+            return math.nan
+        return math.degrees(math.atan2(self.velocity[1], self.velocity[0])) % 360.0
+
 
 class _LiveTrack:
     __slots__ = ("id", "filter", "state", "hits", "age", "misses", "votes", "score", "birth_ns", "last_seen_ns",
@@ -101,9 +109,12 @@ class Tracker:
         validate(p)
         self.params = p
         self.classes = frozenset(p["classes"])
-        self.motion = MotionModel(MotionConfig(p["accel_noise_px_s2"], p["measurement_noise_px"],
-                                               fixed_gain=p["filter"] == "fixed_gain"))
-        self.association = AssociationConfig(p["iou_threshold"], p["low_score_iou_threshold"], p["gate_chi2"])
+        self.motion = MotionModel(MotionConfig(
+            p["accel_noise_px_s2"], p["measurement_noise_px"], fixed_gain=p["filter"] == "fixed_gain",
+            constant_acceleration=p["motion_model"] == "constant_acceleration",
+            jerk_noise_px_s3=p["jerk_noise_px_s3"], box_state=p["box_state"]))
+        self.association = AssociationConfig(p["iou_threshold"], p["low_score_iou_threshold"], p["gate_chi2"],
+                                             p["motion_cost_weight"])
         self._live: list[_LiveTrack] = []
         self._snapshot: list[Track] = []
         self._last_stamp_ns: int | None = None
@@ -137,7 +148,7 @@ class Tracker:
         is_high = scores >= self.params["high_score"]
         track_boxes = np.array([t.filter.box for t in self._live], dtype=np.float64).reshape(-1, 4)
         gate = None
-        if self.association.gate_chi2 > 0 and self._live and len(boxes):
+        if self.association.needs_distances and self._live and len(boxes):
             gate = np.stack([t.filter.centre_gate_distance(boxes) for t in self._live])
         can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
         result = associate(track_boxes, can_take_low, boxes, is_high, self.association, gate)
