@@ -1,4 +1,4 @@
-"""Sources: URIs, synthetic options, video files written here with cv2.VideoWriter."""
+"""Sources: URIs, synthetic options, video files written here with cv2.VideoWriter (both file back-ends)."""
 import cv2
 import numpy as np
 import pytest
@@ -6,9 +6,13 @@ import pytest
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.params import ConfigError, resolve
 
+from argos_camera.gst_runtime import gstreamer_available
 from argos_camera.params import PARAMS
-from argos_camera.sources import SourceError, SyntheticSource, open_source
+from argos_camera.sources import SUPPORTED, SourceError, SyntheticSource, open_source
 from argos_camera.file_source import VideoFileSource
+
+BACKENDS = ["opencv", pytest.param("gstreamer", marks=pytest.mark.skipif(
+    not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs it"))]
 
 FRAMES = 12
 
@@ -34,9 +38,14 @@ def _brightness(image):
     return (float(image.mean()) - 10) / 20
 
 
-def test_file_source_reads_every_frame_then_ends(clip, params):
-    source = open_source(f"file://{clip}", params)
-    assert isinstance(source, VideoFileSource)
+def backend_params(params, backend):
+    return {**params, "file_backend": backend, "realtime": False}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_file_source_reads_every_frame_then_ends(clip, params, backend):
+    source = open_source(f"file://{clip}", backend_params(params, backend))
+    assert isinstance(source, VideoFileSource) == (backend == "opencv")
     assert source.fps == pytest.approx(10.0)
     assert source.size == (64, 48)
     frames = []
@@ -48,14 +57,17 @@ def test_file_source_reads_every_frame_then_ends(clip, params):
     source.close()
 
 
-def test_plain_path_is_a_file_source(clip, params):
-    source = open_source(str(clip), params)
-    assert isinstance(source, VideoFileSource)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_plain_path_is_a_file_source(clip, params, backend):
+    source = open_source(str(clip), backend_params(params, backend))
+    assert source.size == (64, 48) and source.read()[0].shape == (48, 64, 3)
+    assert isinstance(source, VideoFileSource) == (backend == "opencv")
     source.close()
 
 
-def test_file_source_loops_when_asked(clip, params):
-    source = open_source(str(clip), {**params, "loop": True})
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_file_source_loops_when_asked(clip, params, backend):
+    source = open_source(str(clip), {**backend_params(params, backend), "loop": True})
     order = [round(_brightness(source.read()[0])) for _ in range(FRAMES * 2 + 3)]
     assert order == list(range(FRAMES)) * 2 + [0, 1, 2]
     assert source.restarts == 2
@@ -85,7 +97,8 @@ def test_a_directory_is_not_a_video(tmp_path, params):
 def test_unknown_scheme_is_rejected_with_the_supported_list(params):
     with pytest.raises(SourceError) as err:
         open_source("x://camera", params)
-    assert str(err.value) == "source: unsupported source 'x://' (supported: synthetic://, file://)"
+    assert str(err.value) == f"source: unsupported source 'x://' (supported: {SUPPORTED})"
+    assert "rtsp://" in SUPPORTED and "v4l2://" in SUPPORTED and "argus://" in SUPPORTED
     assert err.value.key == "source"
 
 

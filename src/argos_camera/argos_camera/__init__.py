@@ -1,1 +1,1 @@
-"""ARGOS camera node: capture sources (synthetic traffic scene, video files) publishing sensor_msgs/Image."""
+"""ARGOS camera node: capture sources (GStreamer: files, RTSP, V4L2, Argus, pipelines; image folders; synthetic scene)."""

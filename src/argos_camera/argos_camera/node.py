@@ -1,4 +1,8 @@
-"""CameraNode: drives a FrameSource, hands frames to inference (composed) and/or publishes them."""
+"""CameraNode: drives a FrameSource, hands frames to inference (composed) and/or publishes them.
+
+Sources that pace themselves (GStreamer: cameras, RTSP, files) are read by a capture thread that
+blocks on the next frame; the synthetic scene and the OpenCV file reader are driven by a timer.
+"""
 from __future__ import annotations
 
 import sys
@@ -19,12 +23,16 @@ from argos_common.qos import COUNTS, RESULTS, SENSOR
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
 
+from .calibration import Calibration, load_calibration
 from .capture import Capture
-from .params import PARAMS
+from .params import PARAMS, validate
+from .publish_policy import ImagePublishPolicy
+from .source_types import SourceState
 from .sources import open_source
 from .synthetic import GroundTruth
 
 HANDOFF_POLL_S = 0.002    # free-running mode: how often to look whether downstream took the frame
+SOURCE_STATE_LOG_S = 0.5  # how often a self-paced source's state is checked for the log
 
 
 class CameraNode(Node):
@@ -34,11 +42,26 @@ class CameraNode(Node):
         self.frame_slot = frame_slot
         self.finished = threading.Event()
         self.finished_future = Future()   # the same moment as `finished`, for spin_until_future_complete
-        self.params = declare_params(self, PARAMS)
+        self._timer = None
+        self._capture_thread: threading.Thread | None = None
+        self._stop_capture = threading.Event()
+        try:
+            self.params = declare_params(self, PARAMS)
+            try:
+                validate(self.params)
+            except ConfigError as exc:
+                raise ConfigError(f"{self.get_fully_qualified_name()}.{exc.key}", exc.problem) from None
+            self.calibration: Calibration | None = (load_calibration(self.params["calibration_file"])
+                                                    if self.params["calibration_file"] else None)
+            self.source = open_source(self.params["source"], self.params)
+        except ConfigError:
+            self.destroy_node()
+            raise
         self._lock = threading.Lock()
         self._state = "starting"
         self._images_published = 0
-        self.source = open_source(self.params["source"], self.params)
+        self._calibration_mismatch_logged = False
+        self._publish_policy = ImagePublishPolicy(self.params["image_publish"], self.params["image_debug_rate_hz"])
         self.capture = Capture(self.source, lambda: self.get_clock().now().nanoseconds, self.params["frame_id"])
         self._image_pub = self.create_publisher(Image, "camera/image_raw", SENSOR)
         self._info_pub = self.create_publisher(CameraInfo, "camera/camera_info", SENSOR)
@@ -47,14 +70,23 @@ class CameraNode(Node):
             self._truth_pub = self.create_publisher(Detection2DArray, "camera/ground_truth", RESULTS)
             self._truth_counts_pub = self.create_publisher(CountEvent, "camera/ground_truth/counts", COUNTS)
         self.pixels_per_meter = getattr(getattr(self.source, "scene", None), "pixels_per_meter", float("nan"))
-        if self.params["realtime"]:
+        if self.source.paces_itself:
+            # the capture thread cannot complete the future itself: it hands the end to the executor
+            self._end_guard = self.create_guard_condition(self._finish)
+            self._reported_state = ""
+            self._state_timer = self.create_timer(SOURCE_STATE_LOG_S, self._log_source_state)
+            self._capture_thread = threading.Thread(target=self._capture_loop, name="argos-camera-capture", daemon=True)
+        elif self.params["realtime"]:
             self._timer = self.create_timer(1.0 / self.source.fps, self._on_tick)
         else:
             self._timer = self.create_timer(HANDOFF_POLL_S, self._on_free_running_tick)
         self._state = "running"
         w, h = self.source.size
-        self.get_logger().info(f"source {self.source.uri} {w}x{h} @ {self.source.fps:g} fps, "
-                               f"{'realtime' if self.params['realtime'] else 'as fast as downstream takes frames'}")
+        pacing = ("at the source's own rate" if self.source.paces_itself and self.params["realtime"]
+                  else "realtime" if self.params["realtime"] else "as fast as downstream takes frames")
+        self.get_logger().info(f"source {self.source.uri} {w}x{h} @ {self.source.fps:g} fps, {pacing}")
+        if self._capture_thread is not None:
+            self._capture_thread.start()
 
     # -- frame production -----------------------------------------------------------------
     def _on_free_running_tick(self) -> None:
@@ -68,23 +100,68 @@ class CameraNode(Node):
             if self.capture.finished:
                 self._finish()
             return
+        self._deliver(frame)
+
+    def _capture_loop(self) -> None:
+        free_running = not self.params["realtime"]
+        while not self._stop_capture.is_set():
+            if free_running and self.frame_slot is not None and not self.frame_slot.empty():
+                self._stop_capture.wait(HANDOFF_POLL_S)
+                continue
+            frame = self.capture.grab()
+            if frame is None:
+                if self.capture.finished:
+                    self._end_guard.trigger()
+                    return
+                continue
+            self._deliver(frame)
+
+    def _log_source_state(self) -> None:
+        status = self.source.status()
+        state = status.get("state", "")
+        if state == self._reported_state:
+            return
+        self._reported_state = state
+        if state == SourceState.RECONNECTING:
+            self.get_logger().warning(f"source {self.source.uri} lost ({status.get('last_error')}); "
+                                      f"reconnecting (attempts so far: {status.get('reconnects')})")
+        elif state == SourceState.STREAMING:
+            self.get_logger().info(f"source {self.source.uri} streaming "
+                                   f"{self.source.size[0]}x{self.source.size[1]} @ {self.source.fps:g} fps")
+
+    def _deliver(self, frame: Frame) -> None:
         if self.frame_slot is not None:
-            self.frame_slot.put(frame)
+            self.frame_slot.put(frame)   # by reference: inference gets this very object
         self._publish(frame)
 
     def _publish(self, frame: Frame) -> None:
-        mode = self.params["image_publish"]
-        if mode == "always" or (mode == "auto" and self._image_pub.get_subscription_count() > 0):
+        if self._publish_policy.should_publish(frame.stamp_ns, self._image_pub.get_subscription_count()):
             self._image_pub.publish(image_to_msg(frame.image, frame.stamp_ns, frame.frame_id))
             with self._lock:
                 self._images_published += 1
-        h, w = frame.image.shape[:2]
-        self._info_pub.publish(CameraInfo(header=make_header(frame.stamp_ns, frame.frame_id), height=h, width=w))
+        self._info_pub.publish(self._camera_info(frame))
         truth: GroundTruth | None = frame.extras.get("ground_truth")
         if truth is not None and self._truth_pub is not None:
             self._truth_pub.publish(detections_to_msg(truth.objects, frame.stamp_ns, frame.frame_id))
             for record in truth.crossings:
                 self._truth_counts_pub.publish(self._count_event(frame, record))
+
+    def _camera_info(self, frame: Frame) -> CameraInfo:
+        h, w = frame.image.shape[:2]
+        info = CameraInfo(header=make_header(frame.stamp_ns, frame.frame_id), height=h, width=w)
+        cal = self.calibration
+        if cal is None:
+            return info
+        if (cal.width, cal.height) != (w, h):
+            # a calibration for another resolution is wrong for every pixel: leave it out, say so once
+            if not self._calibration_mismatch_logged:
+                self._calibration_mismatch_logged = True
+                self.get_logger().error(f"calibration_file is for {cal.width}x{cal.height}, frames are {w}x{h}: "
+                                        "camera_info carries the size only")
+            return info
+        info.distortion_model = cal.distortion_model
+        info.d, info.k, info.r, info.p = list(cal.d), list(cal.k), list(cal.r), list(cal.p)
+        return info
 
     def _count_event(self, frame: Frame, record) -> CountEvent:
         c = record.crossing
@@ -96,7 +173,8 @@ class CameraNode(Node):
     def _finish(self) -> None:
         if self.finished.is_set():
             return
-        self._timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         with self._lock:
             self._state = "finished"
         self.get_logger().info(f"source {self.source.uri} finished ({self.capture.end_reason}) "
@@ -107,10 +185,18 @@ class CameraNode(Node):
     # -- for the runner -------------------------------------------------------------------
     def stats(self) -> dict:
         snap = self.capture.snapshot()
+        source = self.source.status()
         with self._lock:
             state, images = self._state, self._images_published
+        if "state" in source:
+            source_state = source["state"]
+        else:
+            source_state = SourceState.ENDED if snap["finished"] else SourceState.STREAMING
         return {"frames": snap["frames"], "failures": snap["failures"],
                 "dropped_in_handoff": self.frame_slot.dropped if self.frame_slot is not None else 0,
+                "dropped_in_source": source.get("dropped", 0), "corrupt": source.get("corrupt", 0),
+                "reconnects": source.get("reconnects", 0), "source_state": source_state,
+                "last_error": source.get("last_error", "") or snap["end_reason"],
                 "fps": round(self.capture.measured_fps(), 2), "images_published": images,
                 "source": self.source.uri, "state": state}
 
@@ -119,8 +205,11 @@ class CameraNode(Node):
         return self.source.ground_truth_totals()
 
     def destroy_node(self):
+        self._stop_capture.set()
         if self.source is not None:
-            self.source.close()
+            self.source.close()   # wakes a capture thread blocked in read()
+        if self._capture_thread is not None and self._capture_thread.is_alive():
+            self._capture_thread.join(timeout=5.0)
         return super().destroy_node()
 
 

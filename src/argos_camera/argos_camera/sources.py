@@ -1,17 +1,30 @@
-"""`source` URIs -> FrameSource: synthetic://intersection[?options], file:///abs/path or a plain path."""
+"""`source` URIs -> FrameSource.
+
+synthetic://   the synthetic intersection (Python)
+file://, path  video files: GStreamer (any container/codec it decodes); OpenCV when PyGObject is
+               missing or file_backend=opencv
+rtsp://, v4l2://, argus://, gst://   GStreamer (gst_source.GstSource; pipelines.py builds the pipeline)
+images://      a folder of still images (OpenCV imread)
+"""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import parse_lines
 
+from .backoff import Backoff
 from .file_source import VideoFileSource
+from .gst_runtime import gstreamer, gstreamer_available, has_element
+from .gst_source import GstSource
+from .image_folder import ImageFolderSource
+from .pipelines import GST_SCHEMES, RtspOptions, pipeline_for
 from .source_types import FrameSource, SourceError
 from .synthetic import IntersectionScene
 
-SUPPORTED = "synthetic://, file://"
+SUPPORTED = "synthetic://, file://, rtsp://, rtsps://, v4l2://, argus://, gst://, images://"
 SYNTHETIC_SCENES = ("intersection",)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -72,13 +85,52 @@ def open_synthetic(uri: str, params: Mapping[str, Any]) -> SyntheticSource:
     return SyntheticSource(scene_obj, uri)
 
 
+def open_gstreamer(uri: str, params: Mapping[str, Any]) -> FrameSource:
+    rtsp = RtspOptions(transport=str(params.get("rtsp_transport", "tcp")),
+                       latency_ms=int(params.get("rtsp_latency_ms", 200)),
+                       timeout_s=float(params.get("stall_timeout_s", 5.0)))
+    gstreamer(uri)   # raises SourceError with the install hint when PyGObject/GStreamer is missing
+    spec = pipeline_for(uri, has_element, rtsp)
+    backoff = Backoff(float(params.get("reconnect_initial_s", 0.5)), float(params.get("reconnect_max_s", 10.0)))
+    return GstSource(uri, spec, realtime=bool(params.get("realtime", True)), loop=bool(params.get("loop", False)),
+                     reconnect=backoff, connect_timeout_s=float(params.get("connect_timeout_s", 10.0)),
+                     stall_timeout_s=float(params.get("stall_timeout_s", 5.0)),
+                     hardware_decode=bool(params.get("hardware_decode", True)),
+                     fallback_fps=float(params.get("fps", 15.0)))
+
+
+def open_file(path: str, params: Mapping[str, Any]) -> FrameSource:
+    """A video file: GStreamer unless file_backend says opencv (or auto and PyGObject is missing)."""
+    backend = str(params.get("file_backend", "auto"))
+    target = Path(path)
+    if not target.exists():
+        raise SourceError(f"video file not found: {target}")
+    if not target.is_file():
+        raise SourceError(f"not a file: {target}")
+    if backend == "opencv" or (backend == "auto" and not gstreamer_available()):
+        return VideoFileSource(target, loop=bool(params.get("loop", False)), fallback_fps=float(params.get("fps", 15.0)))
+    return open_gstreamer(target.resolve().as_uri(), params)
+
+
+def open_images(uri: str, params: Mapping[str, Any]) -> ImageFolderSource:
+    parts = urlsplit(uri)
+    if parts.netloc not in ("", "localhost"):
+        raise SourceError(f"images URIs name a local absolute folder (images:///path), got {uri!r}")
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = set(options) - {"pattern"}
+    if unknown:
+        raise SourceError(f"{uri}: unknown option {sorted(unknown)[0]!r} (known: pattern)")
+    return ImageFolderSource(unquote(parts.path), pattern=options.get("pattern", ""),
+                             fps=float(params.get("fps", 15.0)), loop=bool(params.get("loop", False)))
+
+
 def open_source(uri: str, params: Mapping[str, Any]) -> FrameSource:
     """Open the source named by `uri`; `params` are the camera node's resolved parameters."""
     uri = uri.strip()
     if not uri:
-        raise SourceError("empty source (supported: synthetic://intersection, file:///path)")
+        raise SourceError(f"empty source (supported: {SUPPORTED})")
     if "://" not in uri:
-        return VideoFileSource(uri, loop=bool(params.get("loop", False)), fallback_fps=float(params.get("fps", 15.0)))
+        return open_file(uri, params)
     scheme = uri.split("://", 1)[0].lower()
     if scheme == "synthetic":
         return open_synthetic(uri, params)
@@ -86,9 +138,13 @@ def open_source(uri: str, params: Mapping[str, Any]) -> FrameSource:
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost"):
             raise SourceError(f"file URIs name a local absolute path (file:///path), got {uri!r}")
-        return VideoFileSource(unquote(parts.path), loop=bool(params.get("loop", False)),
-                               fallback_fps=float(params.get("fps", 15.0)))
+        return open_file(unquote(parts.path), params)
+    if scheme == "images":
+        return open_images(uri, params)
+    if scheme in GST_SCHEMES:
+        return open_gstreamer(uri, params)
     raise SourceError(f"unsupported source '{scheme}://' (supported: {SUPPORTED})")
 
 
-__all__ = ["FrameSource", "SourceError", "SyntheticSource", "VideoFileSource", "open_source", "SUPPORTED"]
+__all__ = ["FrameSource", "ImageFolderSource", "SourceError", "SyntheticSource", "VideoFileSource", "open_source",
+           "SUPPORTED"]
