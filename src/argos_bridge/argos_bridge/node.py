@@ -60,10 +60,9 @@ class BridgeNode(Node):
             problem, _, name = str(exc).rpartition(": ")
             raise ConfigError(prefix + name, problem) from None
         self._closed = False
+        self._bridge.start()
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
-        # last: a Ctrl-C during construction must not leave a started bridge that nobody closes
-        self._bridge.start()
 
     @property
     def bridge(self) -> Bridge:
