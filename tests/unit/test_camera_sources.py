@@ -135,3 +135,14 @@ def test_bad_synthetic_uris_are_reported(uri, fragment, params):
 
 def test_default_classes_are_the_eleven(params):
     assert params["classes"] == list(DEFAULT_CLASSES)
+
+
+def test_synthetic_uri_conditions_reach_the_scene():
+    from argos_camera.sources import SourceError, open_source
+    source = open_source("synthetic://intersection?conditions=night,rain&density=2", {"width": 320, "height": 180})
+    try:
+        assert source.scene.conditions == ("night", "rain")
+    finally:
+        source.close()
+    with pytest.raises(SourceError, match="unknown condition 'fog'"):
+        open_source("synthetic://intersection?conditions=fog", {})

@@ -22,7 +22,7 @@ from .gst_source import GstSource
 from .image_folder import ImageFolderSource
 from .pipelines import GST_SCHEMES, RtspOptions, pipeline_for
 from .source_types import FrameSource, SourceError
-from .synthetic import IntersectionScene
+from .synthetic import IntersectionScene, parse_conditions
 
 SUPPORTED = "synthetic://, file://, rtsp://, rtsps://, v4l2://, argus://, gst://, images://"
 SYNTHETIC_SCENES = ("intersection",)
@@ -46,7 +46,7 @@ class SyntheticSource(FrameSource):
 
 def _synthetic_options(uri: str, query: str, params: Mapping[str, Any]) -> dict[str, Any]:
     options = {"seed": int(params.get("seed", 7)), "density": float(params.get("density", 1.0)),
-               "occluders": bool(params.get("occluders", True))}
+               "occluders": bool(params.get("occluders", True)), "conditions": ()}
     for name, text in parse_qsl(query, keep_blank_values=True):
         if name == "seed":
             try:
@@ -64,8 +64,13 @@ def _synthetic_options(uri: str, query: str, params: Mapping[str, Any]) -> dict[
             if text.lower() not in _TRUE + _FALSE:
                 raise SourceError(f"{uri}: occluders must be true or false, got {text!r}")
             options["occluders"] = text.lower() in _TRUE
+        elif name == "conditions":
+            try:
+                options["conditions"] = parse_conditions(text)
+            except ValueError as exc:
+                raise SourceError(f"{uri}: {exc}") from None
         else:
-            raise SourceError(f"{uri}: unknown option {name!r} (known: seed, density, occluders)")
+            raise SourceError(f"{uri}: unknown option {name!r} (known: seed, density, occluders, conditions)")
     return options
 
 
@@ -81,7 +86,8 @@ def open_synthetic(uri: str, params: Mapping[str, Any]) -> SyntheticSource:
         raise SourceError("the synthetic scene needs at least one class", key="classes")
     scene_obj = IntersectionScene(int(params.get("width", 1280)), int(params.get("height", 720)),
                                   float(params.get("fps", 15.0)), options["seed"], classes, lines,
-                                  density=options["density"], occluders=options["occluders"])
+                                  density=options["density"], occluders=options["occluders"],
+                                  conditions=options["conditions"])
     return SyntheticSource(scene_obj, uri)
 
 
