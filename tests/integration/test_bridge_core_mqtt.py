@@ -116,26 +116,28 @@ def test_last_will_says_offline_when_the_bridge_process_dies(redis_server, mqtt_
         assert status_states(later) == [("offline", "connection_lost", True)]
 
 
-def test_absent_broker_at_start_neither_blocks_nor_crashes(redis_server, mqtt_broker):
+def test_absent_broker_at_start_spools_then_flushes_in_order(redis_server, mqtt_broker):
     mqtt_broker.stop()
     bridge = make_bridge(redis_server, mqtt_broker)
     bridge.start()
     try:
         for _ in range(5):
             bridge.submit_tracks(time.time_ns(), "f", BOXES)
-        # Redis keeps receiving everything while MQTT publishes fail and are counted
-        assert wait_until(lambda: bridge.stats()["redis_written"] == 5 and bridge.stats()["mqtt_failed"] == 5)
+        # Redis keeps receiving everything while MQTT messages wait in the spool
+        assert wait_until(lambda: bridge.stats()["redis_written"] == 5 and bridge.stats()["mqtt_spooled"] == 5)
         stats = bridge.stats()
-        assert stats["mqtt_failed"] == 5 and stats["mqtt_published"] == 0 and stats["mqtt_connected"] == 0
+        assert stats["mqtt_spool_depth"] == 5 and stats["mqtt_published"] == 0 and stats["mqtt_connected"] == 0
 
         mqtt_broker.start()  # same port
         with MqttTap(mqtt_broker.url, [f"{BASE}/#"]) as tap:
             assert wait_until(lambda: bridge.stats()["mqtt_connected"] == 1, timeout_s=10.0)
+            assert wait_until(lambda: bridge.stats()["mqtt_spool_depth"] == 0)
             bridge.submit_tracks(time.time_ns(), "f", BOXES)
-            assert tap.wait_for(lambda msgs: any(m.topic.endswith("/detections") for m in msgs))
+            assert tap.wait_for(lambda msgs: sum(m.topic.endswith("/detections") for m in msgs) == 6)
             assert tap.wait_for(lambda msgs: any(m.topic.endswith("/status") for m in msgs))
-        assert [d.json()["detection_frame_number"] for d in tap.messages("/detections")] == [5]
+        assert [d.json()["detection_frame_number"] for d in tap.messages("/detections")] == [0, 1, 2, 3, 4, 5]
         assert status_states(tap)[0][:2] == ("online", "connected")
-        assert bridge.stats()["mqtt_published"] == 1
+        stats = bridge.stats()
+        assert stats["mqtt_flushed"] == 5 and stats["mqtt_published"] == 1 and stats["mqtt_failed"] == 0
     finally:
         bridge.close()

@@ -95,9 +95,9 @@ def test_small_maxlen_keeps_the_stream_bounded(redis_server, mqtt_broker, client
     assert last["detection_frame_number"] == 1999
 
 
-def test_redis_outage_is_counted_and_writing_resumes(redis_server, mqtt_broker, client):
+def test_redis_outage_is_buffered_in_memory_and_flushed_in_order(redis_server, mqtt_broker, client):
     bridge = Bridge({"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "redis_retry_max_s": 0.5,
-                     "redis_timeout_s": 0.5, "totals_interval_s": 60.0})
+                     "redis_timeout_s": 0.5, "totals_interval_s": 60.0, "redis_buffer_size": 8})
     bridge.start()
     try:
         for _ in range(5):
@@ -105,21 +105,24 @@ def test_redis_outage_is_counted_and_writing_resumes(redis_server, mqtt_broker, 
         assert wait_until(lambda: bridge.stats()["redis_written"] == 5)
 
         redis_server.stop()
-        for _ in range(5):
+        for _ in range(10):
             bridge.submit_tracks(time.time_ns(), "f", BOXES)  # must neither raise nor block
-        assert wait_until(lambda: bridge.stats()["queue_depth"] == 0 and bridge.stats()["redis_failed"] == 5)
-        assert bridge.stats()["redis_connected"] == 0
+        # 10 entries into a buffer of 8: the two oldest are dropped and counted
+        assert wait_until(lambda: bridge.stats()["queue_depth"] == 0 and bridge.stats()["redis_buffered"] == 10)
+        stats = bridge.stats()
+        assert stats["redis_connected"] == 0 and stats["redis_failed"] >= 1
+        assert stats["redis_buffer_depth"] == 8 and stats["redis_dropped"] == 2
 
         redis_server.start()  # same port, empty (no persistence)
-
-        def write_one_and_check():
-            bridge.submit_tracks(time.time_ns(), "f", BOXES)
-            time.sleep(0.05)
-            return bridge.stats()["redis_written"] > 5
-
-        assert wait_until(write_one_and_check, timeout_s=10.0)
-        assert bridge.stats()["redis_connected"] == 1
+        assert wait_until(lambda: bridge.stats()["redis_buffer_depth"] == 0, timeout_s=10.0)
+        bridge.submit_tracks(time.time_ns(), "f", BOXES)
+        assert wait_until(lambda: bridge.stats()["redis_written"] == 5 + 8 + 1)
+        stats = bridge.stats()
+        assert stats["redis_connected"] == 1 and stats["redis_flushed"] == 8
     finally:
         bridge.close()
     with redis.Redis.from_url(redis_server.url, decode_responses=True) as fresh:
-        assert fresh.xlen(bridge.stats()["stream"]) == bridge.stats()["redis_written"] - 5
+        entries = fresh.xrange(bridge.stats()["stream"])
+    frames = [json.loads(fields["payload"])["detection_frame_number"] for _, fields in entries
+              if fields["type"] == "tracks"]
+    assert frames == list(range(7, 16))  # 5..6 dropped from the full buffer, the rest in order

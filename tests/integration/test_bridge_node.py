@@ -147,5 +147,5 @@ def test_main_runs_and_interrupt_closes_cleanly(redis_server, mqtt_broker):
                 proc.kill()
                 proc.wait()
         assert proc.returncode == 0, stderr
-        assert tap.wait_for(lambda msgs: any(m.json()["reason"] == "shutdown" for m in msgs))
+        assert tap.wait_for(lambda msgs: any(m.json()["reason"] == "shutdown" for m in msgs)), (stderr, [m.payload for m in tap.messages()])
     assert "Traceback" not in stderr

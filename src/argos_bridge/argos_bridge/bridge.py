@@ -10,6 +10,14 @@ Per tracks message: one Redis entry (type "tracks"); every `detections_every_n_f
 goes to MQTT `detections`, and the latency of that publish (wall clock at publish minus capture
 stamp) is recorded. Per count event: Redis "count" + MQTT `counts`. Every `totals_interval_s`
 and once more on close: Redis "totals" + MQTT `totals`.
+
+The raw `detections` topic (every box of every frame, before tracking) is not bridged: the
+tracks message carries the same boxes for everything that became a track, with the real track
+id as objectID, and unconfirmed boxes (noise, a few frames of a new object) are not worth a
+cellular link. Outages: Redis entries wait in RedisSink's memory buffer, MQTT messages in the
+spool (argos_bridge.spool); both are flushed in order by this worker between new messages.
+Rejected before either sink (logged with the reason, counted in `rejected`): payloads above
+`max_payload_bytes` and count events that lack a field or carry an unknown direction.
 """
 from __future__ import annotations
 
@@ -21,17 +29,22 @@ from collections import deque
 from typing import Any, Callable, Mapping
 
 from argos_common.detections import Detections
-from argos_common.params import resolve
+from argos_common.params import ConfigError, resolve
 
 from . import schema
 from .counts import CountRecord, CountTotals
-from .mqtt_sink import MqttSink, topic_base
-from .params import PARAMS
+from .credentials import read_secret_file
+from .mqtt_security import security_from_params
+from .mqtt_sink import PUBLISHED, MqttSink, topic_base, url_scheme
+from .params import PARAMS, validate
 from .redis_sink import RedisSink, stream_key
+from .spool import Spool
 
 _LATENCY_WINDOW = 100_000      # latency samples kept (most recent)
 _COUNT_OVERFLOW_FACTOR = 10
 _DRAIN_TIMEOUT_S = 5.0
+_PUMP_INTERVAL_S = 0.02   # how often the worker retries a flush while a buffer or the spool holds data
+_DIRECTIONS = ("in", "out")
 
 _TRACKS = "tracks"
 _COUNT = "count"
@@ -50,6 +63,7 @@ class Bridge:
                  logger=None, monotonic: Callable[[], float] = time.monotonic):
         """`params`: bridge parameters by name (missing ones take their defaults); raises ConfigError."""
         p = resolve("bridge", PARAMS, dict(params))
+        validate(p)
         self.params = p
         self._clock_ns = clock_ns
         self._monotonic = monotonic
@@ -59,11 +73,24 @@ class Bridge:
         self._every_n = p["detections_every_n_frames"]
         self._totals_interval_s = p["totals_interval_s"]
         self._queue_size = p["queue_size"]
+        self._max_payload = p["max_payload_bytes"]
 
         base = topic_base(p["topic_prefix"], p["site"], p["device"], p["camera"])
         self.redis = RedisSink(p["redis_url"], stream_key(p["site"], p["device"], p["camera"]), p["stream_maxlen"],
                                timeout_s=p["redis_timeout_s"], retry_max_s=p["redis_retry_max_s"],
+                               buffer_size=p["redis_buffer_size"], username=p["redis_username"],
+                               password=read_secret_file(p["redis_password_file"], "redis_password_file"),
                                logger=self._log, monotonic=monotonic)
+        security = security_from_params(p, url_scheme(p["mqtt_url"]))
+        spool_path = None
+        if p["spool_dir"]:
+            spool_path = f"{p['spool_dir']}/{p['site']}-{p['device']}-{p['camera']}.sqlite3"
+        else:
+            self._log.info("bridge: spool_dir is empty: the MQTT spool is in memory and does not survive a restart")
+        try:
+            spool = Spool(spool_path, max_messages=p["spool_max_messages"], max_bytes=int(p["spool_max_mb"] * (1 << 20)))
+        except Exception as exc:  # noqa: BLE001 - sqlite/OS errors: the directory is the thing to fix
+            raise ConfigError("spool_dir", f"cannot open the spool {spool_path!r}: {exc}") from None
         client_id = p["mqtt_client_id"] or f"argos-{p['site']}-{p['device']}-{p['camera']}"
         self.mqtt = MqttSink(
             p["mqtt_url"], base, client_id,
@@ -72,11 +99,12 @@ class Bridge:
             online_payload=lambda: self._status_json(schema.STATE_ONLINE, "connected"),
             shutdown_payload=lambda: self._status_json(schema.STATE_OFFLINE, "shutdown"),
             keepalive_s=p["mqtt_keepalive_s"], reconnect_max_s=p["mqtt_reconnect_max_s"],
-            max_queued=p["queue_size"], logger=self._log)
+            max_queued=p["queue_size"], security=security, spool=spool, logger=self._log)
 
         self._cond = threading.Condition()
         self._queue: deque[tuple] = deque()
         self._stopping = False
+        self._drain_timeout_s = _DRAIN_TIMEOUT_S
         self._worker: threading.Thread | None = None
         self._totals = CountTotals()
         self._started_ns = 0
@@ -87,6 +115,7 @@ class Bridge:
         self._counts = 0
         self._queue_dropped = 0
         self._counts_dropped = 0
+        self._rejected = 0
         self._detections_published = 0
         self._totals_published = 0
         self._latencies_ms: deque[float] = deque(maxlen=_LATENCY_WINDOW)
@@ -99,8 +128,15 @@ class Bridge:
             self._enqueue((_TRACKS, int(stamp_ns), frame_id, dets, frame_number))
 
     def submit_count(self, event: Any) -> None:
-        """`event`: CountRecord, mapping or attribute object (see CountRecord.from_event)."""
-        record = CountRecord.from_event(event)
+        """`event`: CountRecord, mapping or attribute object (see CountRecord.from_event). A malformed
+        event is rejected with a logged reason, never raised into the (ROS callback) caller."""
+        try:
+            record = CountRecord.from_event(event)
+            if record.direction not in _DIRECTIONS:
+                raise ValueError(f"direction {record.direction!r} is not one of {'/'.join(_DIRECTIONS)}")
+        except (KeyError, ValueError, TypeError) as exc:
+            self._reject(f"malformed count event: {exc}")
+            return
         with self._cond:
             count_seq = self._counts
             self._counts += 1
@@ -117,6 +153,11 @@ class Bridge:
                 self._counts_dropped += 1
         self._queue.append(item)
         self._cond.notify()
+
+    def _reject(self, reason: str) -> None:
+        with self._stats_lock:
+            self._rejected += 1
+        self._log.warning(f"bridge: rejected {reason}")
 
     def _drop_oldest_tracks(self) -> bool:
         for i, queued in enumerate(self._queue):
@@ -137,6 +178,7 @@ class Bridge:
 
     def close(self, drain_timeout_s: float = _DRAIN_TIMEOUT_S) -> None:
         """Write what is queued (up to `drain_timeout_s`), a final totals payload, then say goodbye."""
+        self._drain_timeout_s = drain_timeout_s
         with self._cond:
             self._stopping = True
             self._cond.notify()
@@ -159,25 +201,47 @@ class Bridge:
     # ---- worker ----
     def _run(self) -> None:
         next_totals = self._monotonic() + self._totals_interval_s
+        backlog = False
         while True:
             with self._cond:
                 while not self._queue and not self._stopping:
                     remaining = next_totals - self._monotonic()
                     if remaining <= 0:
                         break
+                    if backlog:
+                        self._cond.wait(min(remaining, _PUMP_INTERVAL_S))
+                        break
                     self._cond.wait(remaining)
                 item = self._queue.popleft() if self._queue else None
                 finished = self._stopping and not self._queue and item is None
             if finished:
                 self._write_totals()
+                self._final_flush()
                 return
             if item is not None:
                 self._write(item)
+            backlog = self._pump()
             now = self._monotonic()
             if now >= next_totals:
                 self._write_totals()
                 # after a stall, resume the cadence from now rather than bursting
                 next_totals = max(next_totals + self._totals_interval_s, now)
+
+    def _pump(self) -> bool:
+        """Move buffered Redis entries and spooled MQTT messages on; True while any remain."""
+        try:
+            redis_left = self.redis.flush()
+            mqtt_left = self.mqtt.pump()
+        except Exception:  # noqa: BLE001 - e.g. a spool I/O error must not kill the writer thread
+            self._log.error("bridge: flushing the Redis buffer / MQTT spool failed", exc_info=True)
+            return True
+        return bool(redis_left) or mqtt_left
+
+    def _final_flush(self) -> None:
+        """On close: give a connected broker a moment to take the spool (what remains stays on disk)."""
+        if self.mqtt.connected and len(self.mqtt.spool):
+            self.mqtt.flush(min(2.0, self._drain_timeout_s / 2))
+        self.redis.flush()
 
     def _write(self, item: tuple) -> None:
         try:
@@ -192,8 +256,10 @@ class Bridge:
         payload = schema.to_json(schema.detections_payload(
             **self._identity, stamp_ns=stamp_ns, frame_id=frame_id, frame_number=frame_number, dets=dets,
             classes=self._classes))
+        if not self._fits(payload, "tracks"):
+            return
         self.redis.write("tracks", payload, stamp_ns)
-        if frame_number % self._every_n == 0 and self.mqtt.publish("detections", payload):
+        if frame_number % self._every_n == 0 and self.mqtt.publish("detections", payload) == PUBLISHED:
             latency_ms = (self._clock_ns() - stamp_ns) / 1e6
             with self._stats_lock:
                 self._detections_published += 1
@@ -203,6 +269,8 @@ class Bridge:
         self._totals.add(record)
         payload = schema.to_json(schema.count_payload(**self._identity, record=record, count_seq=count_seq,
                                                       classes=self._classes))
+        if not self._fits(payload, "count"):
+            return
         self.redis.write("count", payload, record.stamp_ns)
         self.mqtt.publish("counts", payload)
 
@@ -212,10 +280,19 @@ class Bridge:
             **self._identity, started_ns=self._started_ns, interval_start_ns=self._interval_start_ns, now_ns=now_ns,
             rows=self._totals.roll(), classes=self._classes))
         self._interval_start_ns = now_ns
+        if not self._fits(payload, "totals"):
+            return
         self.redis.write("totals", payload, now_ns)
-        if self.mqtt.publish("totals", payload):
+        if self.mqtt.publish("totals", payload) == PUBLISHED:
             with self._stats_lock:
                 self._totals_published += 1
+
+    def _fits(self, payload: str, kind: str) -> bool:
+        size = len(payload.encode())
+        if size <= self._max_payload:
+            return True
+        self._reject(f"a {kind} payload of {size} bytes (max_payload_bytes {self._max_payload})")
+        return False
 
     def _status_json(self, state: str, reason: str) -> str:
         return schema.to_json(schema.status_payload(state=state, reason=reason, stamp_ns=self._clock_ns(),
@@ -228,13 +305,21 @@ class Bridge:
             return list(self._latencies_ms)
 
     def stats(self) -> dict[str, float | int | str | None]:
-        """Snapshot of plain values; latency percentiles are None until a detections message was published."""
+        """Snapshot of plain values; latency percentiles are None until a detections message was published.
+
+        Per sink: redis_written (stored), redis_failed (failed attempts), redis_buffered /
+        redis_flushed / redis_dropped / redis_buffer_depth (the outage buffer); mqtt_published
+        (straight to the broker), mqtt_spooled / mqtt_flushed / mqtt_spool_dropped /
+        mqtt_spool_depth (the spool), mqtt_failed (neither sent nor spooled), mqtt_rejected."""
         with self._cond:
             frames, counts = self._frames, self._counts
             queue_depth, dropped, counts_dropped = len(self._queue), self._queue_dropped, self._counts_dropped
         with self._stats_lock:
             latencies = sorted(self._latencies_ms)
             detections_published, totals_published = self._detections_published, self._totals_published
+            rejected = self._rejected
+        redis_counters = self.redis.counters()
+        mqtt_counters = self.mqtt.counters()
         return {
             "stream": self.redis.key,
             "mqtt_topics": self.mqtt.topics["status"].rsplit("/", 1)[0] + "/#",
@@ -243,14 +328,11 @@ class Bridge:
             "queue_depth": queue_depth,
             "queue_dropped": dropped,
             "counts_dropped": counts_dropped,
-            "redis_written": self.redis.written,
-            "redis_failed": self.redis.failed,
+            "rejected": rejected,
+            **{f"redis_{k}": v for k, v in redis_counters.items()},
             "redis_connected": int(self.redis.connected),
-            "mqtt_published": self.mqtt.published,
-            "mqtt_failed": self.mqtt.failed,
-            "mqtt_delivered": self.mqtt.delivered,
+            **{f"mqtt_{k}": v for k, v in mqtt_counters.items()},
             "mqtt_connected": int(self.mqtt.connected),
-            "mqtt_connects": self.mqtt.connects,
             "detections_published": detections_published,
             "totals_published": totals_published,
             "latency_samples": len(latencies),

@@ -1,19 +1,35 @@
-"""Publish bridge payloads to an MQTT broker (paho-mqtt 2.x), never blocking or raising into the caller.
+"""Publish bridge payloads to an MQTT broker (paho-mqtt 2.x) with store-and-forward; never blocks
+or raises into the caller.
 
 Topics: `<prefix>/<site>/<device>/<camera>/<kind>`, kind in detections | counts | totals | status.
 `status` is retained: "online" is published on every (re)connect and the broker holds a retained
 "offline" last will that it publishes when the connection dies without a goodbye; an orderly
 `close()` publishes "offline" itself before disconnecting (a clean disconnect suppresses the will).
 
-The network runs on paho's own thread (connect_async + loop_start): a broker that is absent at
-start or goes away later only makes publishes fail (counted in `failed`) while paho reconnects
-in the background with a doubling delay up to `reconnect_max_s`. Messages are not queued while
-disconnected; store-and-forward is a separate layer (later).
+The network runs on paho's own thread (connect_async + loop_start); paho reconnects in the
+background with a doubling delay up to `reconnect_max_s`. Security (TLS, username/password,
+protocol version) is applied to the client before the first connection attempt.
+
+Store-and-forward (all on the caller's thread, the bridge writer):
+- connected and the spool empty: the message goes straight to paho (the fast path);
+- otherwise it is appended to the spool (argos_bridge.spool), so order is kept: once the
+  spool has rows, new messages queue behind them;
+- `pump()` sends spooled rows in order while connected, at most `_FLUSH_WINDOW` unacknowledged
+  at a time, and removes a row only when paho reports it sent: PUBACK for QoS 1, PUBCOMP for
+  QoS 2, written to the socket for QoS 0.
+Duplicates (at-least-once): a spooled row whose acknowledgement was lost (connection dropped,
+process killed after sending) is sent again on the next connection or start.
+Loss: a QoS 0 message written to a socket the broker already dropped (before paho notices,
+at most the keepalive) is gone, as QoS 0 allows; QoS 1/2 messages handed to paho on the fast
+path live in paho's memory until acknowledged (resent on reconnect), and are lost only if the
+process dies in that window; spool overflow drops the oldest rows (counted).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -22,25 +38,36 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from argos_common.params import ConfigError
 
+from .mqtt_security import MqttSecurity, diagnose_tls
 from .params import DEFAULT_MQTT_URL
+from .spool import Spool
 
 KINDS = ("detections", "counts", "totals", "status")
 _RECONNECT_MIN_S = 0.5
+_FLUSH_WINDOW = 100       # spooled messages handed to paho and not yet acknowledged
+
+PUBLISHED, SPOOLED, REJECTED, FAILED = "published", "spooled", "rejected", "failed"
 
 
 def parse_mqtt_url(url: str, key: str = "mqtt_url") -> tuple[str, int]:
-    """`mqtt://host:port` (port defaults to 1883; empty url: the local default) -> (host, port)."""
+    """`mqtt://host:port` (1883) or `mqtts://host:port` (8883); empty url: the local default."""
     url = url or DEFAULT_MQTT_URL
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ConfigError(key, f"{url!r} is not an mqtt://host:port URL")
+    if parts.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not parts.hostname:
+        raise ConfigError(key, f"{url!r} is not an mqtt://host:port or mqtts://host:port URL")
     if parts.path not in ("", "/") or parts.query or parts.username:
-        raise ConfigError(key, f"{url!r}: only mqtt://host:port is supported (no path, query or credentials)")
+        raise ConfigError(key, f"{url!r}: only mqtt[s]://host:port is supported (no path, query or credentials: "
+                               f"use mqtt_username and mqtt_password_file)")
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if parts.scheme in ("mqtts", "ssl") else 1883)
     except ValueError as exc:
         raise ConfigError(key, f"{url!r}: {exc}") from None
     return parts.hostname, port
+
+
+def url_scheme(url: str) -> str:
+    scheme = urlsplit(url or DEFAULT_MQTT_URL).scheme
+    return "mqtts" if scheme in ("mqtts", "ssl") else "mqtt"
 
 
 def topic_base(prefix: str, site: str, device: str, camera: str) -> str:
@@ -54,7 +81,8 @@ def topic_base(prefix: str, site: str, device: str, camera: str) -> str:
 class MqttSink:
     def __init__(self, url: str, base_topic: str, client_id: str, *, qos: Mapping[str, int],
                  online_payload: Callable[[], str], shutdown_payload: Callable[[], str],
-                 keepalive_s: int = 30, reconnect_max_s: float = 30.0, max_queued: int = 1000, logger=None):
+                 keepalive_s: int = 30, reconnect_max_s: float = 30.0, max_queued: int = 1000,
+                 security: MqttSecurity | None = None, spool: Spool | None = None, logger=None):
         self.url = url or DEFAULT_MQTT_URL
         self._host, self._port = parse_mqtt_url(url)
         self.topics = {kind: f"{base_topic}/{kind}" for kind in KINDS}
@@ -63,18 +91,40 @@ class MqttSink:
         self._shutdown_payload = shutdown_payload
         self._keepalive_s = keepalive_s
         self._reconnect_max_s = max(reconnect_max_s, _RECONNECT_MIN_S)
+        self._security = security or MqttSecurity()
         self._log = logger or logging.getLogger(__name__)
         self._lock = threading.Lock()
         self._outage_logged = False
+        self._last_outage = ""
+        self._session_up = False
         self._started = False
-        self.published = 0
-        self.failed = 0
-        self.delivered = 0
+        self.spool = spool if spool is not None else Spool(None, max_messages=100_000, max_bytes=64 << 20)
+        # spool flushing state, writer thread only
+        self._flush_cursor = 0                    # highest seq handed to paho in this process
+        self._mid_to_seq: dict[int, int] = {}
+        self._acked_mids: deque[int] = deque()    # appended by paho's thread, drained by the writer
+        self.published = 0     # handed to paho directly
+        self.spooled = 0       # appended to the spool
+        self.flushed = 0       # spooled rows acknowledged and removed
+        self.rejected = 0      # refused by paho (e.g. over the broker's packet size)
+        self.failed = 0        # neither published nor spooled
+        self.delivered = 0     # paho's on_publish for any message (status included)
         self.connects = 0
 
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        sec = self._security
+        if sec.protocol == "5":
+            self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        else:
+            self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
+                                       protocol=mqtt.MQTTv311)
+        # credentials and TLS go on the client before any connection attempt
+        self._ssl_context = sec.ssl_context()
+        if self._ssl_context is not None:
+            self._client.tls_set_context(self._ssl_context)
+        if sec.username:
+            self._client.username_pw_set(sec.username, sec.password)
         # paho keeps QoS>0 messages it could not send yet; bound that memory
-        self._client.max_queued_messages_set(max_queued)
+        self._client.max_queued_messages_set(max(max_queued, 2 * _FLUSH_WINDOW))
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
@@ -87,28 +137,107 @@ class MqttSink:
     def start(self, will_payload: str) -> None:
         """Connect in the background; `will_payload` is what the broker retains on `status` if the
         connection dies without a goodbye."""
+        if len(self.spool):
+            self._log.info(f"mqtt: {len(self.spool)} messages from an earlier run wait in the spool; "
+                           f"they are sent first, in order, once the broker is reachable")
         self._client.will_set(self.topics["status"], will_payload, qos=self._qos["status"], retain=True)
         self._client.reconnect_delay_set(_RECONNECT_MIN_S, self._reconnect_max_s)
-        self._client.connect_async(self._host, self._port, keepalive=self._keepalive_s)
+        if self._security.protocol == "5":
+            self._client.connect_async(self._host, self._port, keepalive=self._keepalive_s, clean_start=True)
+        else:
+            self._client.connect_async(self._host, self._port, keepalive=self._keepalive_s)
         self._client.loop_start()
         self._started = True
 
-    def publish(self, kind: str, payload_json: str) -> bool:
-        """Hand one message to paho; True when accepted for sending on a live connection."""
-        if not self._client.is_connected():
-            self._count(ok=False)
-            return False
+    def publish(self, kind: str, payload_json: str) -> str:
+        """Send or spool one message; returns PUBLISHED, SPOOLED, REJECTED or FAILED."""
+        topic, qos = self.topics[kind], self._qos[kind]
+        if len(self.spool) == 0 and self._client.is_connected():
+            try:
+                info = self._client.publish(topic, payload_json, qos=qos, retain=(kind == "status"))
+            except ValueError as exc:  # paho refuses e.g. a payload over the MQTT size limit
+                self._reject(kind, str(exc))
+                return REJECTED
+            # NO_CONN: the socket died just now; paho queued the message and resends it on reconnect
+            if info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                with self._lock:
+                    self.published += 1
+                return PUBLISHED
+            # paho's own queue is full: keep the message on disk instead
+        return self._spool(topic, payload_json, qos)
+
+    def _spool(self, topic: str, payload: str, qos: int) -> str:
         try:
-            info = self._client.publish(self.topics[kind], payload_json, qos=self._qos[kind],
-                                        retain=(kind == "status"))
-            ok = info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
-        except (ValueError, OSError):
-            ok = False
-        self._count(ok)
-        return ok
+            self.spool.append(topic, payload, qos)
+        except Exception as exc:  # noqa: BLE001 - disk full, I/O error: count, never raise into the writer
+            with self._lock:
+                self.failed += 1
+            self._log.error(f"mqtt: could not spool a message for {topic}: {exc}")
+            return FAILED
+        with self._lock:
+            self.spooled += 1
+        return SPOOLED
+
+    def _reject(self, kind: str, reason: str) -> None:
+        with self._lock:
+            self.rejected += 1
+        self._log.warning(f"mqtt: rejected a {kind} message: {reason}")
+
+    def pump(self) -> bool:
+        """Remove acknowledged spool rows and, while connected, send the next ones in order.
+        Returns True while the spool still holds rows (call again soon)."""
+        self._remove_acknowledged()
+        if len(self.spool) == 0:
+            self._flush_cursor = 0
+            return False
+        if not self._client.is_connected():
+            return True
+        room = _FLUSH_WINDOW - len(self._mid_to_seq)
+        if room > 0:
+            for row in self.spool.peek(self._flush_cursor, room):
+                try:
+                    info = self._client.publish(row.topic, row.payload, qos=row.qos)
+                except ValueError as exc:
+                    self._reject("spooled", str(exc))
+                    self.spool.remove([row.seq])
+                    self._flush_cursor = row.seq
+                    continue
+                if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                    break  # paho's queue is full; try again on the next pump
+                self._mid_to_seq[info.mid] = row.seq
+                self._flush_cursor = row.seq
+        return True
+
+    def _remove_acknowledged(self) -> None:
+        done = []
+        while self._acked_mids:
+            seq = self._mid_to_seq.pop(self._acked_mids.popleft(), None)
+            if seq is not None:
+                done.append(seq)
+        if done:
+            removed = self.spool.remove(done)
+            with self._lock:
+                self.flushed += removed
+            if len(self.spool) == 0:
+                self._log.info("mqtt: spool flushed; publishing directly again")
+
+    def flush(self, timeout_s: float, sleep: Callable[[float], None] | None = None) -> int:
+        """Pump until the spool is empty or `timeout_s` passed; returns the rows still spooled."""
+        deadline = time.monotonic() + timeout_s
+        while self.pump() and time.monotonic() < deadline:
+            (sleep or time.sleep)(0.01)
+        return len(self.spool)
+
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            return {"published": self.published, "spooled": self.spooled, "flushed": self.flushed,
+                    "rejected": self.rejected, "failed": self.failed, "delivered": self.delivered,
+                    "connects": self.connects, "spool_depth": len(self.spool), "spool_dropped": self.spool.dropped,
+                    "spool_recovered": self.spool.recovered}
 
     def close(self, timeout_s: float = 2.0) -> None:
         if not self._started:
+            self.spool.close()
             return
         self._started = False
         if self._client.is_connected():
@@ -120,38 +249,52 @@ class MqttSink:
                 pass
         self._client.disconnect()
         self._client.loop_stop()
-
-    def _count(self, ok: bool) -> None:
-        with self._lock:
-            if ok:
-                self.published += 1
-            else:
-                self.failed += 1
+        self._remove_acknowledged()
+        if len(self.spool):
+            where = f"kept in {self.spool.path} for the next start" if self.spool.path else \
+                "lost (spool_dir is empty: the spool is in memory)"
+            self._log.warning(f"mqtt: {len(self.spool)} unsent messages {where}")
+        self.spool.close()
 
     # paho callbacks: run on paho's network thread
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self._report_outage(f"broker at {self.url} refused the connection: {reason_code}")
+            hint = ""
+            if reason_code.value in (0x04, 0x05, 0x86, 0x87):  # bad credentials / not authorised (3.1.1 and 5)
+                hint = " (check mqtt_username and mqtt_password_file)"
+            self._report_outage(f"broker at {self.url} refused the connection: {reason_code}{hint}")
             return
         with self._lock:
             self.connects += 1
+        self._session_up = True
         self._log.info(f"mqtt: connected to {self.url}; publishing under {self.topics['status'].rsplit('/', 1)[0]}/")
         self._outage_logged = False
+        self._last_outage = ""
         client.publish(self.topics["status"], self._online_payload(), qos=self._qos["status"], retain=True)
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self._report_outage(f"cannot reach the broker at {self.url} (mqtt_url)")
+        if self._outage_logged:
+            return
+        reason = diagnose_tls(self._host, self._port, self._ssl_context) if self._ssl_context else None
+        self._report_outage(f"cannot connect to the broker at {self.url} (mqtt_url)"
+                            + (f": {reason} (check mqtt_tls_ca_file)" if reason else ""))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self._started:
+        # after a refused CONNACK paho reports a disconnect too: only a live session is "lost"
+        was_up, self._session_up = self._session_up, False
+        if self._started and was_up:
             self._report_outage(f"lost the connection to {self.url} ({reason_code})")
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        # called with paho's message lock held: only hand the mid over, the writer does the rest
+        self._acked_mids.append(mid)
         with self._lock:
             self.delivered += 1
 
     def _report_outage(self, what: str) -> None:
-        if not self._outage_logged:
+        # once per outage and cause: paho retries every few seconds for as long as it lasts
+        if what != self._last_outage:
+            self._last_outage = what
             self._outage_logged = True
-            self._log.warning(f"mqtt: {what}; messages are dropped and counted, "
+            self._log.warning(f"mqtt: {what}; messages go to the spool ({len(self.spool)} waiting), "
                               f"reconnecting in the background (up to every {self._reconnect_max_s:g} s)")

@@ -29,13 +29,20 @@ class TappedMessage:
 
 
 class MqttTap:
-    def __init__(self, url: str, topics: Iterable[str] = ("argos/#",), client_id: str = ""):
+    def __init__(self, url: str, topics: Iterable[str] = ("argos/#",), client_id: str = "",
+                 persistent_session: bool = False, reconnect_s: float = 0.1):
+        """`persistent_session` (needs a `client_id`): the broker keeps the subscription and queues
+        QoS 1 messages while this subscriber is away, e.g. across a broker restart with persistence."""
+        if persistent_session and not client_id:
+            raise ValueError("a persistent session needs a client_id")
         self._host, self._port = parse_mqtt_url(url)
         self._topics = list(topics)
         self._cond = threading.Condition()
         self._messages: list[TappedMessage] = []
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   clean_session=not persistent_session)
+        self._client.reconnect_delay_set(reconnect_s, reconnect_s)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message

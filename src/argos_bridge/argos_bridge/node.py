@@ -1,6 +1,7 @@
 """rclpy wiring of the bridge: `tracks` and `counts` in, the core (argos_bridge.bridge) does the rest."""
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 
@@ -18,6 +19,8 @@ from argos_interfaces.msg import CountEvent
 
 from .bridge import Bridge
 from .params import PARAMS
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def count_event_fields(msg: CountEvent) -> dict:
@@ -60,9 +63,10 @@ class BridgeNode(Node):
             problem, _, name = str(exc).rpartition(": ")
             raise ConfigError(prefix + name, problem) from None
         self._closed = False
-        self._bridge.start()
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        # last: a Ctrl-C during construction must not leave a started bridge that nobody closes
+        self._bridge.start()
 
     @property
     def bridge(self) -> Bridge:
@@ -92,7 +96,13 @@ def main(args=None) -> None:
     node = None
     exit_code = 0
     try:
-        node = BridgeNode()
+        # the bridge connects while the node is being built: a Ctrl-C landing before `node` is
+        # bound would skip destroy_node (no goodbye, no drain), so it waits until then
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            node = BridgeNode()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         rclpy.spin(node)
     except ConfigError as exc:
         print(f"error: {exc.key}: {exc.problem}", file=sys.stderr)

@@ -5,8 +5,10 @@ against the same list, so both sides agree on names, types, defaults and ranges.
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from argos_common.classes import DEFAULT_CLASSES
-from argos_common.params import ParamSpec
+from argos_common.params import ConfigError, ParamSpec
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -26,8 +28,22 @@ PARAMS = [
     ParamSpec("redis_retry_max_s", "float", 5.0,
               "longest pause between Redis reconnection attempts (backoff doubles from 0.25 s up to this)",
               min=0.25, max=300.0),
+    ParamSpec("redis_username", "str", "", "Redis ACL user (empty: the default user)"),
+    ParamSpec("redis_password_file", "str", "",
+              "file whose first line is the Redis password (requirepass or the ACL user's); empty: none"),
+    ParamSpec("redis_buffer_size", "int", 10000, "entries held in memory while Redis is unreachable, written in "
+              "order when it is back; when full the oldest is dropped (counted in redis_dropped)", min=1),
     # MQTT
-    ParamSpec("mqtt_url", "str", "", f"MQTT broker, mqtt://host:port; empty: {DEFAULT_MQTT_URL}"),
+    ParamSpec("mqtt_url", "str", "", f"MQTT broker, mqtt://host:port or mqtts://host:port (TLS); "
+              f"empty: {DEFAULT_MQTT_URL}"),
+    ParamSpec("mqtt_protocol", "str", "3.1.1", "MQTT protocol version", choices=("3.1.1", "5")),
+    ParamSpec("mqtt_username", "str", "", "MQTT user name (empty: anonymous)"),
+    ParamSpec("mqtt_password_file", "str", "", "file whose first line is the MQTT password (never put it in "
+              "this file: parameters can be read back over ROS); needs mqtt_username"),
+    ParamSpec("mqtt_tls_ca_file", "str", "", "CA certificate(s) (PEM) that signed the broker's certificate; "
+              "setting it turns TLS on (mqtts:// without it trusts the system CAs)"),
+    ParamSpec("mqtt_tls_cert_file", "str", "", "client certificate (PEM) for mutual TLS; with mqtt_tls_key_file"),
+    ParamSpec("mqtt_tls_key_file", "str", "", "private key (PEM) of mqtt_tls_cert_file"),
     ParamSpec("mqtt_client_id", "str", "", "MQTT client id; empty: argos-<site>-<device>-<camera>"),
     ParamSpec("topic_prefix", "str", "argos", "first MQTT topic level: <prefix>/<site>/<device>/<camera>/<kind>"),
     ParamSpec("mqtt_qos_detections", "int", 0, "QoS of <...>/detections", min=0, max=2),
@@ -39,6 +55,15 @@ PARAMS = [
     ParamSpec("mqtt_reconnect_max_s", "float", 30.0,
               "longest pause between MQTT reconnection attempts (backoff doubles from 0.5 s up to this)",
               min=0.5, max=600.0),
+    # store-and-forward while the broker is unreachable
+    ParamSpec("spool_dir", "str", "", "directory of the on-disk MQTT spool (<site>-<device>-<camera>.sqlite3, "
+              "survives restarts); empty: the spool is kept in memory and lost on restart"),
+    ParamSpec("spool_max_messages", "int", 100000, "most messages in the spool; beyond it the oldest are dropped "
+              "(counted in mqtt_spool_dropped)", min=10),
+    ParamSpec("spool_max_mb", "float", 64.0, "most payload megabytes in the spool; beyond it the oldest are "
+              "dropped", min=0.1),
+    ParamSpec("max_payload_bytes", "int", 262144, "larger payloads are rejected (logged, counted in rejected) "
+              "instead of being sent to Redis and MQTT", min=1024, max=268435455),
     # what to send and how often
     ParamSpec("detections_every_n_frames", "int", 1, "publish every Nth tracks message on MQTT <...>/detections "
               "(Redis gets every one)", min=1),
@@ -48,4 +73,17 @@ PARAMS = [
               "when full the oldest tracks message is dropped (count events are kept)", min=10),
 ]
 
-__all__ = ["PARAMS", "DEFAULT_REDIS_URL", "DEFAULT_MQTT_URL"]
+
+
+def validate(values: Mapping[str, Any]) -> None:
+    """Rules across parameters (file existence is checked when the bridge starts, on the unit)."""
+    if bool(values["mqtt_tls_cert_file"]) != bool(values["mqtt_tls_key_file"]):
+        key = "mqtt_tls_key_file" if values["mqtt_tls_cert_file"] else "mqtt_tls_cert_file"
+        raise ConfigError(key, "a client certificate needs both mqtt_tls_cert_file and mqtt_tls_key_file")
+    if values["mqtt_password_file"] and not values["mqtt_username"]:
+        raise ConfigError("mqtt_username", "mqtt_password_file is set but mqtt_username is empty")
+    if values["spool_max_mb"] * 1024 * 1024 < values["max_payload_bytes"]:
+        raise ConfigError("spool_max_mb", "must hold at least one message of max_payload_bytes")
+
+
+__all__ = ["PARAMS", "DEFAULT_REDIS_URL", "DEFAULT_MQTT_URL", "validate"]

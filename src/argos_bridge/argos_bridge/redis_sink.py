@@ -8,14 +8,21 @@ can exceed stream_maxlen by up to one node, 100 entries by default). Entry field
     payload   the JSON document (see argos_bridge.schema)
     stamp_ns  the payload's stamp_ns as a decimal string (lets a reader filter without parsing)
 
-When Redis is unreachable a write fails fast: it is counted (`failed`), the entry is lost (the
-on-disk spool comes later) and further writes are skipped until a backoff delay (0.25 s doubling
-up to `retry_max_s`) has passed; the next write after that reconnects.
+When Redis is unreachable a write fails fast (`timeout_s`), is counted (`failed`) and the entry
+goes to a bounded in-memory buffer (`buffer_size` entries; when full the oldest is dropped and
+counted in `dropped`). While the buffer holds entries, new ones queue behind them so the stream
+keeps the order of arrival; `flush()` (called by the bridge writer) retries after a backoff delay
+(0.25 s doubling up to `retry_max_s`) and writes the buffer in pipelined batches. The buffer is
+in memory on purpose: Redis runs on the unit itself, so an outage is a restart of the local
+server (seconds), not a network partition, and the MQTT side already has the disk spool.
+What is lost: the oldest entries beyond `buffer_size`, and the whole buffer if the bridge process
+ends while Redis is still down.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Callable
 
 import redis
@@ -24,84 +31,141 @@ from redis.retry import Retry
 
 from argos_common.params import ConfigError
 
+from .credentials import redact_url
 from .params import DEFAULT_REDIS_URL
 
 ENTRY_TYPES = ("tracks", "count", "totals")
 _INITIAL_BACKOFF_S = 0.25
+_FLUSH_BATCH = 200
 
 
 def stream_key(site: str, device: str, camera: str) -> str:
     return f"argos:{site}:{device}:{camera}"
 
 
-def connect_redis(url: str, *, timeout_s: float = 1.0, key: str = "redis_url") -> redis.Redis:
+def connect_redis(url: str, *, timeout_s: float = 1.0, key: str = "redis_url", username: str = "",
+                  password: str | None = None) -> redis.Redis:
     """A client for `url` (empty: the default local server) that fails within `timeout_s`
-    instead of redis-py's default retries; a malformed URL raises ConfigError naming `key`."""
+    instead of redis-py's default retries; a malformed URL raises ConfigError naming `key`.
+    `username`/`password` (an ACL user, or only a password for `requirepass`) override the URL's."""
     url = url or DEFAULT_REDIS_URL
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(key, f"{url!r} is not a redis://host:port/db URL")
+        raise ConfigError(key, f"{redact_url(url)!r} is not a redis://host:port/db URL")
+    auth = {}
+    if password is not None:
+        auth["password"] = password
+    if username:
+        auth["username"] = username
     try:
         return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                    retry=Retry(NoBackoff(), 0))
+                                    retry=Retry(NoBackoff(), 0), **auth)
     except ValueError as exc:
-        raise ConfigError(key, f"{url!r}: {exc}") from None
+        raise ConfigError(key, f"{redact_url(url)!r}: {exc}") from None
 
 
 class RedisSink:
     def __init__(self, url: str, key: str, maxlen: int, *, timeout_s: float = 1.0, retry_max_s: float = 5.0,
+                 buffer_size: int = 10_000, username: str = "", password: str | None = None,
                  logger=None, monotonic: Callable[[], float] = time.monotonic):
-        self.url = url or DEFAULT_REDIS_URL
+        self.url = redact_url(url or DEFAULT_REDIS_URL)  # only ever printed
         self.key = key
         self.maxlen = int(maxlen)
-        self._client = connect_redis(url, timeout_s=timeout_s)
+        self._client = connect_redis(url, timeout_s=timeout_s, username=username, password=password)
+        self._buffer: deque[dict] = deque()
+        self._buffer_size = int(buffer_size)
         self._retry_max_s = retry_max_s
         self._log = logger or logging.getLogger(__name__)
         self._monotonic = monotonic
         self._backoff_s = 0.0
         self._next_attempt = 0.0
         self._outage_failures = 0
-        self.written = 0
-        self.failed = 0
+        self.written = 0      # entries stored by Redis (directly or from the buffer)
+        self.failed = 0       # write attempts that failed (each time an entry could not be stored)
+        self.buffered = 0     # entries that went to the buffer
+        self.flushed = 0      # buffered entries stored later
+        self.dropped = 0      # buffered entries given up (buffer full)
 
     @property
     def connected(self) -> bool:
         """True unless the last write failed."""
         return self._outage_failures == 0
 
+    @property
+    def buffer_depth(self) -> int:
+        return len(self._buffer)
+
     def write(self, entry_type: str, payload_json: str, stamp_ns: int) -> bool:
-        """XADD one entry; True when Redis stored it. Never raises for server/network problems."""
+        """XADD one entry, or buffer it; True when Redis stored it now. Never raises for
+        server/network problems."""
         if entry_type not in ENTRY_TYPES:
             raise ValueError(f"entry type must be one of {ENTRY_TYPES}, got {entry_type!r}")
-        if self._outage_failures and self._monotonic() < self._next_attempt:
-            self._fail()
+        fields = {"type": entry_type, "payload": payload_json, "stamp_ns": str(int(stamp_ns))}
+        if self._buffer or (self._outage_failures and self._monotonic() < self._next_attempt):
+            self._buffer_entry(fields)
+            self.flush()
             return False
         try:
-            self._client.xadd(self.key, {"type": entry_type, "payload": payload_json, "stamp_ns": str(int(stamp_ns))},
-                              maxlen=self.maxlen, approximate=True)
+            self._client.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)
         except redis.RedisError as exc:
             self._on_error(exc)
+            self._buffer_entry(fields)
             return False
-        if self._outage_failures:
-            self._log.info(f"redis: writing to {self.url} again (stream {self.key}); "
-                           f"{self._outage_failures} entries were lost during the outage")
-        self._outage_failures = 0
-        self._backoff_s = 0.0
+        self._on_success()
         self.written += 1
         return True
 
-    def _fail(self) -> None:
-        self.failed += 1
-        self._outage_failures += 1
+    def flush(self) -> int:
+        """Write buffered entries (oldest first) if the backoff delay has passed; returns those left."""
+        while self._buffer:
+            if self._outage_failures and self._monotonic() < self._next_attempt:
+                break
+            batch = [self._buffer[i] for i in range(min(_FLUSH_BATCH, len(self._buffer)))]
+            pipe = self._client.pipeline(transaction=False)
+            for fields in batch:
+                pipe.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)
+            try:
+                pipe.execute()
+            except redis.RedisError as exc:
+                # a pipeline is not atomic: entries before the failure may be stored (duplicates
+                # on retry are the documented at-least-once behaviour)
+                self._on_error(exc)
+                break
+            for _ in batch:
+                self._buffer.popleft()
+            self.flushed += len(batch)
+            self.written += len(batch)
+            self._on_success()
+        return len(self._buffer)
+
+    def _buffer_entry(self, fields: dict) -> None:
+        if len(self._buffer) >= self._buffer_size:
+            self._buffer.popleft()
+            self.dropped += 1
+        self._buffer.append(fields)
+        self.buffered += 1
+
+    def _on_success(self) -> None:
+        if self._outage_failures:
+            self._log.info(f"redis: writing to {self.url} again (stream {self.key}); {len(self._buffer)} buffered "
+                           f"entries to flush, {self.dropped} dropped so far (buffer full)")
+        self._outage_failures = 0
+        self._backoff_s = 0.0
 
     def _on_error(self, exc: Exception) -> None:
         if not self._outage_failures:
-            self._log.warning(f"redis: cannot write to {self.url} (stream {self.key}): {exc}; "
-                              f"entries are dropped and counted until it is back, retrying in the background")
-        self._fail()
+            self._log.warning(f"redis: cannot write to {self.url} (stream {self.key}): {exc}; entries are buffered "
+                              f"in memory (up to {self._buffer_size}, then the oldest are dropped and counted), "
+                              f"retrying in the background")
+        self.failed += 1
+        self._outage_failures += 1
         self._backoff_s = min(self._retry_max_s, max(_INITIAL_BACKOFF_S, self._backoff_s * 2))
         self._next_attempt = self._monotonic() + self._backoff_s
         # a half-dead socket must not be reused by the next attempt
         self._client.connection_pool.disconnect()
+
+    def counters(self) -> dict[str, int]:
+        return {"written": self.written, "failed": self.failed, "buffered": self.buffered, "flushed": self.flushed,
+                "dropped": self.dropped, "buffer_depth": len(self._buffer)}
 
     def close(self) -> None:
         try:
