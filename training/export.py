@@ -74,32 +74,6 @@ def check_onnx_matches_torch(model, onnx_path: Path, images: np.ndarray, atol: f
             "images": int(len(images))}
 
 
-def _tail_nodes(model_proto) -> list[str]:
-    """Names of the nodes with no Conv after them: the heads' last convs (box distances, class
-    logits) and the decoding after them (softplus, anchor offsets, concat, sigmoid, transpose)."""
-    graph = model_proto.graph
-    consumers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    memo: dict[str, bool] = {}
-
-    def conv_after(node) -> bool:           # is there a Conv strictly downstream of node?
-        if node.name in memo:
-            return memo[node.name]
-        memo[node.name] = False
-        found = False
-        for out in node.output:
-            for child in consumers.get(out, []):
-                if child.op_type == "Conv" or conv_after(child):
-                    found = True
-        memo[node.name] = found
-        return found
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * len(graph.node) + 1000))
-    return sorted(n.name for n in graph.node if not conv_after(n) and n.op_type != "Constant")
-
-
 def quantize_int8(fp32_path: Path, int8_path: Path, calib_images: Sequence[np.ndarray]) -> dict:
     """Static QDQ int8 (per-channel) calibrated on `calib_images` (letterboxed RGB uint8)."""
     import onnx
@@ -117,7 +91,8 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calib_images: Sequence[np.nd
             x = np.ascontiguousarray(np.asarray(img).transpose(2, 0, 1)[None], np.float32) / np.float32(255.0)
             return {"images": x}
 
-    exclude = _tail_nodes(onnx.load(str(fp32_path)))
+    from argos_inference.quantize import float_tail_nodes
+    exclude = float_tail_nodes(onnx.load(str(fp32_path)))
     if not exclude:
         raise RuntimeError("could not find the detection heads' last convs in the ONNX graph")
     t0 = time.time()

@@ -79,3 +79,20 @@ def test_quantize_command(tmp_path, calibration, capsys):
     assert argos(["quantize", "--model", str(tmp_path / "q.onnx"), "--calib", str(calibration),
                   "--out", str(tmp_path / "y.onnx")]) == 2
     assert "already quantised" in capsys.readouterr().err
+
+
+def test_float_tail_keeps_the_decoding_after_the_last_conv_in_float():
+    import onnx
+    from onnx import TensorProto, helper
+
+    from argos_inference.quantize import float_tail_nodes
+    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 1, 1], [0.1] * 12)
+    w2 = helper.make_tensor("w2", TensorProto.FLOAT, [4, 4, 1, 1], [0.1] * 16)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="body_conv"),
+             helper.make_node("Relu", ["a"], ["b"], name="body_relu"),
+             helper.make_node("Conv", ["b", "w2"], ["c"], name="head_conv"),
+             helper.make_node("Sigmoid", ["c"], ["d"], name="decode_sigmoid"),
+             helper.make_node("Mul", ["d", "d"], ["y"], name="decode_mul")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 4])], [w, w2])
+    assert float_tail_nodes(helper.make_model(graph)) == ["decode_mul", "decode_sigmoid", "head_conv"]

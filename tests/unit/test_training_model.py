@@ -104,7 +104,8 @@ def test_augment_flips_boxes_with_the_image_and_keeps_padding():
 
 def test_onnx_export_matches_torch_and_quantizes(model, tmp_path):
     pytest.importorskip("onnxruntime")
-    from training.export import _tail_nodes, check_onnx_matches_torch, export_onnx, quantize_int8
+    from argos_inference.quantize import float_tail_nodes
+    from training.export import check_onnx_matches_torch, export_onnx, quantize_int8
     import onnx
     import onnxruntime as ort
     path = export_onnx(model, tmp_path / "m.onnx", H, W)
@@ -117,7 +118,7 @@ def test_onnx_export_matches_torch_and_quantizes(model, tmp_path):
     images = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(4)]
     check = check_onnx_matches_torch(model, path, images[:2])
     assert check["ok"], check
-    tail = _tail_nodes(onnx.load(str(path)))
+    tail = float_tail_nodes(onnx.load(str(path)))
     assert any("/box/box.1/" in n for n in tail) and any("Sigmoid" in n for n in tail)
     info = quantize_int8(path, tmp_path / "q.onnx", images)
     q = onnx.load(str(tmp_path / "q.onnx"))

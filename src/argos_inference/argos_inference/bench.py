@@ -134,6 +134,9 @@ def run_bench(args) -> int:
             models = [build_yolo_shaped_model(scratch / f"yolo-shaped-{args.input_size}.onnx", args.input_size)]
         for model in models:
             variants = [("fp32", model)]
+            shipped_int8 = model.with_name(f"{model.stem}-int8.onnx")
+            if shipped_int8.is_file():
+                variants.append(("int8 (shipped)", shipped_int8))
             for activations in ("int8", "uint8"):
                 out = scratch / f"{model.stem}-{activations}.onnx"
                 quantize_model(model, calib, out, activations=activations)

@@ -54,6 +54,8 @@ def available_engines() -> tuple[str, ...]:
 def create_detector(params: Mapping[str, Any]) -> Detector:
     """`params`: resolved values keyed by parameter name (declare_params / resolve output).
     Raises ConfigError naming the offending key."""
+    from .params import with_resolved_paths
+    params = with_resolved_paths(params)
     engine = params.get("engine")
     builder = _BUILDERS.get(engine)
     if builder is None:

@@ -80,8 +80,19 @@ PARAMS = [
 ]
 
 
+PATH_PARAMS = ("model.path", "model.metadata", "model.engine_cache_dir", "model.calibration_dir",
+               "model.calibration_cache")
+
+
+def with_resolved_paths(values):
+    """A copy of `values` with `package://` and `~` file parameters resolved to real paths."""
+    from argos_common.paths import resolve_path
+    return {**values, **{k: resolve_path(values[k], k) for k in PATH_PARAMS if k in values}}
+
+
 def validate(values) -> None:
     """Cross-parameter checks run by `argos check-config` / `argos run` before anything starts."""
+    values = with_resolved_paths(values)
     from .size_bands import SizeBands
     SizeBands.from_config(values["motion.class_max_area"], values["motion.class_labels"], values["classes"])
     labels, thresholds = values["model.class_thresholds.labels"], values["model.class_thresholds.values"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                       quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -51,10 +52,32 @@ class QuantizeReport:
     quantized_nodes: int
 
 
+def float_tail_nodes(model_proto) -> list[str]:
+    """Names of the nodes with no Conv downstream: the detection heads' last convs and the decoding
+    after them. They stay float: a YOLO output tensor mixes box coordinates in pixels (0..640)
+    with scores (0..1), and one int8 scale for both wipes out the scores."""
+    nodes = list(model_proto.graph.node)
+    consumers: dict[str, list[int]] = {}
+    for index, node in enumerate(nodes):
+        for name in node.input:
+            consumers.setdefault(name, []).append(index)
+    conv_downstream = [False] * len(nodes)
+    # reverse topological order (ONNX graphs are topologically sorted): children are known first
+    for index in range(len(nodes) - 1, -1, -1):
+        conv_downstream[index] = any(nodes[c].op_type == "Conv" or conv_downstream[c]
+                                     for out in nodes[index].output for c in consumers.get(out, []))
+    tail = sorted(n.name for n, below in zip(nodes, conv_downstream) if not below and n.op_type != "Constant")
+    # a network that is nothing but a head (no Conv outside the tail) is quantized whole
+    body_convs = [n for n, below in zip(nodes, conv_downstream) if n.op_type == "Conv" and below]
+    return tail if body_convs else []
+
+
 def quantize_model(model: str | Path, calibration_dir: str | Path, output: str | Path, *,
                    spec: InputSpec | None = None, limit: int = 0, method: str = "minmax",
-                   activations: str = "int8") -> QuantizeReport:
-    """`spec`: the model's input spec (size defaults to the model's fixed input, RGB 0..1)."""
+                   activations: str = "int8", keep_float_tail: bool = True) -> QuantizeReport:
+    """`spec`: the model's input spec (size defaults to the model's fixed input, RGB 0..1).
+    `keep_float_tail`: leave the heads' last convs and the output decoding in float (see
+    float_tail_nodes); off quantizes every node."""
     graph = load_graph(model, key="--model")
     if is_qdq(graph):
         raise ValueError(f"{model} is already quantised (it has QuantizeLinear/DequantizeLinear nodes)")
@@ -73,7 +96,15 @@ def quantize_model(model: str | Path, calibration_dir: str | Path, output: str |
         prepared = Path(scratch) / "prepared.onnx"
         # shape inference + graph optimisation first, as onnxruntime recommends for static quantisation
         quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(output), BatchReader(input_name, batches),
+        excluded = []
+        if keep_float_tail:
+            # onnxruntime excludes nodes by name: name the unnamed ones so "" excludes nothing else
+            prepared_graph = onnx.load(str(prepared))
+            for index, node in enumerate(prepared_graph.graph.node):
+                node.name = node.name or f"{node.op_type}_{index}"
+            onnx.save(prepared_graph, str(prepared))
+            excluded = float_tail_nodes(prepared_graph)
+        quantize_static(str(prepared), str(output), BatchReader(input_name, batches), nodes_to_exclude=excluded,
                         quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=ACTIVATION_TYPES[activations], weight_type=QuantType.QInt8,
                         calibrate_method=CALIBRATION_METHODS[method],
