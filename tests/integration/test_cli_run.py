@@ -28,6 +28,9 @@ def test_run_writes_summary_with_counts_fps_latency(tmp_path):
     assert s["ground_truth"]["by_class_direction"], "10 s of the default scene has ground-truth crossings"
     assert s["redis"]["entries_written"] > 0 and s["redis"]["stream_length_at_end"] > 0
     assert s["mqtt"]["received_by_independent_subscriber"].get("detections", 0) > 0
+    # per-sink delivery counters (nothing spooled or dropped with healthy local servers)
+    assert s["mqtt"]["spool_dropped"] == 0 and s["redis"]["dropped"] == 0 and s["bridge_queue"]["dropped"] == 0
+    assert s["mqtt"]["messages_published"] >= s["mqtt"]["received_by_independent_subscriber"]["detections"]
 
 
 @pytest.mark.parametrize("args, key", [

@@ -99,10 +99,16 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
                          "by_line_direction": monitor.truth.by_line()},
         "count_error": count_errors(monitor.counts, monitor.truth),
         "redis": {"url": _redact(urls["redis_url"]), "entries_written": bridge.get("redis_written"),
-                  "write_failures": bridge.get("redis_failed"), "stream_length_at_end": redis_len},
+                  "write_failures": bridge.get("redis_failed"), "buffered": bridge.get("redis_buffered"),
+                  "flushed": bridge.get("redis_flushed"), "dropped": bridge.get("redis_dropped"),
+                  "stream_length_at_end": redis_len},
         "mqtt": {"url": _redact(urls["mqtt_url"]), "messages_published": bridge.get("mqtt_published"),
-                 "publish_failures": bridge.get("mqtt_failed"),
+                 "publish_failures": bridge.get("mqtt_failed"), "spooled": bridge.get("mqtt_spooled"),
+                 "flushed": bridge.get("mqtt_flushed"), "spool_dropped": bridge.get("mqtt_spool_dropped"),
+                 "spool_depth_at_end": bridge.get("mqtt_spool_depth"), "rejected": bridge.get("mqtt_rejected"),
                  "received_by_independent_subscriber": watcher.counts() if watcher else None},
+        "bridge_queue": {"dropped": bridge.get("queue_dropped"), "counts_dropped": bridge.get("counts_dropped"),
+                         "rejected": bridge.get("rejected")},
         "nodes": stats,
     }
 
@@ -155,8 +161,19 @@ def _start_recording(graph, args):
     return node
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM (systemd stop, `timeout`) unwinds like Ctrl-C: nodes closed, servers stopped."""
+    import signal
+
+    def raise_interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
 def run(args) -> int:
     from .summary import print_summary
+
+    _exit_on_sigterm()
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     try:

@@ -20,6 +20,17 @@ class ServiceError(RuntimeError):
     pass
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGTERM when the parent dies, however it dies
+    (even SIGKILL), so a private server never outlives the run that started it (Linux only).
+    The signal follows the thread that started the server: start servers from a long-lived thread."""
+    import ctypes
+    import signal
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -58,7 +69,7 @@ class _Server:
         self.port = self.port or free_port()
         log = open(self.workdir / f"{self.name}.log", "wb")
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
         try:
             wait_for_port(self.host, self.port, 10.0, self.proc)

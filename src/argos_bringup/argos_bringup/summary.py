@@ -45,10 +45,16 @@ def print_summary(s: dict, console: Console | None = None) -> None:
                 f"({lat['samples']} samples, {lat['measured']})")
     run.add_row("count error (class x direction)", f"{err['abs_error_by_class_direction']} of {err['total_truth']}")
     run.add_row("redis", f"{r['url']}: {_fmt(r['entries_written'])} entries written, {_fmt(r['write_failures'])} failed, "
-                f"stream length {_fmt(r['stream_length_at_end'])}")
+                f"{_fmt(r['buffered'])} buffered / {_fmt(r['flushed'])} flushed / {_fmt(r['dropped'])} dropped while "
+                f"away; stream length {_fmt(r['stream_length_at_end'])}")
     rx = m["received_by_independent_subscriber"] or {}
-    run.add_row("mqtt", f"{m['url']}: {_fmt(m['messages_published'])} published, {_fmt(m['publish_failures'])} failed; "
+    run.add_row("mqtt", f"{m['url']}: {_fmt(m['messages_published'])} published, {_fmt(m['spooled'])} spooled / "
+                f"{_fmt(m['flushed'])} flushed / {_fmt(m['spool_dropped'])} dropped from the spool, "
+                f"{_fmt(m['publish_failures'])} failed, {_fmt(m['rejected'])} rejected; "
                 f"independent subscriber received " + ", ".join(f"{k} {v}" for k, v in sorted(rx.items())))
+    q = s["bridge_queue"]
+    run.add_row("bridge queue", f"{_fmt(q['dropped'])} tracks messages and {_fmt(q['counts_dropped'])} count events "
+                f"dropped on overflow, {_fmt(q['rejected'])} rejected")
     console.print(run)
 
 
