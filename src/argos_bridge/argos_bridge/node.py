@@ -1,18 +1,16 @@
 """rclpy wiring of the bridge: `tracks` and `counts` in, the core (argos_bridge.bridge) does the rest."""
 from __future__ import annotations
 
-import signal
 import sys
 import traceback
 
-import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.conversions import msg_to_detections, ns_from_stamp
 from argos_common.params import ConfigError
+from argos_common.node_main import run_node
 from argos_common.qos import COUNTS, RESULTS
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
@@ -20,7 +18,6 @@ from argos_interfaces.msg import CountEvent
 from .bridge import Bridge
 from .params import PARAMS
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def count_event_fields(msg: CountEvent) -> dict:
@@ -92,28 +89,7 @@ class BridgeNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    exit_code = 0
-    try:
-        # the bridge connects while the node is being built: a Ctrl-C landing before `node` is
-        # bound would skip destroy_node (no goodbye, no drain), so it waits until then
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        try:
-            node = BridgeNode()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-        rclpy.spin(node)
-    except ConfigError as exc:
-        print(f"error: {exc.key}: {exc.problem}", file=sys.stderr)
-        exit_code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    sys.exit(exit_code)
+    sys.exit(run_node(BridgeNode, args))
 
 
 if __name__ == "__main__":

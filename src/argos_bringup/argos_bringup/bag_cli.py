@@ -106,7 +106,7 @@ def cmd_info(args) -> int:
         return 0
     duration = (info["end_ns"] - info["start_ns"]) / 1e9 if info["start_ns"] else 0.0
     print(f"bag       {info['path']}")
-    print(f"parts     " + ", ".join(f"{p['name']} ({p['storage']}, {p['messages']} msgs)" for p in info["parts"]))
+    print("parts     " + ", ".join(f"{p['name']} ({p['storage']}, {p['messages']} msgs)" for p in info["parts"]))
     print(f"duration  {duration:.2f} s   messages {info['messages']}")
     width = max((len(t) for t in info["topics"]), default=5)
     for topic, row in sorted(info["topics"].items()):

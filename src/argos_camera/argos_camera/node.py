@@ -8,8 +8,6 @@ from __future__ import annotations
 import sys
 import threading
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
@@ -19,6 +17,7 @@ from argos_common.conversions import detections_to_msg, image_to_msg, make_heade
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
+from argos_common.node_main import run_node
 from argos_common.qos import COUNTS, RESULTS, SENSOR
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
@@ -214,21 +213,7 @@ class CameraNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = CameraNode()
-        rclpy.spin_until_future_complete(node, node.finished_future)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    sys.exit(run_node(CameraNode, args, until=lambda node: node.finished_future))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ import time
 from collections import deque
 
 import numpy as np
-import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
@@ -19,6 +17,7 @@ from argos_common.conversions import detections_to_msg, msg_to_image, ns_from_st
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
+from argos_common.node_main import run_node
 from argos_common.qos import RESULTS, SENSOR
 from argos_common.ros_params import declare_params
 
@@ -124,20 +123,7 @@ class InferenceNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = InferenceNode()
-        rclpy.spin(node)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    sys.exit(run_node(InferenceNode, args))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The standalone entry point every ARGOS node shares (`ros2 run`, launch_ros)."""
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Callable
 
@@ -11,6 +12,8 @@ from rclpy.task import Future
 
 from .params import ConfigError
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
 
 def run_node(make_node: Callable[[], Node], args=None, *,
              until: Callable[[Node], Future] | None = None) -> int:
@@ -20,7 +23,13 @@ def run_node(make_node: Callable[[], Node], args=None, *,
     node = None
     code = 0
     try:
-        node = make_node()
+        # A node may connect to things while it is built (the bridge does): a Ctrl-C landing
+        # before `node` is bound would skip destroy_node (no orderly close), so it waits.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            node = make_node()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         if until is None:
             rclpy.spin(node)
         else:

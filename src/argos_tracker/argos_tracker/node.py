@@ -6,14 +6,13 @@ import sys
 import threading
 import time
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.conversions import detections_to_msg, make_header, msg_to_detections, ns_from_stamp
 from argos_common.lines import parse_lines
 from argos_common.params import ConfigError
+from argos_common.node_main import run_node
 from argos_common.qos import COUNTS, RESULTS
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
@@ -132,23 +131,7 @@ class TrackerNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = None
-    code = 0
-    try:
-        node = TrackerNode()
-        rclpy.spin(node)
-    except ConfigError as exc:
-        print(f"error: {exc.key}: {exc.problem}", file=sys.stderr)
-        code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    if code:
-        sys.exit(code)
+    sys.exit(run_node(TrackerNode, args))
 
 
 if __name__ == "__main__":
