@@ -24,3 +24,20 @@ def redis_server():
 def mqtt_broker():
     with MosquittoServer() as server:
         yield server
+
+
+def _isolated_ros_context():
+    import rclpy
+    from rclpy.context import Context
+    context = Context()
+    rclpy.init(context=context)
+    try:
+        yield context
+    finally:
+        rclpy.shutdown(context=context)
+
+
+# An rclpy context per test, so nodes of one test never see another's (`ctx` and `ros_context`
+# are the same fixture under the two names the test files use).
+ctx = pytest.fixture(_isolated_ros_context, name="ctx")
+ros_context = pytest.fixture(_isolated_ros_context, name="ros_context")

@@ -36,16 +36,6 @@ def wait_until(condition, timeout_s=8.0, interval_s=0.02) -> bool:
     return condition()
 
 
-@pytest.fixture
-def ctx():
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    try:
-        yield context
-    finally:
-        rclpy.shutdown(context=context)
-
-
 def overrides(redis_server, mqtt_broker, **extra):
     values = {"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "site": "s", "device": "d",
               "camera": "camX", "totals_interval_s": 60.0, **extra}

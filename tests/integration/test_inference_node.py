@@ -47,16 +47,6 @@ def make_frames():
 
 
 @pytest.fixture
-def ros_context():
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    try:
-        yield context
-    finally:
-        rclpy.shutdown(context=context)
-
-
-@pytest.fixture
 def namespace():
     return f"/inference_test_{uuid.uuid4().hex[:8]}"  # other tests may run on the same ROS domain
 

@@ -36,16 +36,6 @@ def line_parameters():
     return out
 
 
-@pytest.fixture
-def ctx():
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    try:
-        yield context
-    finally:
-        rclpy.shutdown(context=context)
-
-
 def spin_until(executor, predicate, timeout_s=5.0):
     deadline = time.monotonic() + timeout_s
     while not predicate() and time.monotonic() < deadline:
