@@ -10,11 +10,13 @@ from vision_msgs.msg import Detection2DArray
 
 from argos_common.conversions import msg_to_detections, ns_from_stamp
 from argos_common.params import ConfigError
+from argos_common.diagnostics import DiagnosticsReporter
 from argos_common.node_main import run_node
 from argos_common.qos import COUNTS, RESULTS
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
 
+from .health import health
 from .bridge import Bridge
 from .params import PARAMS
 
@@ -62,6 +64,7 @@ class BridgeNode(Node):
         self._closed = False
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
         # last: a Ctrl-C during construction must not leave a started bridge that nobody closes
         self._bridge.start()
 

@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=_cmd_params)
 
     from .bag_cli import register as register_bag_commands
+    from .status import register as register_status_command
     register_bag_commands(sub)
+    register_status_command(sub)
 
     bench = sub.add_parser("bench", help="benchmarks, printed as tables with the machine (make bench)")
     bench_sub = bench.add_subparsers(dest="area")
@@ -122,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "duration", 1.0) is not None and getattr(args, "duration", 1.0) <= 0:
+    if args.command == "run" and args.duration <= 0:
         print("error: --duration: must be > 0", file=sys.stderr)
         return 2
     return args.func(args)

@@ -17,11 +17,13 @@ from argos_common.conversions import detections_to_msg, image_to_msg, make_heade
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
+from argos_common.diagnostics import DiagnosticsReporter
 from argos_common.node_main import run_node
 from argos_common.qos import COUNTS, RESULTS, SENSOR
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
 
+from .health import health
 from .calibration import Calibration, load_calibration
 from .capture import Capture
 from .params import PARAMS, validate
@@ -86,6 +88,7 @@ class CameraNode(Node):
         self.get_logger().info(f"source {self.source.uri} {w}x{h} @ {self.source.fps:g} fps, {pacing}")
         if self._capture_thread is not None:
             self._capture_thread.start()
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
     # -- frame production -----------------------------------------------------------------
     def _on_free_running_tick(self) -> None:

@@ -17,10 +17,12 @@ from argos_common.conversions import detections_to_msg, msg_to_image, ns_from_st
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
+from argos_common.diagnostics import DiagnosticsReporter
 from argos_common.node_main import run_node
 from argos_common.qos import RESULTS, SENSOR
 from argos_common.ros_params import declare_params
 
+from .health import health
 from .factory import create_detector
 from .params import PARAMS
 
@@ -63,6 +65,7 @@ class InferenceNode(Node):
             self._subscription = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
         self.get_logger().info(f"detector: {self.detector.describe()}; input: "
                                f"{'in-process slot' if frame_slot is not None else 'camera/image_raw'}")
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
     def _on_frame_ready(self) -> None:
         frame = self._frame_slot.take()

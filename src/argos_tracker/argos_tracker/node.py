@@ -12,11 +12,13 @@ from vision_msgs.msg import Detection2DArray
 from argos_common.conversions import detections_to_msg, make_header, msg_to_detections, ns_from_stamp
 from argos_common.lines import parse_lines
 from argos_common.params import ConfigError
+from argos_common.diagnostics import DiagnosticsReporter
 from argos_common.node_main import run_node
 from argos_common.qos import COUNTS, RESULTS
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
 
+from .health import health
 from .counting import CountRecord, LineCounter
 from .ground_plane import GroundPlane
 from .params import PARAMS, validate
@@ -64,6 +66,7 @@ class TrackerNode(Node):
             f"({', '.join(line.id for line in lines) or 'none'}) and {len(zones)} zone(s) "
             f"({', '.join(zone.id for zone in zones) or 'none'}), filter {values['filter']}, "
             f"{values['motion_model']}")
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
     def _on_detections(self, msg: Detection2DArray) -> None:
         started = time.perf_counter()

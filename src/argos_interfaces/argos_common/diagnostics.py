@@ -1,0 +1,35 @@
+"""Publish a node's stats() and health on /diagnostics (diagnostic_msgs/DiagnosticArray)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.node import Node
+
+HealthRule = Callable[[dict], tuple[int, str]]
+
+
+class DiagnosticsReporter:
+    """One DiagnosticStatus per period: name = the node's fully qualified name, level and message
+    from the package's health rule, values = every stats() entry (as strings, per the message)."""
+
+    def __init__(self, node: Node, stats: Callable[[], dict], health: HealthRule, *, period_s: float = 1.0,
+                 hardware_id: str = ""):
+        self._node = node
+        self._stats = stats
+        self._health = health
+        self._hardware_id = hardware_id
+        self._publisher = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._timer = node.create_timer(period_s, self.publish)
+
+    def status(self) -> DiagnosticStatus:
+        stats = self._stats()
+        level, message = self._health(stats)
+        return DiagnosticStatus(level=bytes([level]), name=self._node.get_fully_qualified_name(), message=message,
+                                hardware_id=self._hardware_id,
+                                values=[KeyValue(key=str(k), value=str(v)) for k, v in sorted(stats.items())])
+
+    def publish(self) -> None:
+        msg = DiagnosticArray(status=[self.status()])
+        msg.header.stamp = self._node.get_clock().now().to_msg()
+        self._publisher.publish(msg)

@@ -1,0 +1,51 @@
+"""/diagnostics: every node of the composed graph reports; a stopped broker turns the bridge's
+status to WARN with the reason."""
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+
+from argos_bringup.config import load_config
+from argos_bringup.graph import ComposedGraph
+
+pytestmark = pytest.mark.integration
+EDGE = Path(__file__).resolve().parents[2] / "config" / "edge.yaml"
+
+
+def test_every_node_reports_and_a_stopped_broker_warns(redis_server, mqtt_broker):
+    cfg = load_config(EDGE, {"bridge": {"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url}})
+    graph = ComposedGraph(cfg, namespace="/cam0")
+    latest, lock = {}, threading.Lock()
+
+    def on_diagnostics(msg):
+        with lock:
+            for s in msg.status:
+                latest[s.name] = (s.level[0], s.message, {kv.key: kv.value for kv in s.values})
+
+    def wait_for(predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with lock:
+                if predicate(dict(latest)):
+                    return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        probe = rclpy.create_node("diag_probe", context=graph.context)
+        probe.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 50)
+        graph.add_node(probe)
+        graph.start()
+        names = {"/cam0/camera", "/cam0/inference", "/cam0/tracker", "/cam0/bridge"}
+        assert wait_for(lambda s: names <= set(s) and all(s[n][0] == 0 for n in names), 15), latest
+        with lock:
+            assert latest["/cam0/bridge"][2]["mqtt_connected"] == "1"
+        mqtt_broker.stop()
+        assert wait_for(lambda s: s["/cam0/bridge"][0] >= 1 and "MQTT broker unreachable" in s["/cam0/bridge"][1], 15), latest
+        with lock:
+            assert latest["/cam0/camera"][0] == 0 and latest["/cam0/inference"][0] == 0  # the rest is unaffected
+    finally:
+        graph.close()
