@@ -273,6 +273,7 @@ def main(argv=None) -> int:
     best_map, best_epoch, history, best_res = -1.0, -1, [], None
     step, epoch = 0, 0
     t_train = time.time()
+    t_mark = t_train  # reset at step 10, once the first (slow, autotuning) steps are behind
     budget_checked = args.time_budget <= 0
     run_parts = torch.zeros(4, device=device)
     run_n = 0

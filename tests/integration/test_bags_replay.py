@@ -8,7 +8,6 @@ import time
 
 import pytest
 import rclpy
-from argos_interfaces.msg import CountEvent
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy

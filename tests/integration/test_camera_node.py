@@ -11,7 +11,6 @@ from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.handoff import LatestSlot
-from argos_common.params import ConfigError
 from argos_common.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
 

@@ -82,7 +82,6 @@ def test_quantize_command(tmp_path, calibration, capsys):
 
 
 def test_float_tail_keeps_the_decoding_after_the_last_conv_in_float():
-    import onnx
     from onnx import TensorProto, helper
 
     from argos_inference.quantize import float_tail_nodes
