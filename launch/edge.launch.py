@@ -1,9 +1,10 @@
 """ARGOS edge, one camera, one process per node (launch_ros on a full ROS 2 install).
 
-    ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespace:=cam0] \
+    ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespaces:=cam0,cam1] \
         [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info]
 
-Every node reads the same parameter file as `argos run`. In separate processes the camera
+Every node reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
+camera, `/<camera>/<node>` sections to one. The four nodes start once per camera namespace. In separate processes the camera
 publishes camera/image_raw (inference subscribes to it), instead of the composed graph's
 in-process hand-off.
 """
@@ -41,7 +42,7 @@ def _override_file(node: str, values: dict) -> str:
 
 def _nodes(context):
     config = LaunchConfiguration("config").perform(context)
-    namespace = LaunchConfiguration("namespace").perform(context)
+    namespaces = [ns.strip().strip("/") for ns in LaunchConfiguration("namespaces").perform(context).split(",") if ns.strip()]
     log_level = LaunchConfiguration("log_level").perform(context)
     bridge_overrides = {}
     for key in ("redis_url", "mqtt_url"):
@@ -49,21 +50,26 @@ def _nodes(context):
         if value:
             bridge_overrides[key] = value
     actions = []
-    for package, executable, name in NODES:
-        parameters = [config]
-        if name == "bridge" and bridge_overrides:
-            parameters.append(_override_file("bridge", bridge_overrides))
-        actions.append(Node(
-            package=package,
-            executable=executable,
-            name=name,
-            namespace=namespace,
-            parameters=parameters,
-            arguments=["--ros-args", "--log-level", log_level],
-            output="screen",
-            emulate_tty=True,
-        ))
+    for namespace in namespaces:
+        for package, executable, name in NODES:
+            parameters = [config]
+            if name == "bridge" and bridge_overrides:
+                parameters.append(_override_file("bridge", bridge_overrides))
+            actions.append(_node(package, executable, name, namespace, parameters, log_level))
     return actions
+
+
+def _node(package, executable, name, namespace, parameters, log_level):
+    return Node(
+        package=package,
+        executable=executable,
+        name=name,
+        namespace=namespace,
+        parameters=parameters,
+        arguments=["--ros-args", "--log-level", log_level],
+        output="screen",
+        emulate_tty=True,
+    )
 
 
 def generate_launch_description():
@@ -71,7 +77,8 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("config", default_value=default_config,
                               description="ROS 2 parameter file for all ARGOS nodes"),
-        DeclareLaunchArgument("namespace", default_value="cam0", description="namespace of this camera's nodes"),
+        DeclareLaunchArgument("namespaces", default_value="cam0",
+                              description="comma-separated camera namespaces; the four nodes start in each"),
         DeclareLaunchArgument("redis_url", default_value="",
                               description="overrides bridge.redis_url (empty: the config's value)"),
         DeclareLaunchArgument("mqtt_url", default_value="",

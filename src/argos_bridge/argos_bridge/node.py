@@ -51,6 +51,8 @@ class BridgeNode(Node):
         prefix = self.get_fully_qualified_name() + "."
         try:
             values = declare_params(self, PARAMS)
+            if not values["camera"]:  # empty: named after this camera's namespace (/cam1 -> cam1)
+                values["camera"] = self.get_namespace().rstrip("/").rsplit("/", 1)[-1] or "cam0"
             self._bridge = Bridge(values, logger=_RclpyLogAdapter(self.get_logger()))
         except ConfigError as exc:
             super().destroy_node()

@@ -17,7 +17,7 @@ PARAMS = [
     # identity: goes into every payload, the MQTT topics and the Redis stream key
     ParamSpec("site", "str", "demo-site", "site name (MQTT topic level, stream key part, payload field)"),
     ParamSpec("device", "str", "edge-01", "edge device name (MQTT topic level, stream key part, payload field)"),
-    ParamSpec("camera", "str", "cam0", "camera name (MQTT topic level, stream key part, payload field)"),
+    ParamSpec("camera", "str", "cam0", "camera name (MQTT topic level, stream key part, payload field); empty: the node's namespace"),
     ParamSpec("classes", "str[]", list(DEFAULT_CLASSES), "class labels; a label's index is its classID"),
     # Redis: the local buffer the collector reads
     ParamSpec("redis_url", "str", "", f"Redis server URL; empty: {DEFAULT_REDIS_URL}"),

@@ -37,15 +37,16 @@ def _cmd_run(args) -> int:
 def _cmd_check(args) -> int:
     from argos_common.params import ConfigError
 
-    from .config import default_config_path, load_config
+    from .config import camera_namespaces, default_config_path, load_config
     path = args.config or default_config_path()
     try:
-        cfg = load_config(path)
+        for namespace in camera_namespaces(path):
+            cfg = load_config(path, namespace=namespace)
+            for node, values in cfg.params.items():
+                print(f"{namespace}/{node}: {len(values)} parameters ok")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for node, values in cfg.params.items():
-        print(f"{node}: {len(values)} parameters ok")
     print(f"{path}: valid")
     return 0
 
@@ -87,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
     run.add_argument("--param", action="append", metavar="NODE.NAME=VALUE",
                      help="override one parameter, e.g. --param camera.fps=10.0 (repeatable)")
-    run.add_argument("--namespace", default="/cam0", help="ROS namespace of the camera's nodes (default /cam0)")
+    run.add_argument("--namespace", action="append", metavar="NS",
+                     help="camera namespace to run, repeatable (default: the namespaces the config names, "
+                          "e.g. /cam1/camera sections, else /cam0)")
     run.add_argument("--embedded-services", choices=("auto", "never"), default="auto",
                      help="auto: start private redis-server/mosquitto when the config names none")
     run.add_argument("--executor", choices=("per-node", "multi"), default="per-node",

@@ -40,17 +40,26 @@ class EdgeConfig:
         return self.params[name]
 
 
-def _node_of_section(key: str) -> str | None:
-    """`camera`, `/**/camera`, `/cam0/camera` -> camera; `/**` -> None (global)."""
+DEFAULT_NAMESPACE = "/cam0"
+
+
+def _parse_section(key: str) -> tuple[str | None, str | None]:
+    """`/**` -> (None, None): every node. `camera` or `/**/camera` -> (None, "camera"): that node in
+    every camera namespace. `/cam1/camera` -> ("/cam1", "camera"): only camera cam1's node."""
     if key == GLOBAL_SECTION:
-        return None
-    name = key.rstrip("/").rsplit("/", 1)[-1]
+        return None, None
+    head, _, name = key.rstrip("/").rpartition("/")
     if name not in NODE_PARAM_MODULES:
         raise ConfigError(key, f"unknown node (known: {', '.join(NODE_PARAM_MODULES)}, or {GLOBAL_SECTION} for all)")
-    return name
+    if head in ("", "/**"):
+        return None, name
+    if "*" in head or not head.startswith("/"):
+        raise ConfigError(key, "expected /**/<node> or /<camera namespace>/<node>")
+    return head, name
 
 
-def _read_sections(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _read_sections(path: Path) -> list[tuple[str | None, str | None, dict[str, Any]]]:
+    """(namespace, node, flat values) per section, in file order."""
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -59,21 +68,22 @@ def _read_sections(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]
         raise ConfigError("config", f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError("config", f"{path} must map node names to ros__parameters")
-    global_values: dict[str, Any] = {}
-    per_node: dict[str, dict[str, Any]] = {}
+    sections = []
     for key, body in raw.items():
-        node = _node_of_section(str(key))
+        namespace, node = _parse_section(str(key))
         if not isinstance(body, dict) or set(body) != {"ros__parameters"} or not isinstance(body["ros__parameters"], dict):
             raise ConfigError(str(key), "must contain exactly one mapping, ros__parameters")
-        values = flatten(body["ros__parameters"])
-        if node is None:
-            global_values.update(values)
-        else:
-            per_node.setdefault(node, {}).update(values)
-    return global_values, per_node
+        sections.append((namespace, node, flatten(body["ros__parameters"])))
+    return sections
 
 
-def _package_checks(node: str, values: dict[str, Any]) -> None:
+def camera_namespaces(path: str | Path) -> list[str]:
+    """The camera namespaces a config names explicitly (`/cam1/camera:` ...), else /cam0."""
+    found = sorted({ns for ns, _node, _values in _read_sections(Path(path)) if ns})
+    return found or [DEFAULT_NAMESPACE]
+
+
+def _package_checks(section: str, node: str, values: dict[str, Any]) -> None:
     """Checks across parameters (e.g. inference area bands vs classes) that a package's params
     module offers as `validate(values)`; re-raised with the node's section in the key."""
     check = getattr(importlib.import_module(NODE_PARAM_MODULES[node]), "validate", None)
@@ -82,13 +92,27 @@ def _package_checks(node: str, values: dict[str, Any]) -> None:
     try:
         check(values)
     except ConfigError as exc:
-        raise ConfigError(f"/**/{node}.{exc.key}", exc.problem) from None
+        raise ConfigError(f"{section}.{exc.key}", exc.problem) from None
 
 
-def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> EdgeConfig:
-    """Resolve every node's parameters: defaults < /** section < node section < overrides."""
+def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None,
+                namespace: str = DEFAULT_NAMESPACE) -> EdgeConfig:
+    """Resolve the parameters of one camera's nodes: defaults < /** < /**/<node> <
+    /<namespace>/<node> < overrides (the more specific section wins, as in ROS)."""
     path = Path(path)
-    global_values, per_node = _read_sections(path)
+    global_values: dict[str, Any] = {}
+    per_node: dict[str, dict[str, Any]] = {}
+    own_sections: set[str] = set()
+    sections = _read_sections(path)
+    for ns, node, values in sections:        # wildcard sections first ...
+        if ns is None and node is None:
+            global_values.update(values)
+        elif ns is None:
+            per_node.setdefault(node, {}).update(values)
+    for ns, node, values in sections:        # ... then this camera's own
+        if ns == namespace:
+            per_node.setdefault(node, {}).update(values)
+            own_sections.add(node)
     for node, values in (overrides or {}).items():
         if node not in NODE_PARAM_MODULES:
             raise ConfigError(node, f"unknown node (known: {', '.join(NODE_PARAM_MODULES)})")
@@ -103,11 +127,12 @@ def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = 
         mine = {k: v for k, v in global_values.items() if k in known}
         used_globals.update(mine)
         mine.update(per_node.get(node, {}))
-        params[node] = resolve(f"/**/{node}", specs, mine)
+        section = f"{namespace}/{node}" if node in own_sections else f"/**/{node}"
+        params[node] = resolve(section, specs, mine)
         explicit[node] = set(mine)
         if "lines.names" in params[node]:
-            parse_lines(params[node], key_prefix=f"/**/{node}.")
-        _package_checks(node, params[node])
+            parse_lines(params[node], key_prefix=f"{section}.")
+        _package_checks(section, node, params[node])
     for key in global_values:
         if key not in used_globals:
             raise ConfigError(f"{GLOBAL_SECTION}.{key}", "unknown parameter (no node declares it)")
@@ -134,4 +159,4 @@ def default_config_path() -> Path:
     return Path(get_package_share_directory("argos_bringup")) / "config" / "edge.yaml"
 
 
-__all__ = ["EdgeConfig", "load_config", "parse_assignment", "default_config_path", "ConfigError", "ParamSpec"]
+__all__ = ["EdgeConfig", "load_config", "camera_namespaces", "parse_assignment", "default_config_path", "ConfigError", "ParamSpec"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from argos_common.params import ConfigError
 
-from .config import default_config_path, load_config, parse_assignment
+from .config import camera_namespaces, default_config_path, load_config, parse_assignment
 from .monitor import count_errors, percentiles
 from .services import MosquittoServer, RedisServer, ServiceError
 from .watcher import MqttWatcher
@@ -171,74 +171,99 @@ def _exit_on_sigterm() -> None:
 
 
 def run(args) -> int:
+    from .graph import ComposedGraph
     from .summary import print_summary
 
     _exit_on_sigterm()
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    path = args.config or default_config_path()
     try:
-        config = load_config(args.config or default_config_path(), _overrides(args))
+        namespaces = args.namespace or camera_namespaces(path)
+        configs = {ns: load_config(path, _overrides(args), ns) for ns in namespaces}
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.record and len(namespaces) > 1:
+        print("error: --record: record one camera per run (or use `argos bag record` beside it)", file=sys.stderr)
+        return 2
     duration = args.duration
     with ExitStack() as stack:
+        first = configs[namespaces[0]]
         try:
-            urls = _start_services(stack, config.node("bridge"), args.embedded_services, say)
+            urls = _start_services(stack, first.node("bridge"), args.embedded_services, say)
         except ServiceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        config.params["bridge"].update(urls)
-        say(f"ARGOS edge: config {config.path}")
-        say(f"  source : {config.node('camera')['source']}  ({duration:g} s)")
+        say(f"ARGOS edge: config {first.path}")
+        for ns, cfg in configs.items():
+            # every camera uses its own configured servers, or the private ones
+            cfg.params["bridge"].update({k: cfg.node("bridge")[k] or urls[k] for k in urls})
+            say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({duration:g} s)")
         say(f"  redis  : {_redact(urls['redis_url'])}   watch: redis-cli -u {_redact(urls['redis_url'])} XLEN <stream>")
         mqtt_host_port = urls["mqtt_url"].split("://", 1)[1]
         host, _, port = mqtt_host_port.partition(":")
         say(f"  mqtt   : {urls['mqtt_url']}   watch: mosquitto_sub -h {host} -p {port or 1883} -t 'argos/#' -v")
-        from .graph import ComposedGraph
-        try:
-            graph = ComposedGraph(config, namespace=args.namespace, executor=args.executor)
-        except (ConfigError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        stack.callback(graph.close)
+        graphs = {}
+        for ns, cfg in configs.items():
+            try:
+                graphs[ns] = ComposedGraph(cfg, namespace=ns, executor=args.executor)
+            except (ConfigError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            stack.callback(graphs[ns].close)
         watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
         recorder_node = None
         if args.record:
-            recorder_node = _start_recording(graph, args)
+            recorder_node = _start_recording(graphs[namespaces[0]], args)
             if recorder_node is None:
                 return 2
-        stream_key = graph.bridge.stats().get("stream")
-        say(f"  stream : {stream_key}")
-        graph.start()
+        for ns, graph in graphs.items():
+            say(f"  stream : {graph.bridge.stats().get('stream')}")
+            graph.start()
         started = time.monotonic()
         next_progress = started + args.progress_interval
         interrupted = False
         try:
             while True:
                 now = time.monotonic()
-                if now - started >= duration or graph.camera.finished.is_set() or graph.spin_error:
+                if (now - started >= duration or all(g.camera.finished.is_set() for g in graphs.values())
+                        or any(g.spin_error for g in graphs.values())):
                     break
                 if now >= next_progress:
-                    say(_progress_line(now - started, graph, watcher))
+                    for ns, graph in graphs.items():
+                        say((f"[{ns}] " if len(graphs) > 1 else "") + _progress_line(now - started, graph, watcher))
                     next_progress += args.progress_interval
                 time.sleep(0.05)
         except KeyboardInterrupt:
             interrupted = True
         elapsed = time.monotonic() - started
-        graph.stop_camera()
-        _wait_for_drain(graph)
+        for graph in graphs.values():
+            graph.stop_camera()
+        for graph in graphs.values():
+            _wait_for_drain(graph)
         if recorder_node is not None:
             stats = recorder_node.close()
             say(f"recorded {sum(stats.messages.values())} messages to {args.record} ({len(stats.parts)} part(s))")
-        if graph.spin_error:
-            print(f"error: the graph stopped: {graph.spin_error!r}", file=sys.stderr)
+        failed = {ns: g.spin_error for ns, g in graphs.items() if g.spin_error}
+        if failed:
+            for ns, error in failed.items():
+                print(f"error: the graph of {ns} stopped: {error!r}", file=sys.stderr)
             return 1
-        summary = build_summary(graph, config, urls, elapsed, watcher, _stream_length(urls["redis_url"], stream_key))
+        summaries = {}
+        for ns, graph in graphs.items():
+            cfg_urls = {k: configs[ns].node("bridge")[k] for k in urls}
+            stream_key = graph.bridge.stats().get("stream")
+            summaries[ns] = build_summary(graph, configs[ns], cfg_urls, elapsed, watcher,
+                                          _stream_length(cfg_urls["redis_url"], stream_key))
+        summary = (summaries[namespaces[0]] if len(summaries) == 1
+                   else {"summary_version": SUMMARY_VERSION, "cameras": summaries})
         if not args.quiet:
-            print_summary(summary)
+            for ns, one in summaries.items():
+                if len(summaries) > 1:
+                    print(f"\n=== camera {ns} ===")
+                print_summary(one)
         if args.summary:
             Path(args.summary).write_text(json.dumps(summary, indent=2, default=str) + "\n")
             say(f"summary written to {args.summary}")
     return 130 if interrupted else 0
-
