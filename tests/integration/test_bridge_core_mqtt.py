@@ -141,3 +141,22 @@ def test_absent_broker_at_start_spools_then_flushes_in_order(redis_server, mqtt_
         assert stats["mqtt_flushed"] == 5 and stats["mqtt_published"] == 1 and stats["mqtt_failed"] == 0
     finally:
         bridge.close()
+
+
+def test_retained_status_carries_a_refreshed_health_summary(redis_server, mqtt_broker):
+    bridge = make_bridge(redis_server, mqtt_broker, totals_interval_s=0.3)
+    bridge.start()
+    try:
+        assert wait_until(lambda: bridge.stats()["mqtt_connected"] == 1)
+        bridge.submit_tracks(time.time_ns(), "cam", BOXES)
+        with MqttTap(mqtt_broker.url, [f"{BASE}/status"]) as tap:
+            assert tap.wait_for(lambda msgs: any(m.json()["reason"] == "health" for m in msgs))
+            refreshed = [m for m in tap.messages("/status") if m.json()["reason"] == "health"][-1]
+        health = refreshed.json()["health"]
+        assert refreshed.json()["state"] == "online" and health["level"] == "OK"
+        assert health["queue_dropped"] == 0 and health["mqtt_spool_depth"] == 0
+    finally:
+        bridge.close()
+    with MqttTap(mqtt_broker.url, [f"{BASE}/status"]) as after:   # the will/shutdown replaces it
+        assert after.wait_for(lambda msgs: len(msgs) >= 1)
+        assert status_states(after) == [("offline", "shutdown", True)]

@@ -29,11 +29,13 @@ from collections import deque
 from typing import Any, Callable, Mapping
 
 from argos_common.detections import Detections
+from argos_common.health import LEVEL_NAMES
 from argos_common.params import ConfigError, resolve
 
 from . import schema
 from .counts import CountRecord, CountTotals
 from .credentials import read_secret_file
+from .health import health as bridge_health
 from .mqtt_security import security_from_params
 from .mqtt_sink import PUBLISHED, MqttSink, topic_base, url_scheme
 from .params import PARAMS, validate
@@ -58,6 +60,9 @@ def percentile(sorted_values: list[float], pct: float) -> float | None:
     return sorted_values[rank - 1]
 
 
+_HEALTH_COUNTERS = ("queue_dropped", "mqtt_spool_depth", "mqtt_spool_dropped", "redis_buffer_depth", "redis_dropped")
+
+
 class Bridge:
     def __init__(self, params: Mapping[str, Any], clock_ns: Callable[[], int] = time.time_ns, *,
                  logger=None, monotonic: Callable[[], float] = time.monotonic):
@@ -72,6 +77,7 @@ class Bridge:
         self._classes = list(p["classes"])
         self._every_n = p["detections_every_n_frames"]
         self._totals_interval_s = p["totals_interval_s"]
+        self._last_health = {"level": "OK", "message": "starting"}
         self._queue_size = p["queue_size"]
         self._max_payload = p["max_payload_bytes"]
 
@@ -224,6 +230,7 @@ class Bridge:
             now = self._monotonic()
             if now >= next_totals:
                 self._write_totals()
+                self._refresh_status()
                 # after a stall, resume the cadence from now rather than bursting
                 next_totals = max(next_totals + self._totals_interval_s, now)
 
@@ -295,8 +302,19 @@ class Bridge:
         return False
 
     def _status_json(self, state: str, reason: str) -> str:
+        health = self._last_health if state == schema.STATE_ONLINE else None
         return schema.to_json(schema.status_payload(state=state, reason=reason, stamp_ns=self._clock_ns(),
-                                                    **self._identity))
+                                                    health=health, **self._identity))
+
+    def _refresh_status(self) -> None:
+        """On the writer thread, every totals interval: recompute the health summary and, while
+        connected, re-publish the retained `online` status with it (a stale health is never spooled)."""
+        stats = self.stats()
+        level, message = bridge_health(stats)
+        self._last_health = {"level": LEVEL_NAMES[level], "message": message,
+                             **{k: stats.get(k, 0) for k in _HEALTH_COUNTERS}}
+        if self.mqtt.connected:
+            self.mqtt.publish("status", self._status_json(schema.STATE_ONLINE, "health"))
 
     # ---- observation ----
     def latencies_ms(self) -> list[float]:

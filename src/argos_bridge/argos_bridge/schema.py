@@ -62,7 +62,10 @@ Totals (Redis entry type "totals", MQTT .../totals), every `totals_interval_s` a
 
 Status (MQTT .../status only, retained):
 
-    state   str   "online" (published on every connect) | "offline"
+    state   str   "online" (published on every connect, refreshed every totals interval) | "offline"
+    health  obj   (online only) compact health of the unit's bridge: level (OK/WARN/ERROR),
+                  message, and the loss counters queue_dropped, mqtt_spool_depth,
+                  mqtt_spool_dropped, redis_buffer_depth, redis_dropped (as of the last refresh)
     reason  str   "connected" | "connection_lost" (the broker's last will: the bridge vanished
                   without saying goodbye) | "shutdown" (orderly close)
     For the last will, `timestamp` is when the MQTT session was set up (the broker publishes it
@@ -168,11 +171,13 @@ def totals_payload(*, site: str, device: str, camera: str, started_ns: int, inte
 
 
 def status_payload(*, state: str, reason: str, site: str, device: str, camera: str,
-                   stamp_ns: int) -> dict[str, Any]:
+                   stamp_ns: int, health: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if state not in (STATE_ONLINE, STATE_OFFLINE):
         raise ValueError(f"status state must be {STATE_ONLINE} or {STATE_OFFLINE}, got {state!r}")
     payload = _header(site, device, camera, stamp_ns)
     payload.update({"state": state, "reason": reason})
+    if health is not None:
+        payload["health"] = dict(health)
     return payload
 
 
