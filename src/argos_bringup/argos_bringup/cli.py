@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--namespace", action="append", metavar="NS",
                      help="camera namespace to run, repeatable (default: the namespaces the config names, "
                           "e.g. /cam1/camera sections, else /cam0)")
+    run.add_argument("--shared-inference", action="store_true",
+                     help="one detector for all cameras, fed as a batch (DNN engines; default: one per camera)")
     run.add_argument("--embedded-services", choices=("auto", "never"), default="auto",
                      help="auto: start private redis-server/mosquitto when the config names none")
     run.add_argument("--executor", choices=("per-node", "multi"), default="per-node",

@@ -37,7 +37,10 @@ def parameter_overrides(node: str, values: dict[str, Any]) -> list[Parameter]:
 
 
 class ComposedGraph:
-    def __init__(self, config: EdgeConfig, namespace: str = "/cam0", executor: str = "per-node", threads: int = 4):
+    def __init__(self, config: EdgeConfig, namespace: str = "/cam0", executor: str = "per-node", threads: int = 4,
+                 own_inference: bool = True):
+        """own_inference False: frames wait in `frame_slot` for a detector shared with other cameras
+        (see `adopt`)."""
         # Node classes are imported here so `argos --help` and config checks stay light.
         from argos_bridge.node import BridgeNode
         from argos_camera.node import CameraNode
@@ -56,8 +59,10 @@ class ComposedGraph:
             self.nodes["monitor"] = MonitorNode(self.monitor, **common)
             self.nodes["bridge"] = BridgeNode(parameter_overrides=parameter_overrides("bridge", config.node("bridge")), **common)
             self.nodes["tracker"] = TrackerNode(parameter_overrides=parameter_overrides("tracker", config.node("tracker")), **common)
-            self.nodes["inference"] = InferenceNode(frame_slot=self.frame_slot,
-                                                    parameter_overrides=parameter_overrides("inference", config.node("inference")), **common)
+            if own_inference:
+                self.nodes["inference"] = InferenceNode(
+                    frame_slot=self.frame_slot, parameter_overrides=parameter_overrides("inference", config.node("inference")),
+                    **common)
             self.nodes["camera"] = CameraNode(frame_slot=self.frame_slot,
                                               parameter_overrides=parameter_overrides("camera", config.node("camera")), **common)
         except BaseException:
@@ -110,6 +115,15 @@ class ComposedGraph:
         """Add an extra node (e.g. a test probe) to the graph's first executor."""
         self.executors[0].add_node(node)
         self._executor_of[id(node)] = self.executors[0]
+
+    def adopt(self, name: str, node) -> None:
+        """Run an extra node of this context (e.g. the shared detector) on its own executor thread;
+        before start(). It is closed with the graph."""
+        executor = SingleThreadedExecutor(context=self.context)
+        executor.add_node(node)
+        self.executors.append(executor)
+        self._executor_of[id(node)] = executor
+        self.nodes[name] = node
 
     def stop_camera(self) -> None:
         """No new frames; the frames in flight still go through."""

@@ -161,6 +161,19 @@ def _start_recording(graph, args):
     return node
 
 
+def _share_one_detector(graphs, config) -> None:
+    """One inference node (the first camera's inference parameters) for every camera: frames
+    waiting in all cameras' slots go through the engine as one batch."""
+    from argos_inference.node import InferenceNode
+
+    from .graph import parameter_overrides
+    first = next(iter(graphs.values()))
+    shared = InferenceNode(node_name="inference_shared", namespace="/", context=first.context,
+                           frame_slots={ns: g.frame_slot for ns, g in graphs.items()},
+                           parameter_overrides=parameter_overrides("inference", config.node("inference")))
+    first.adopt("inference", shared)
+
+
 def _exit_on_sigterm() -> None:
     """SIGTERM (systemd stop, `timeout`) unwinds like Ctrl-C: nodes closed, servers stopped."""
     import signal
@@ -207,11 +220,18 @@ def run(args) -> int:
         graphs = {}
         for ns, cfg in configs.items():
             try:
-                graphs[ns] = ComposedGraph(cfg, namespace=ns, executor=args.executor)
+                graphs[ns] = ComposedGraph(cfg, namespace=ns, executor=args.executor,
+                                           own_inference=not args.shared_inference)
             except (ConfigError, ValueError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             stack.callback(graphs[ns].close)
+        if args.shared_inference:
+            try:
+                _share_one_detector(graphs, configs[namespaces[0]])
+            except (ConfigError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
         recorder_node = None
         if args.record:

@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from collections import deque
+from typing import Mapping
 
 import numpy as np
 from rclpy.exceptions import ParameterException
@@ -43,7 +44,11 @@ def _declare_or_config_error(node: Node, specs) -> dict:
 
 
 class InferenceNode(Node):
-    def __init__(self, *, node_name: str = "inference", frame_slot: LatestSlot[Frame] | None = None, **kwargs):
+    def __init__(self, *, node_name: str = "inference", frame_slot: LatestSlot[Frame] | None = None,
+                 frame_slots: Mapping[str, LatestSlot[Frame]] | None = None, **kwargs):
+        """frame_slot: this camera's frames by reference (composed). frame_slots: camera namespace ->
+        slot, for one detector shared by several cameras: the frames waiting in all slots go through
+        the engine as one batch and each result goes to `<namespace>/detections`."""
         super().__init__(node_name, **kwargs)
         self.params = _declare_or_config_error(self, PARAMS)
         try:
@@ -57,20 +62,54 @@ class InferenceNode(Node):
         self._detections_total = 0
         self._errors = 0
         self._frame_slot = frame_slot
+        self._shared_slots = dict(frame_slots or {})
         self._publisher = self.create_publisher(Detection2DArray, "detections", RESULTS)
-        if frame_slot is not None:
+        if self._shared_slots:
+            self._share_between_cameras()
+        elif frame_slot is not None:
             self._guard = self.create_guard_condition(self._on_frame_ready)
             frame_slot.on_put(self._guard.trigger)
         else:
             self._subscription = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
-        self.get_logger().info(f"detector: {self.detector.describe()}; input: "
-                               f"{'in-process slot' if frame_slot is not None else 'camera/image_raw'}")
+        source = (f"shared by {', '.join(self._shared_slots)}" if self._shared_slots
+                  else "in-process slot" if frame_slot is not None else "camera/image_raw")
+        self.get_logger().info(f"detector: {self.detector.describe()}; input: {source}")
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
     def _on_frame_ready(self) -> None:
         frame = self._frame_slot.take()
         if frame is not None:
             self._process(frame.image, frame.stamp_ns, frame.frame_id)
+
+    def _share_between_cameras(self) -> None:
+        if self.detector.name == "motion":
+            raise ConfigError(f"{self.get_fully_qualified_name()}.engine", "a detector shared by several "
+                              "cameras needs a DNN engine (motion keeps one background model per camera)")
+        self._shared_publishers = {ns: self.create_publisher(Detection2DArray, f"{ns.rstrip('/')}/detections", RESULTS)
+                                   for ns in self._shared_slots}
+        self._guard = self.create_guard_condition(self._on_shared_frames_ready)
+        for slot in self._shared_slots.values():
+            slot.on_put(self._guard.trigger)
+
+    def _on_shared_frames_ready(self) -> None:
+        waiting = [(ns, frame) for ns, slot in self._shared_slots.items() if (frame := slot.take()) is not None]
+        if not waiting:
+            return
+        with self._lock:
+            self._frames_received += len(waiting)
+        started = time.perf_counter()
+        try:
+            results = self.detector.detect([frame.image for _, frame in waiting])
+        except Exception as exc:  # a bad batch must not stop the stream; it is counted and logged
+            self._count_error(f"detection failed: {exc!r}")
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1e3
+        for (ns, frame), detections in zip(waiting, results):
+            self._shared_publishers[ns].publish(detections_to_msg(detections, frame.stamp_ns, frame.frame_id))
+        with self._lock:
+            self._frames_processed += len(waiting)
+            self._detections_total += sum(len(d) for d in results)
+            self._infer_ms.append(elapsed_ms / len(waiting))
 
     def _on_image(self, msg: Image) -> None:
         with self._lock:

@@ -1,0 +1,193 @@
+"""AnnotatorNode: the annotated view of a camera — track boxes with class and track id, counting
+lines and live totals drawn on the frames — on `annotated/image_raw` (only while subscribed) and,
+when `rtsp_port` > 0, as an H.264 RTSP stream (see rtsp_out.py).
+
+Frames come from an in-process LatestSlot (composed graph: by reference, the annotator's own slot)
+or from `camera/image_raw`. Drawing happens only when someone looks (a topic subscriber, or an RTSP
+client and the RTSP rate is due) and always on a copy: the frame inference holds is never changed.
+Boxes are drawn on the frame they were detected in: the last few frames are kept by reference and
+a `tracks` message is matched to its frame by capture stamp (header.stamp all along the chain);
+without a tracker (no tracks for TRACKS_STALE_S) frames are drawn as they arrive, with lines and totals.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+from argos_common.classes import DEFAULT_CLASSES
+from argos_common.conversions import image_to_msg, msg_to_detections, msg_to_image, ns_from_stamp
+from argos_common.diagnostics import DiagnosticsReporter
+from argos_common.frame import Frame
+from argos_common.handoff import LatestSlot
+from argos_common.health import OK, WARN, worst
+from argos_common.lines import LINES_GROUP, parse_lines
+from argos_common.node_main import run_node
+from argos_common.params import ConfigError, ParamSpec
+from argos_common.qos import COUNTS, RESULTS, SENSOR
+from argos_common.ros_params import declare_params
+from argos_interfaces.msg import CountEvent
+
+from .annotate import Totals, annotate
+from .publish_policy import ImagePublishPolicy
+
+FRAME_HISTORY = 8        # frames kept by reference to match late-arriving tracks by stamp
+TRACKS_STALE_S = 1.0     # no tracks for this long: draw frames as they come (no tracker running)
+
+ANNOTATOR_PARAMS = [
+    ParamSpec("image_rate_hz", "float", 0.0,
+              "cap on annotated/image_raw publishing (only while subscribed); 0: every tracked frame",
+              min=0.0, max=240.0),
+    ParamSpec("rtsp_port", "int", 0, "serve the annotated stream over RTSP on this TCP port; 0: off",
+              min=0, max=65535),
+    ParamSpec("rtsp_path", "str", "/annotated", "RTSP mount point: rtsp://<host>:<rtsp_port><rtsp_path>"),
+    ParamSpec("rtsp_address", "str", "0.0.0.0", "address the RTSP server listens on"),
+    ParamSpec("rtsp_rate_hz", "float", 5.0, "frame rate of the RTSP stream (latest annotated frame, repeated "
+              "when none is newer)", min=0.1, max=60.0),
+    ParamSpec("rtsp_bitrate_kbps", "int", 2000, "x264 target bitrate of the RTSP stream", min=50, max=100000),
+    ParamSpec("classes", "str[]", list(DEFAULT_CLASSES), "class labels (list order fixes each class's colour)"),
+    LINES_GROUP,
+]
+
+
+def health(stats: dict) -> tuple[int, str]:
+    checks = [(OK, f"{stats.get('frames_annotated', 0)} annotated, {stats.get('rtsp_clients', 0)} rtsp clients")]
+    if stats.get("rtsp_error"):
+        checks.append((WARN, f"rtsp: {stats['rtsp_error']}"))
+    return worst(*checks)
+
+
+class AnnotatorNode(Node):
+    def __init__(self, *, node_name: str = "annotator", frame_slot: LatestSlot[Frame] | None = None, **kwargs):
+        super().__init__(node_name, **kwargs)
+        try:
+            self.params = declare_params(self, ANNOTATOR_PARAMS)
+            self.lines = parse_lines(self.params)
+        except ConfigError as exc:
+            self.destroy_node()
+            key = exc.key if exc.key.startswith("/") else f"{self.get_fully_qualified_name()}.{exc.key}"
+            raise ConfigError(key, exc.problem) from None
+        self.classes = list(self.params["classes"])
+        self._lock = threading.Lock()
+        self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)
+        self._totals = Totals()
+        self._last_tracks_mono = float("-inf")
+        self._last_drawn_stamp = -1
+        self._frames_received = self._frames_annotated = self._images_published = 0
+        self._tracks_received = self._tracks_unmatched = self._counts_received = 0
+        self._rtsp_error = ""
+        self._pub_policy = ImagePublishPolicy("auto", self.params["image_rate_hz"])
+        self._rtsp_policy = ImagePublishPolicy("auto", self.params["rtsp_rate_hz"])
+        self._publisher = self.create_publisher(Image, "annotated/image_raw", SENSOR)
+        self._frame_slot = frame_slot
+        if frame_slot is not None:
+            self._guard = self.create_guard_condition(self._on_frame_ready)
+            frame_slot.on_put(self._guard.trigger)
+        else:
+            self._image_sub = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
+        self._tracks_sub = self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
+        self._counts_sub = self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self.rtsp = None
+        if self.params["rtsp_port"] > 0:
+            from .rtsp_out import AnnotatedRtspOutput
+            try:
+                self.rtsp = AnnotatedRtspOutput(self.params["rtsp_port"], self.params["rtsp_path"],
+                                                self.params["rtsp_rate_hz"], self.params["rtsp_bitrate_kbps"],
+                                                address=self.params["rtsp_address"]).start()
+                self.get_logger().info(f"annotated RTSP stream: {self.rtsp.url} at {self.params['rtsp_rate_hz']} Hz")
+            except Exception as exc:   # a taken port must not stop counting: report it, go on
+                self.rtsp = None
+                self._rtsp_error = str(exc)
+                self.get_logger().error(f"annotated RTSP output not started: {exc}")
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _on_frame_ready(self) -> None:
+        frame = self._frame_slot.take()
+        if frame is not None:
+            self._on_frame(frame)
+
+    def _on_image(self, msg: Image) -> None:
+        try:
+            image = msg_to_image(msg)
+        except ValueError as exc:
+            self.get_logger().warning(f"camera/image_raw: {exc}", throttle_duration_sec=5.0)
+            return
+        self._on_frame(Frame(image, ns_from_stamp(msg.header.stamp), 0, msg.header.frame_id))
+
+    def _on_frame(self, frame: Frame) -> None:
+        with self._lock:
+            self._frames_received += 1
+            self._frames.append(frame)   # by reference; annotate() draws on a copy
+        if self.rtsp is not None:
+            self.rtsp.set_size(frame.image.shape[1], frame.image.shape[0])
+        if time.monotonic() - self._last_tracks_mono > TRACKS_STALE_S:
+            self._render(frame, None)
+
+    def _on_tracks(self, msg: Detection2DArray) -> None:
+        self._last_tracks_mono = time.monotonic()
+        stamp = ns_from_stamp(msg.header.stamp)
+        with self._lock:
+            self._tracks_received += 1
+            frame = next((f for f in reversed(self._frames) if f.stamp_ns == stamp), None)
+            if frame is None:
+                self._tracks_unmatched += 1
+        if frame is not None:
+            self._render(frame, msg)
+
+    def _on_count(self, msg: CountEvent) -> None:
+        with self._lock:
+            self._counts_received += 1
+            self._totals.add(msg.line_id, msg.class_id, msg.direction)
+
+    # -- output -------------------------------------------------------------------------------
+    def _render(self, frame: Frame, tracks_msg: Detection2DArray | None) -> None:
+        if frame.stamp_ns < self._last_drawn_stamp:
+            return   # never step back in time
+        now = self.get_clock().now().nanoseconds
+        to_rtsp = self.rtsp is not None and self._rtsp_policy.should_publish(now, self.rtsp.clients)
+        to_topic = self._pub_policy.should_publish(now, self._publisher.get_subscription_count())
+        if not (to_rtsp or to_topic):
+            return
+        tracks = msg_to_detections(tracks_msg) if tracks_msg is not None else None
+        with self._lock:
+            totals = self._totals
+            image = annotate(frame.image, tracks, self.lines, totals, self.classes)
+            self._frames_annotated += 1
+        self._last_drawn_stamp = frame.stamp_ns
+        if to_rtsp:
+            self.rtsp.push(image)   # keep-latest slot: never blocks
+        if to_topic:
+            self._publisher.publish(image_to_msg(image, frame.stamp_ns, frame.frame_id))
+            with self._lock:
+                self._images_published += 1
+
+    def stats(self) -> dict:
+        with self._lock:
+            out = {"frames_received": self._frames_received, "frames_annotated": self._frames_annotated,
+                   "images_published": self._images_published, "tracks_received": self._tracks_received,
+                   "tracks_unmatched": self._tracks_unmatched, "counts_received": self._counts_received,
+                   "counted_total": self._totals.total}
+        rtsp = self.rtsp.stats() if self.rtsp is not None else {}
+        out.update(rtsp_url=self.rtsp.url if self.rtsp is not None else "", rtsp_error=self._rtsp_error,
+                   rtsp_clients=rtsp.get("rtsp_clients", 0), rtsp_frames_served=rtsp.get("rtsp_frames_served", 0))
+        return out
+
+    def destroy_node(self):
+        rtsp, self.rtsp = getattr(self, "rtsp", None), None
+        if rtsp is not None:
+            rtsp.stop()
+        return super().destroy_node()
+
+
+def main(args=None) -> None:
+    sys.exit(run_node(AnnotatorNode, args))
+
+
+if __name__ == "__main__":
+    main()
