@@ -4,7 +4,7 @@
         [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info]
 
 Every node reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
-camera, `/<camera>/<node>` sections to one. The four nodes start once per camera namespace. In separate processes the camera
+camera, `/<camera>/<node>` sections to one. The nodes start once per camera namespace. In separate processes the camera
 publishes camera/image_raw (inference subscribes to it), instead of the composed graph's
 in-process hand-off.
 """
@@ -25,6 +25,7 @@ NODES = (
     ("argos_inference", "inference_node", "inference"),
     ("argos_tracker", "tracker_node", "tracker"),
     ("argos_bridge", "bridge_node", "bridge"),
+    ("argos_camera", "annotator_node", "annotator"),
 )
 
 
@@ -78,7 +79,7 @@ def generate_launch_description():
         DeclareLaunchArgument("config", default_value=default_config,
                               description="ROS 2 parameter file for all ARGOS nodes"),
         DeclareLaunchArgument("namespaces", default_value="cam0",
-                              description="comma-separated camera namespaces; the four nodes start in each"),
+                              description="comma-separated camera namespaces; the nodes start in each"),
         DeclareLaunchArgument("redis_url", default_value="",
                               description="overrides bridge.redis_url (empty: the config's value)"),
         DeclareLaunchArgument("mqtt_url", default_value="",

@@ -19,6 +19,7 @@ setup(
     entry_points={
         "console_scripts": [
             "camera_node = argos_camera.node:main",
+            "annotator_node = argos_camera.annotator_node:main",
         ],
     },
 )

@@ -25,7 +25,7 @@ def edited(tmp_path, edit) -> Path:
 
 def test_shipped_config_is_valid_and_complete():
     cfg = load_config(EDGE)
-    assert set(cfg.params) == {"camera", "inference", "tracker", "bridge"}
+    assert set(cfg.params) == {"camera", "inference", "tracker", "bridge", "annotator"}
     assert cfg.node("camera")["source"].startswith("synthetic://")
     assert cfg.node("tracker")["lines.names"] == ["west", "east", "north", "south"]
     assert cfg.node("camera")["lines.north.points"] == cfg.node("tracker")["lines.north.points"]

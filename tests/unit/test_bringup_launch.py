@@ -24,8 +24,10 @@ def test_launch_file_imports_only_launch_api():
 
 def test_launch_file_starts_the_installed_node_executables():
     source = LAUNCH.read_text()
-    for package, executable in (("argos_camera", "camera_node"), ("argos_inference", "inference_node"),
-                                ("argos_tracker", "tracker_node"), ("argos_bridge", "bridge_node")):
+    for package, executable, module in (("argos_camera", "camera_node", "node"),
+                                        ("argos_inference", "inference_node", "node"),
+                                        ("argos_tracker", "tracker_node", "node"), ("argos_bridge", "bridge_node", "node"),
+                                        ("argos_camera", "annotator_node", "annotator_node")):
         assert f'"{package}", "{executable}"' in source
         setup = (REPO / "src" / package / "setup.py").read_text()
-        assert f"{executable} = {package}.node:main" in setup
+        assert f"{executable} = {package}.{module}:main" in setup

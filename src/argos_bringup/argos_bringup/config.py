@@ -22,6 +22,7 @@ NODE_PARAM_MODULES = {
     "inference": "argos_inference.params",
     "tracker": "argos_tracker.params",
     "bridge": "argos_bridge.params",
+    "annotator": "argos_camera.annotator_params",
 }
 GLOBAL_SECTION = "/**"
 

@@ -14,7 +14,7 @@ from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
-from argos_common.handoff import LatestSlot
+from argos_common.handoff import FanOut, LatestSlot
 from argos_common.params import ParamSpec, expand_specs
 
 from .config import EdgeConfig, node_specs
@@ -43,6 +43,7 @@ class ComposedGraph:
         (see `adopt`)."""
         # Node classes are imported here so `argos --help` and config checks stay light.
         from argos_bridge.node import BridgeNode
+        from argos_camera.annotator_node import AnnotatorNode
         from argos_camera.node import CameraNode
         from argos_inference.node import InferenceNode
         from argos_tracker.node import TrackerNode
@@ -63,7 +64,12 @@ class ComposedGraph:
                 self.nodes["inference"] = InferenceNode(
                     frame_slot=self.frame_slot, parameter_overrides=parameter_overrides("inference", config.node("inference")),
                     **common)
-            self.nodes["camera"] = CameraNode(frame_slot=self.frame_slot,
+            # the annotator gets every frame too (its own slot), and draws only while watched
+            self.annotator_slot: LatestSlot = LatestSlot()
+            self.nodes["annotator"] = AnnotatorNode(
+                frame_slot=self.annotator_slot,
+                parameter_overrides=parameter_overrides("annotator", config.node("annotator")), **common)
+            self.nodes["camera"] = CameraNode(frame_slot=FanOut(self.frame_slot, self.annotator_slot),
                                               parameter_overrides=parameter_overrides("camera", config.node("camera")), **common)
         except BaseException:
             self.close()

@@ -20,40 +20,24 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.classes import DEFAULT_CLASSES
 from argos_common.conversions import image_to_msg, msg_to_detections, msg_to_image, ns_from_stamp
 from argos_common.diagnostics import DiagnosticsReporter
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
-from argos_common.lines import LINES_GROUP, parse_lines
+from argos_common.lines import parse_lines
 from argos_common.node_main import run_node
-from argos_common.params import ConfigError, ParamSpec
+from argos_common.params import ConfigError
 from argos_common.qos import COUNTS, RESULTS, SENSOR
 from argos_common.ros_params import declare_params
 from argos_interfaces.msg import CountEvent
 
 from .annotate import Totals, annotate
+from .annotator_params import PARAMS as ANNOTATOR_PARAMS
 from .publish_policy import ImagePublishPolicy
 
 FRAME_HISTORY = 8        # frames kept by reference to match late-arriving tracks by stamp
 TRACKS_STALE_S = 1.0     # no tracks for this long: draw frames as they come (no tracker running)
-
-ANNOTATOR_PARAMS = [
-    ParamSpec("image_rate_hz", "float", 0.0,
-              "cap on annotated/image_raw publishing (only while subscribed); 0: every tracked frame",
-              min=0.0, max=240.0),
-    ParamSpec("rtsp_port", "int", 0, "serve the annotated stream over RTSP on this TCP port; 0: off",
-              min=0, max=65535),
-    ParamSpec("rtsp_path", "str", "/annotated", "RTSP mount point: rtsp://<host>:<rtsp_port><rtsp_path>"),
-    ParamSpec("rtsp_address", "str", "0.0.0.0", "address the RTSP server listens on"),
-    ParamSpec("rtsp_rate_hz", "float", 5.0, "frame rate of the RTSP stream (latest annotated frame, repeated "
-              "when none is newer)", min=0.1, max=60.0),
-    ParamSpec("rtsp_bitrate_kbps", "int", 2000, "x264 target bitrate of the RTSP stream", min=50, max=100000),
-    ParamSpec("classes", "str[]", list(DEFAULT_CLASSES), "class labels (list order fixes each class's colour)"),
-    LINES_GROUP,
-]
-
 
 def health(stats: dict) -> tuple[int, str]:
     checks = [(OK, f"{stats.get('frames_annotated', 0)} annotated, {stats.get('rtsp_clients', 0)} rtsp clients")]

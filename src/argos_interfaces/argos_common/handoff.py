@@ -45,3 +45,27 @@ class LatestSlot(Generic[T]):
         with self._lock:
             item, self._item = self._item, None
         return item
+
+
+class FanOut(Generic[T]):
+    """Puts each frame into several slots (inference and annotator); pacing (`empty`), wake-ups
+    and drop counts are those of the first, the inference's."""
+
+    def __init__(self, primary: LatestSlot[T], *others: LatestSlot[T]):
+        self.primary = primary
+        self.others = others
+
+    def put(self, item: T) -> bool:
+        for slot in self.others:
+            slot.put(item)
+        return self.primary.put(item)
+
+    def empty(self) -> bool:
+        return self.primary.empty()
+
+    def on_put(self, notify: Callable[[], None]) -> None:
+        self.primary.on_put(notify)
+
+    @property
+    def dropped(self) -> int:
+        return self.primary.dropped
