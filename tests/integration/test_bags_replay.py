@@ -104,3 +104,17 @@ def test_bag_record_from_another_process_with_size_splitting(tmp_path):
     assert counts["/cam0/detections"] > 45 and counts["/cam0/tracks"] > 45 and counts["/cam0/camera/camera_info"] > 45
     info = argos("bag", "info", str(out))
     assert info.returncode == 0 and "/cam0/detections" in info.stdout
+
+
+def test_whole_chain_replays_deterministically_from_recorded_images(tmp_path):
+    out = tmp_path / "images"
+    proc = argos("run", "--duration", "5", "--quiet", "--record", str(out), "--record-images")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = []
+    for i in range(2):
+        path = tmp_path / f"images{i}.json"
+        proc = argos("replay", str(out), "--source", "images", "--json", str(path))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results.append(json.loads(path.read_text()))
+    assert results[0] == results[1]
+    assert results[0]["frames"] > 30 and results[0]["source_topic"] == "/cam0/camera/image_raw"
