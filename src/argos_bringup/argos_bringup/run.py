@@ -161,6 +161,17 @@ def _start_recording(graph, args):
     return node
 
 
+def _wait_for_recording(recorder_node, graph, timeout: float = 3.0) -> None:
+    """The recorder receives over DDS like any subscriber: let the last messages land in the bag."""
+    topic = f"{graph.namespace.rstrip('/')}/detections"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        recorded = recorder_node.recorder.stats.messages.get(topic, 0) if recorder_node.recorder else 0
+        if recorded >= graph.monitor.snapshot()["detection_frames"]:
+            return
+        time.sleep(0.05)
+
+
 def _share_one_detector(graphs, config) -> None:
     """One inference node (the first camera's inference parameters) for every camera: frames
     waiting in all cameras' slots go through the engine as one batch."""
@@ -263,6 +274,7 @@ def run(args) -> int:
         for graph in graphs.values():
             _wait_for_drain(graph)
         if recorder_node is not None:
+            _wait_for_recording(recorder_node, graphs[namespaces[0]])
             stats = recorder_node.close()
             say(f"recorded {sum(stats.messages.values())} messages to {args.record} ({len(stats.parts)} part(s))")
         failed = {ns: g.spin_error for ns, g in graphs.items() if g.spin_error}
