@@ -10,20 +10,12 @@ import pytest
 from argos_bridge.bridge import Bridge
 from argos_bridge.mqtt_tap import MqttTap
 from argos_common.detections import Detections
+from waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 BOXES = Detections(np.array([[10, 20, 60, 80]]), [0.8], ["bus"], ["5"])
 BASE = "argos/s/d/c"
-
-
-def wait_until(condition, timeout_s=8.0, interval_s=0.02) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()
 
 
 def make_bridge(redis_server, mqtt_broker, **params) -> Bridge:

@@ -8,19 +8,11 @@ import redis
 
 from argos_bridge.bridge import Bridge
 from argos_common.detections import Detections
+from waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 BOXES = Detections(np.array([[10, 20, 60, 80], [100, 100, 140, 190]]), [0.8, 0.6], ["car", "truck"], ["5", "9"])
-
-
-def wait_until(condition, timeout_s=8.0, interval_s=0.02) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()
 
 
 def count_event(i):

@@ -21,19 +21,11 @@ from argos_common.detections import Detections
 from argos_common.params import ConfigError
 from argos_common.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
+from waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 BOXES = Detections(np.array([[10, 20, 60, 80], [200, 50, 260, 120]]), [0.8, 0.7], ["van", "car"], ["3", "4"])
-
-
-def wait_until(condition, timeout_s=8.0, interval_s=0.02) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()
 
 
 def overrides(redis_server, mqtt_broker, **extra):

@@ -21,6 +21,7 @@ from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.qos import RESULTS, SENSOR
 from argos_inference.node import InferenceNode
+from waiting import spin_until
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +60,6 @@ class DetectionsCollector:
 
     def stamps(self):
         return [ns_from_stamp(m.header.stamp) for m in self.messages]
-
-
-def spin_until(executor, condition, timeout_s=5.0):
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    return condition()
 
 
 def wait_for(condition, timeout_s=10.0):

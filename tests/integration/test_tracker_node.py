@@ -18,6 +18,7 @@ from argos_common.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 from argos_tracker.counting import CountRecord
 from argos_tracker.node import TrackerNode
+from waiting import spin_until
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +33,6 @@ LINE_OVERRIDES = [
     Parameter("anchor", Parameter.Type.STRING, "center"),
     Parameter("meters_per_pixel", Parameter.Type.DOUBLE, 0.111),
 ]
-
-
-def spin_until(executor, predicate, timeout_s=5.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    return predicate()
 
 
 def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):

@@ -19,6 +19,7 @@ from argos_common.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 from argos_tracker.evaluation.counting_eval import CONFIG_LINES, truth_to_detections
 from argos_tracker.node import TrackerNode
+from waiting import spin_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +35,6 @@ def line_parameters():
         kind = Parameter.Type.STRING_ARRAY if isinstance(value[0], str) else Parameter.Type.DOUBLE_ARRAY
         out.append(Parameter(name, kind, value))
     return out
-
-
-def spin_until(executor, predicate, timeout_s=5.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    return predicate()
 
 
 def test_node_reproduces_ground_truth_counts_of_the_clean_scene(ctx):
