@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from argos_bringup.services import MosquittoServer, RedisServer
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.detections import Detections
+from argos_common.machine import cpu_model
 
 from . import schema
 from .bridge import Bridge
@@ -162,15 +163,7 @@ def _version(argv: list[str]) -> str:
 
 
 def machine_lines() -> list[str]:
-    cpu = platform.processor() or "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return [f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+    return [f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
             f"python {platform.python_version()}, paho-mqtt {importlib.metadata.version('paho-mqtt')}, "
             f"redis-py {importlib.metadata.version('redis')}",
             f"servers: {_version(['redis-server', '--version'])}; {_version(['mosquitto', '-h'])}"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -9,6 +10,7 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
+from argos_common.machine import cpu_model
 from argos_common.params import ConfigError
 
 from .config import camera_namespaces, default_config_path, load_config, parse_assignment
@@ -81,7 +83,7 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
         "config": str(config.path),
         "source": config.node("camera")["source"],
         "namespace": graph.namespace,
-        "machine": {"host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "machine": {"host": platform.node(), "cpu": cpu_model(), "cores": os.cpu_count(),
                     "python": platform.python_version()},
         "duration_s": round(duration, 2),
         "frames": {

@@ -24,6 +24,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from argos_common.machine import cpu_model
+
 from .gst_runtime import gstreamer_available, versions
 from .source_types import FrameSource
 
@@ -206,14 +208,7 @@ def handoff_rclpy_ms(image: np.ndarray, iterations: int) -> list[float]:
 
 
 def machine_lines() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     libs = {"numpy": np.__version__, "OpenCV": cv2.__version__, **versions()}
     try:
         libs["rclpy"] = metadata.version("ros-rclpy")

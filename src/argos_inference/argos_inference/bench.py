@@ -14,13 +14,13 @@ import os
 import platform
 import tempfile
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from argos_common.classes import DEFAULT_CLASSES
+from argos_common.machine import cpu_model, package_version
 from argos_common.params import resolve
 
 from .bench_model import build_yolo_shaped_model
@@ -34,23 +34,6 @@ CALIBRATION_FRAMES = 16
 MIN_RUNS = 10
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 def machine_info() -> dict:
     try:
         import tensorrt
@@ -58,7 +41,7 @@ def machine_info() -> dict:
     except ImportError:
         trt = "not importable"
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "onnxruntime": _version("onnxruntime"), "onnx": _version("onnx"), "numpy": _version("numpy"),
+            "onnxruntime": package_version("onnxruntime"), "onnx": package_version("onnx"), "numpy": package_version("numpy"),
             "opencv": cv2.__version__, "tensorrt": trt}
 
 
