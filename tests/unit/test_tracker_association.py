@@ -69,3 +69,43 @@ def test_mahalanobis_gate_blocks_overlapping_but_implausible_pair():
     assert associate(tracks, [True], dets, [True], CONFIG, gate_d2=np.array([[1.0]])).matches == [(0, 0)]
     no_gate = AssociationConfig(gate_chi2=0.0)
     assert associate(tracks, [True], dets, [True], no_gate, gate_d2=np.array([[50.0]])).matches == [(0, 0)]
+
+
+RECOVERING = AssociationConfig(iou_threshold=0.2, low_score_iou_threshold=0.4, gate_chi2=13.8, recovery_shape_iou=0.5)
+# A bicycle seen from above: 16 x 5 px. Camera shake of 4 px moves its box off its prediction.
+BIKE_TRACK = np.array([[100.0, 100.0, 116.0, 105.0]])
+BIKE_SHAKEN = np.array([[101.0, 104.0, 117.0, 109.0]])   # IoU 1/9 of the prediction
+
+
+def test_recovery_stage_rematches_a_thin_box_that_lost_its_overlap():
+    assert iou_matrix(BIKE_TRACK, BIKE_SHAKEN)[0, 0] < RECOVERING.iou_threshold
+    without = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], CONFIG, gate_d2=np.array([[4.0]]))
+    assert without.matches == [] and without.unmatched_high == [0]   # a second track would start
+    result = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=np.array([[4.0]]))
+    assert result.matches == [(0, 0)]
+    assert result.unmatched_high == [] and result.unmatched_tracks == []
+
+
+def test_recovery_needs_the_gate_a_similar_shape_and_a_confirmed_track():
+    gate_ok = np.array([[4.0]])
+    # outside the Mahalanobis gate
+    assert associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=np.array([[20.0]])).matches == []
+    # a car-sized box where the bicycle was predicted is another object
+    car = np.array([[95.0, 95.0, 135.0, 113.0]])
+    assert associate(BIKE_TRACK, [True], car, [True], RECOVERING, gate_d2=gate_ok).matches == []
+    # tentative tracks do not recover (they die at their first miss), low-score boxes are not taken
+    assert associate(BIKE_TRACK, [False], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok).matches == []
+    assert associate(BIKE_TRACK, [True], BIKE_SHAKEN, [False], RECOVERING, gate_d2=gate_ok).matches == []
+    # no distances, no recovery
+    assert associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING).matches == []
+
+
+def test_recovery_only_takes_detections_no_track_matched_by_overlap():
+    # Track 1 overlaps detection 0 well; track 0 (shaken off) may only have what is left, the
+    # nearest first.
+    tracks = np.array([[100.0, 100.0, 116.0, 105.0], [100.0, 106.0, 116.0, 111.0]])
+    dets = np.array([[100.0, 106.5, 116.0, 111.5], [99.0, 96.0, 115.0, 101.0], [103.0, 95.0, 119.0, 100.0]])
+    gate = np.array([[5.0, 3.0, 2.0], [0.1, 9.0, 9.0]])
+    result = associate(tracks, [True, True], dets, [True, True, True], RECOVERING, gate_d2=gate)
+    assert sorted(result.matches) == [(0, 2), (1, 0)]
+    assert result.unmatched_high == [1]

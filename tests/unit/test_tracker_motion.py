@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from argos_tracker.motion_model import MotionConfig, MotionModel, box_to_z
+from argos_tracker.motion_model import MotionConfig, MotionModel, box_to_z, boxes_to_z, states_to_boxes, z_to_box
 
 FPS = 15.0
 
@@ -109,3 +109,49 @@ def test_fixed_gain_mode_switches_to_the_steady_state_gain_after_warm_up():
     _, p_post = model.steady_state(1 / FPS)
     np.testing.assert_allclose(f.kf.P, p_post)   # covariance pinned to the steady state
     assert not MotionModel(MotionConfig(fixed_gain=False)).create(box_at(0, 0)).fixed_gain_active
+
+
+@pytest.mark.parametrize("config", [MotionConfig(), MotionConfig(constant_acceleration=True),
+                                    MotionConfig(box_state="ah")])
+def test_batched_prediction_is_filterpys_predict(config):
+    # The tracker predicts all tracks at once; each must end where filterpy's own per-filter
+    # predict would have put it, state and covariance.
+    import copy
+    model = MotionModel(config)
+    rng = np.random.default_rng(3)
+    filters = []
+    for k in range(5):
+        f = model.create(box_at(100.0 + 50 * k, 200.0, 20.0 + k, 12.0))
+        for step in range(1, 4 + k):
+            f.predict(1 / FPS)
+            f.update(np.array(box_at(100.0 + 50 * k + 6 * step, 200.0 - 2 * step, 20.0 + k, 12.0))
+                     + rng.normal(0.0, 0.5, 4))
+        filters.append(f)
+    reference = [copy.deepcopy(f.kf) for f in filters]
+    dt = 2 / FPS
+    F, Q = model.transition(dt)
+    for kf in reference:
+        kf.predict(F=F, Q=Q)
+    predicted = model.predict(filters, dt)
+    for f, kf, row in zip(filters, reference, predicted.x):
+        np.testing.assert_allclose(f.kf.x, kf.x, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(f.kf.P, kf.P, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(row, kf.x[:, 0], rtol=1e-12, atol=1e-9)
+        assert f.box == pytest.approx(z_to_box(kf.x[:, 0], config.box_state))
+
+
+def test_batched_boxes_and_gate_equal_the_per_track_ones():
+    model = MotionModel(MotionConfig())
+    filters = [model.create(box_at(100.0 * k, 50.0, 10.0 + 5 * k, 30.0 - 2 * k)) for k in range(1, 5)]
+    predicted = model.predict(filters, 1 / FPS)
+    dets = np.array([box_at(100.0, 52.0), box_at(205.0, 49.0, 20.0, 26.0), box_at(400.0, 60.0)])
+    gate = predicted.gate_distances(dets)
+    assert gate.shape == (4, 3)
+    for k, f in enumerate(filters):
+        np.testing.assert_allclose(gate[k], f.centre_gate_distance(dets))
+        np.testing.assert_allclose(predicted.boxes[k], f.box)
+    for box_state in ("wh", "ah"):
+        z = boxes_to_z(dets, box_state)
+        np.testing.assert_allclose(z, [box_to_z(b, box_state) for b in dets])
+        np.testing.assert_allclose(states_to_boxes(z, box_state), dets)
+    assert model.predict([], 1 / FPS).boxes.shape == (0, 4)

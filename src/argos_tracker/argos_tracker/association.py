@@ -4,6 +4,16 @@ Stage 1: high-score detections against every live track (tentative, confirmed, c
 Stage 2: low-score detections against the confirmed tracks stage 1 left unmatched, with a
 stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
 unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
+Stage 3 (recovery): confirmed tracks (measured or coasting) still unmatched against high-score
+detections still unmatched, by position and shape instead of overlap: the detection's centre
+must lie inside the track's Mahalanobis gate (whose covariance grows while the track coasts) and
+the two boxes, centred on each other, must have an IoU of at least `recovery_shape_iou`. A thin
+box (a bicycle seen from above is 5 px tall) loses its IoU to a few pixels of camera shake, and a
+vehicle that braked or pulled away while hidden is no longer overlapped by its constant-velocity
+prediction; matching by IoU alone would end such a track and start a second one on the same
+object, which then counts the same crossing again, or misses one made in between. The stage
+only takes detections that would otherwise have started new tracks; its cost is the gate
+distance (nearest first).
 Each stage is an optimal assignment (scipy's linear_sum_assignment) on
 cost = (1 - IoU of the predicted box) + motion_cost_weight * min(d2 / MOTION_COST_SCALE, 1),
 d2 being the squared Mahalanobis distance of the detection's centre from the track's predicted
@@ -60,10 +70,27 @@ class AssociationConfig:
     low_score_iou_threshold: float = 0.4
     gate_chi2: float = 13.8          # 0: no Mahalanobis gate
     motion_cost_weight: float = 0.0  # 0: IoU alone decides
+    recovery_shape_iou: float = 0.0  # 0: no recovery stage (it needs the gate: gate_chi2 > 0)
 
     @property
     def needs_distances(self) -> bool:
         return self.gate_chi2 > 0 or self.motion_cost_weight > 0
+
+    @property
+    def recovers(self) -> bool:
+        return self.gate_chi2 > 0 and self.recovery_shape_iou > 0
+
+
+def centred_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a (N, 4) with every box in b (M, 4) after moving them onto one centre:
+    how alike their sizes and shapes are, wherever they are."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    wa, ha = np.clip(a[:, 2] - a[:, 0], 0, None), np.clip(a[:, 3] - a[:, 1], 0, None)
+    wb, hb = np.clip(b[:, 2] - b[:, 0], 0, None), np.clip(b[:, 3] - b[:, 1], 0, None)
+    inter = np.minimum(wa[:, None], wb[None, :]) * np.minimum(ha[:, None], hb[None, :])
+    union = (wa * ha)[:, None] + (wb * hb)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.ndarray,
@@ -71,9 +98,10 @@ def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.n
               gate_d2: np.ndarray | None = None) -> Association:
     """Match detections to tracks.
 
-    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stage 2
-    (confirmed ones). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
-    detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate.
+    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stages 2
+    and 3 (confirmed ones). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
+    detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
+    no recovery stage).
     """
     track_boxes = np.asarray(track_boxes, dtype=np.float64).reshape(-1, 4)
     det_boxes = np.asarray(det_boxes, dtype=np.float64).reshape(-1, 4)
@@ -103,6 +131,16 @@ def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.n
     matches = first + second
     matched_tracks.update(t for t, _ in second)
     matched_high = {d for _, d in first}
+    if config.recovers and gate_d2 is not None:
+        lost = np.array([t for t in all_tracks if t not in matched_tracks and can_take_low[t]], dtype=int)
+        fresh = np.array([d for d in high if d not in matched_high], dtype=int)
+        if len(lost) and len(fresh):
+            sub = np.ix_(lost, fresh)
+            alike = centred_iou_matrix(track_boxes[lost], det_boxes[fresh]) >= config.recovery_shape_iou
+            third = [(int(lost[r]), int(fresh[c])) for r, c in assign(d2[sub], gated[sub] & alike)]
+            matches += third
+            matched_tracks.update(t for t, _ in third)
+            matched_high.update(d for _, d in third)
     return Association(
         matches=matches,
         unmatched_tracks=[int(t) for t in all_tracks if t not in matched_tracks],

@@ -21,6 +21,13 @@ Two estimators share the model:
   update until its velocity covariance is within WARMUP_COVARIANCE_RATIO of the steady state
   (about 7 frames), then switches to the fixed gain for good; its covariance, used only for
   gating, is then the steady-state posterior, grown by the prediction while coasting.
+
+Every track's state lives in its own filterpy KalmanFilter, which performs the measurement
+update (Kalman gain and Joseph-form covariance). The prediction, the box conversion and the
+gate distances are done for all tracks of a frame at once (`MotionModel.predict`): the tracks
+share F and Q (one frame interval), and per-track calls of filterpy's predict cost more in
+Python overhead than the arithmetic itself. The batched prediction is the same arithmetic as
+filterpy's `KalmanFilter.predict` (a unit test holds them equal).
 """
 from __future__ import annotations
 
@@ -88,6 +95,24 @@ def z_to_box(z, box_state: str = "wh") -> tuple[float, float, float, float]:
     return (cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0)
 
 
+def boxes_to_z(boxes: np.ndarray, box_state: str = "wh") -> np.ndarray:
+    """box_to_z for (N, 4) boxes at once: (N, 4) measurements."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    w = np.maximum(b[:, 2] - b[:, 0], MIN_SIZE_PX)
+    h = np.maximum(b[:, 3] - b[:, 1], MIN_SIZE_PX)
+    third = w / h if box_state == "ah" else w
+    return np.column_stack([(b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0, third, h])
+
+
+def states_to_boxes(x: np.ndarray, box_state: str = "wh") -> np.ndarray:
+    """z_to_box for (N, >= 4) measurements or states at once: (N, 4) boxes x1 y1 x2 y2."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x.reshape(-1, x.shape[-1]) if x.size else np.zeros((0, 4))
+    h = np.maximum(x[:, 3], MIN_SIZE_PX)
+    w = np.maximum(x[:, 2] * h if box_state == "ah" else x[:, 2], MIN_SIZE_PX)
+    return np.column_stack([x[:, 0] - w / 2.0, x[:, 1] - h / 2.0, x[:, 0] + w / 2.0, x[:, 1] + h / 2.0])
+
+
 def box_wh(z, box_state: str = "wh") -> tuple[float, float]:
     """(w, h) in pixels of a measurement or state vector."""
     x1, y1, x2, y2 = z_to_box(z, box_state)
@@ -138,15 +163,42 @@ class MotionModel:
 
     def measurement_noise(self, size_wh=(0.0, 0.0)) -> np.ndarray:
         """R for a box of the given (w, h): absolute pixel noise plus a share of the box size."""
-        w, h = (abs(float(v)) for v in size_wh)
+        return np.diag(self.measurement_std(np.asarray(size_wh, dtype=np.float64).reshape(1, 2))[0] ** 2)
+
+    def measurement_std(self, size_wh: np.ndarray) -> np.ndarray:
+        """(N, 4) standard deviations of the measurement z of boxes of the given (N, 2) sizes."""
+        wh = np.abs(np.asarray(size_wh, dtype=np.float64).reshape(-1, 2))
+        w, h = wh[:, 0], wh[:, 1]
         s = self.config.measurement_noise_px
-        third = 2 * s + RELATIVE_SIZE_NOISE * w
         if self.config.box_state == "ah":
-            aspect = w / h if h > 0 else 1.0
-            third = RELATIVE_ASPECT_NOISE * max(aspect, 0.25)
-        std = np.array([s + RELATIVE_SIZE_NOISE * w, s + RELATIVE_SIZE_NOISE * h,
-                        third, 2 * s + RELATIVE_SIZE_NOISE * h])
-        return np.diag(std ** 2)
+            aspect = np.divide(w, h, out=np.ones_like(w), where=h > 0)
+            third = RELATIVE_ASPECT_NOISE * np.maximum(aspect, 0.25)
+        else:
+            third = 2 * s + RELATIVE_SIZE_NOISE * w
+        return np.column_stack([s + RELATIVE_SIZE_NOISE * w, s + RELATIVE_SIZE_NOISE * h,
+                                third, 2 * s + RELATIVE_SIZE_NOISE * h])
+
+    def measurements(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(z, std) of (N, 4) detection boxes: their measurements and measurement noise."""
+        z = boxes_to_z(boxes, self.config.box_state)
+        wh = states_to_boxes(z, self.config.box_state)
+        return z, self.measurement_std(np.column_stack([wh[:, 2] - wh[:, 0], wh[:, 3] - wh[:, 1]]))
+
+    def predict(self, filters: "list[BoxFilter]", dt: float) -> "Predicted":
+        """Predict every filter over dt seconds at once; returns the stacked predicted states."""
+        if not filters:
+            return Predicted(self, np.zeros((0, self.dim_x)), np.zeros((0, self.dim_x, self.dim_x)))
+        x = np.stack([f.kf.x for f in filters])          # (N, dim_x, 1)
+        P = np.stack([f.kf.P for f in filters])          # (N, dim_x, dim_x)
+        if dt > 0.0:
+            F, Q = self.transition(dt)
+            x = F @ x
+            P = F @ P @ F.T + Q
+            x[:, 2, 0] = np.maximum(x[:, 2, 0], MIN_ASPECT if self.config.box_state == "ah" else MIN_SIZE_PX)
+            x[:, 3, 0] = np.maximum(x[:, 3, 0], MIN_SIZE_PX)
+            for f, xi, Pi in zip(filters, x, P):
+                f.kf.x, f.kf.P, f._last_dt = xi, Pi, dt
+        return Predicted(self, x[:, :, 0], P)
 
     def steady_state(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """(K, P_posterior) of the steady-state filter for frames dt apart (nominal box size)."""
@@ -165,6 +217,28 @@ class MotionModel:
 
     def create(self, box) -> "BoxFilter":
         return BoxFilter(self, box)
+
+
+class Predicted:
+    """States of all tracks after one prediction: x (N, dim_x), P (N, dim_x, dim_x)."""
+
+    def __init__(self, model: MotionModel, x: np.ndarray, P: np.ndarray):
+        self.model, self.x, self.P = model, x, P
+        self.boxes = states_to_boxes(x, model.config.box_state)
+
+    def gate_distances(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, D) squared Mahalanobis distances of each box centre from each predicted centre,
+        with the predicted covariance plus the measurement noise of a box of the track's size."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        t = self.boxes
+        noise = self.model.measurement_std(np.column_stack([t[:, 2] - t[:, 0], t[:, 3] - t[:, 1]]))
+        a = self.P[:, 0, 0] + noise[:, 0] ** 2
+        c = self.P[:, 1, 1] + noise[:, 1] ** 2
+        b = self.P[:, 0, 1]
+        dx = (boxes[None, :, 0] + boxes[None, :, 2]) / 2.0 - self.x[:, 0, None]
+        dy = (boxes[None, :, 1] + boxes[None, :, 3]) / 2.0 - self.x[:, 1, None]
+        # closed-form inverse of each 2x2 innovation covariance [[a, b], [b, c]]
+        return (c[:, None] * dx * dx - 2.0 * b[:, None] * dx * dy + a[:, None] * dy * dy) / (a * c - b * b)[:, None]
 
 
 class BoxFilter:
@@ -192,22 +266,21 @@ class BoxFilter:
         self.fixed_gain_active = False
 
     def predict(self, dt: float) -> None:
-        if dt <= 0.0:
-            return
-        F, Q = self.model.transition(dt)
-        self.kf.predict(F=F, Q=Q)
-        self._last_dt = dt
-        self._clamp_size()
+        self.model.predict([self], dt)
 
     def update(self, box) -> None:
-        z = box_to_z(box, self.box_state)
+        z, std = self.model.measurements(np.asarray(box, dtype=np.float64).reshape(1, 4))
+        self.update_measurement(z[0], std[0])
+
+    def update_measurement(self, z: np.ndarray, std: np.ndarray) -> None:
+        """Correct with a measurement z (see box_to_z) of the given noise std (MotionModel.measurements)."""
         if self.fixed_gain_active:
             K, P_post = self.model.steady_state(self._last_dt)
             x = self.kf.x[:, 0]
             self.kf.x = (x + K @ (z - x[:DIM_Z])).reshape(-1, 1)
             self.kf.P = P_post.copy()
         else:
-            self.kf.update(z, R=self.model.measurement_noise(box_wh(z, self.box_state)))
+            self.kf.update(z, R=np.diag(std ** 2))
             if self.model.config.fixed_gain and self._last_dt > 0.0:
                 _, P_post = self.model.steady_state(self._last_dt)
                 settled = np.trace(self.kf.P[4:6, 4:6]) <= WARMUP_COVARIANCE_RATIO * np.trace(P_post[4:6, 4:6])
@@ -236,16 +309,6 @@ class BoxFilter:
         return float(self.kf.x[6, 0]), float(self.kf.x[7, 0])
 
     def centre_gate_distance(self, boxes: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance of each box centre from the predicted centre, with the
-        predicted covariance plus the measurement noise of a box of the track's size."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        x, P = self.kf.x[:, 0], self.kf.P
-        s = self.model.config.measurement_noise_px
-        w, h = box_wh(x, self.box_state)
-        a = P[0, 0] + (s + RELATIVE_SIZE_NOISE * w) ** 2
-        c = P[1, 1] + (s + RELATIVE_SIZE_NOISE * h) ** 2
-        b = P[0, 1]
-        dx = (boxes[:, 0] + boxes[:, 2]) / 2.0 - x[0]
-        dy = (boxes[:, 1] + boxes[:, 3]) / 2.0 - x[1]
-        # closed-form inverse of the 2x2 innovation covariance [[a, b], [b, c]]
-        return (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b)
+        """Squared Mahalanobis distance of each box centre from the predicted centre (see
+        Predicted.gate_distances)."""
+        return Predicted(self.model, self.kf.x[None, :, 0], self.kf.P[None]).gate_distances(boxes)[0]

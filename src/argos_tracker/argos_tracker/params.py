@@ -50,9 +50,15 @@ PARAMS = [
     ParamSpec("motion_cost_weight", "float", 0.0,
               "weight of the Mahalanobis centre distance (saturating at the 99.9 % gate) added to 1 - IoU in "
               "the assignment cost; 0: IoU alone", min=0.0, max=10.0),
+    ParamSpec("recovery_shape_iou", "float", 0.5,
+              "recovery stage: a confirmed track that IoU left unmatched may take a high-score detection that "
+              "would start a new track if its centre is inside the track's Mahalanobis gate and the boxes, "
+              "centred on each other, have at least this IoU (thin boxes under camera shake, speed changes "
+              "while hidden); 0: off (it needs gate_chi2 > 0)",
+              min=0.0, max=1.0),
     # lifecycle
     ParamSpec("confirm_hits", "int", 3, "matched frames in a row before a new track is confirmed", min=1),
-    ParamSpec("max_coast_s", "float", 1.0,
+    ParamSpec("max_coast_s", "float", 2.0,
               "how long a confirmed track coasts on its prediction without detections before removal",
               min=0.0),
     ParamSpec("stopped_speed_px_s", "float", 20.0,

@@ -22,7 +22,7 @@ from argos_common.detections import Detections
 from argos_common.params import resolve
 
 from .association import AssociationConfig, associate
-from .motion_model import BoxFilter, MotionConfig, MotionModel
+from .motion_model import BoxFilter, MotionConfig, MotionModel, states_to_boxes
 from .params import PARAMS, validate
 
 TENTATIVE = "tentative"
@@ -96,10 +96,6 @@ class _LiveTrack:
     def label(self) -> str:
         return max(self.votes, key=self.votes.get)
 
-    def snapshot(self) -> Track:
-        return Track(self.id, self.state, self.filter.box, self.label, self.score, self.filter.velocity,
-                     self.hits, self.age, self.misses, self.birth_ns, self.last_seen_ns)
-
 
 class Tracker:
     """`Tracker(params)` with the tracker's flat parameters (missing ones take their defaults)."""
@@ -114,7 +110,7 @@ class Tracker:
             constant_acceleration=p["motion_model"] == "constant_acceleration",
             jerk_noise_px_s3=p["jerk_noise_px_s3"], box_state=p["box_state"]))
         self.association = AssociationConfig(p["iou_threshold"], p["low_score_iou_threshold"], p["gate_chi2"],
-                                             p["motion_cost_weight"])
+                                             p["motion_cost_weight"], p["recovery_shape_iou"])
         self._live: list[_LiveTrack] = []
         self._snapshot: list[Track] = []
         self._last_stamp_ns: int | None = None
@@ -140,21 +136,22 @@ class Tracker:
         self._last_stamp_ns = stamp_ns
         self.frames += 1
 
+        predicted = self.motion.predict([t.filter for t in self._live], dt)
         for t in self._live:
-            t.filter.predict(dt)
             t.age += 1
 
         boxes, scores, labels = self._usable(dets)
         is_high = scores >= self.params["high_score"]
-        track_boxes = np.array([t.filter.box for t in self._live], dtype=np.float64).reshape(-1, 4)
         gate = None
         if self.association.needs_distances and self._live and len(boxes):
-            gate = np.stack([t.filter.centre_gate_distance(boxes) for t in self._live])
+            gate = predicted.gate_distances(boxes)
         can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
-        result = associate(track_boxes, can_take_low, boxes, is_high, self.association, gate)
+        result = associate(predicted.boxes, can_take_low, boxes, is_high, self.association, gate)
 
+        if result.matches:
+            z, noise_std = self.motion.measurements(boxes)
         for ti, di in result.matches:
-            self._apply(self._live[ti], boxes[di], float(scores[di]), labels[di], stamp_ns)
+            self._apply(self._live[ti], z[di], noise_std[di], float(scores[di]), labels[di], stamp_ns)
         dead = set()
         for ti in result.unmatched_tracks:
             t = self._live[ti]
@@ -173,7 +170,7 @@ class Tracker:
         for di in sorted(result.unmatched_high, key=lambda d: -scores[d]):
             self._birth(boxes[di], float(scores[di]), labels[di], stamp_ns)
 
-        self._snapshot = [t.snapshot() for t in self._live]
+        self._snapshot = self._snapshots()
         return list(self._snapshot)
 
     @property
@@ -203,8 +200,18 @@ class Tracker:
             limit_s = max(limit_s, self.params["max_coast_stopped_s"])
         return limit_s * 1e9 + _STAMP_TOLERANCE_NS
 
-    def _apply(self, t: _LiveTrack, box, score: float, label: str, stamp_ns: int) -> None:
-        t.filter.update(box)
+    def _snapshots(self) -> list[Track]:
+        if not self._live:
+            return []
+        states = np.stack([t.filter.kf.x[:, 0] for t in self._live])
+        boxes = states_to_boxes(states, self.motion.config.box_state).tolist()
+        velocities = states[:, 4:6].tolist()
+        return [Track(t.id, t.state, tuple(box), t.label, t.score, tuple(v), t.hits, t.age, t.misses, t.birth_ns,
+                      t.last_seen_ns) for t, box, v in zip(self._live, boxes, velocities)]
+
+    def _apply(self, t: _LiveTrack, z: np.ndarray, noise_std: np.ndarray, score: float, label: str,
+               stamp_ns: int) -> None:
+        t.filter.update_measurement(z, noise_std)
         t.hits += 1
         t.misses = 0
         t.stopped = False
