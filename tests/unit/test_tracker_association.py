@@ -109,3 +109,12 @@ def test_recovery_only_takes_detections_no_track_matched_by_overlap():
     result = associate(tracks, [True, True], dets, [True, True, True], RECOVERING, gate_d2=gate)
     assert sorted(result.matches) == [(0, 2), (1, 0)]
     assert result.unmatched_high == [1]
+
+
+def test_recovery_respects_the_callers_restriction():
+    gate_ok = np.array([[4.0]])
+    allowed = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok,
+                        recoverable=np.array([[True]]))
+    barred = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok,
+                       recoverable=np.array([[False]]))
+    assert allowed.matches == [(0, 0)] and barred.matches == [] and barred.unmatched_high == [0]

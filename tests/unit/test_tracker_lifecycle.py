@@ -249,3 +249,20 @@ def test_vehicle_hidden_for_one_and_a_half_seconds_keeps_its_id_by_default():
     frames = [[(box(100 + 4.0 * i, 200), 0.9, "car")] if i in visible else [] for i in range(60)]
     history = run(Tracker({}), frames)
     assert {t.id for t in history[14]} == {t.id for t in history[-1]} and len(history[-1]) == 1
+
+
+def test_held_vehicle_is_not_recovered_onto_the_vehicle_queued_behind_it():
+    # Car A drives south and stops at a red light; its detections stop (a tree, a background
+    # model). 3 s later car B, queued right behind it in the same lane, is first detected. B is
+    # inside A's widened gate and has A's shape, but it is behind where A was last seen: a
+    # new track, and A keeps waiting.
+    frames = [[(box(600, 60 + 4.0 * min(i, 10), 18.0, 40.0), 0.9, "car")] for i in range(25)]
+    frames += [[] for _ in range(3 * FPS)]
+    frames += [[(box(600, 56, 18.0, 40.0), 0.9, "car")]]
+    tracker = Tracker({})
+    history = run(tracker, frames)
+    (a,) = history[24]
+    a_filter = tracker._live[0].filter
+    assert a_filter.centre_gate_distance(np.array([box(600, 56, 18.0, 40.0)]))[0] < 13.8
+    after = {t.id: t for t in history[-1]}
+    assert after[a.id].state == LOST and len(after) == 2

@@ -155,3 +155,19 @@ def test_batched_boxes_and_gate_equal_the_per_track_ones():
         np.testing.assert_allclose(z, [box_to_z(b, box_state) for b in dets])
         np.testing.assert_allclose(states_to_boxes(z, box_state), dets)
     assert model.predict([], 1 / FPS).boxes.shape == (0, 4)
+
+
+def test_in_lane_keeps_a_recovery_in_the_tracks_lane_and_out_of_the_queue_behind():
+    model = MotionModel(MotionConfig())
+    # a held car (18 x 40 px) that was driving south (+y), last seen where it is predicted
+    predicted = model.predict([model.create(box_at(600.0, 100.0, 18.0, 40.0))], 0.0)
+    south, last = np.array([[0.0, 1.0]]), np.array([[600.0, 100.0]])
+    pulled_away = box_at(600.0, 160.0, 18.0, 40.0)   # 60 px further along its lane
+    next_lane = box_at(630.0, 110.0, 18.0, 40.0)     # a similar car one lane over
+    behind = box_at(600.0, 40.0, 18.0, 40.0)         # the car queued behind it
+    ok = predicted.in_lane(np.array([pulled_away, next_lane, behind]), south, last)[0]
+    assert ok.tolist() == [True, False, False]
+    # no known heading (it never moved): only within its own width and height
+    unknown = predicted.in_lane(np.array([pulled_away, box_at(610.0, 130.0, 18.0, 40.0)]),
+                                np.zeros((1, 2)), last)[0]
+    assert unknown.tolist() == [False, True]

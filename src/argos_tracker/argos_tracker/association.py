@@ -6,8 +6,10 @@ stricter IoU: a weak box (partly occluded, blurred) may keep a known object aliv
 unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
 Stage 3 (recovery): confirmed tracks (measured or coasting) still unmatched against high-score
 detections still unmatched, by position and shape instead of overlap: the detection's centre
-must lie inside the track's Mahalanobis gate (whose covariance grows while the track coasts) and
-the two boxes, centred on each other, must have an IoU of at least `recovery_shape_iou`. A thin
+must lie inside the track's Mahalanobis gate (whose covariance grows while the track coasts), the
+two boxes, centred on each other, must have an IoU of at least `recovery_shape_iou`, and the
+caller may restrict the pairs further (`recoverable`; the tracker keeps a moving track to its own
+lane: see motion_model.Predicted.in_lane). A thin
 box (a bicycle seen from above is 5 px tall) loses its IoU to a few pixels of camera shake, and a
 vehicle that braked or pulled away while hidden is no longer overlapped by its constant-velocity
 prediction; matching by IoU alone would end such a track and start a second one on the same
@@ -95,13 +97,13 @@ def centred_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.ndarray,
               det_is_high: np.ndarray, config: AssociationConfig,
-              gate_d2: np.ndarray | None = None) -> Association:
+              gate_d2: np.ndarray | None = None, recoverable: np.ndarray | None = None) -> Association:
     """Match detections to tracks.
 
     track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stages 2
     and 3 (confirmed ones). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
     detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
-    no recovery stage).
+    no recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all).
     """
     track_boxes = np.asarray(track_boxes, dtype=np.float64).reshape(-1, 4)
     det_boxes = np.asarray(det_boxes, dtype=np.float64).reshape(-1, 4)
@@ -137,7 +139,10 @@ def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.n
         if len(lost) and len(fresh):
             sub = np.ix_(lost, fresh)
             alike = centred_iou_matrix(track_boxes[lost], det_boxes[fresh]) >= config.recovery_shape_iou
-            third = [(int(lost[r]), int(fresh[c])) for r, c in assign(d2[sub], gated[sub] & alike)]
+            allowed = gated[sub] & alike
+            if recoverable is not None:
+                allowed &= np.asarray(recoverable, dtype=bool).reshape(n_tracks, n_dets)[sub]
+            third = [(int(lost[r]), int(fresh[c])) for r, c in assign(d2[sub], allowed)]
             matches += third
             matched_tracks.update(t for t, _ in third)
             matched_high.update(d for _, d in third)

@@ -241,6 +241,41 @@ class Predicted:
         return (c[:, None] * dx * dx - 2.0 * b[:, None] * dx * dy + a[:, None] * dy * dy) / (a * c - b * b)[:, None]
 
 
+    def in_lane(self, boxes: np.ndarray, headings: np.ndarray, last_centres: np.ndarray) -> np.ndarray:
+        """(N, D) bool: where a track that lost its overlap may plausibly be found again.
+
+        headings: (N, 2) unit vectors of each track's last direction of travel (kept while it
+        stands), zeros where unknown; last_centres: (N, 2) box centres at its last detection.
+        With a heading, a box centre must be no further across it from the prediction than the
+        track box's own extent across it (a similar box one lane over is another vehicle), and
+        not behind the last detection by more than half the box's extent along it (vehicles do
+        not reverse into the car queued behind them; the half allows for a box cut short by an
+        occluder). Without one, the centre must be within the box's own width and height of the
+        prediction. Each limit has twice the measurement noise of slack."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        headings = np.asarray(headings, dtype=np.float64).reshape(-1, 2)
+        last_centres = np.asarray(last_centres, dtype=np.float64).reshape(-1, 2)
+        t = self.boxes
+        size = t[:, 2:] - t[:, :2]
+        slack = 2.0 * self.model.measurement_std(size)[:, :2]
+        cx = (boxes[None, :, 0] + boxes[None, :, 2]) / 2.0
+        cy = (boxes[None, :, 1] + boxes[None, :, 3]) / 2.0
+        dx, dy = cx - self.x[:, 0, None], cy - self.x[:, 1, None]
+        hx, hy = headings[:, 0], headings[:, 1]
+
+        def extent(ux, uy, share=1.0):   # (a share of) the box's extent along a unit direction, plus slack
+            return share * (size[:, 0] * np.abs(ux) + size[:, 1] * np.abs(uy)) + np.hypot(slack[:, 0] * ux,
+                                                                                       slack[:, 1] * uy)
+
+        across = np.abs(dx * -hy[:, None] + dy * hx[:, None]) < extent(-hy, hx)[:, None]
+        along_last = (cx - last_centres[:, 0, None]) * hx[:, None] + (cy - last_centres[:, 1, None]) * hy[:, None]
+        not_behind = along_last > -extent(hx, hy, 0.5)[:, None]
+        limit = size + slack
+        near = (np.abs(dx) < limit[:, 0, None]) & (np.abs(dy) < limit[:, 1, None])
+        known = np.any(headings != 0.0, axis=1)
+        return np.where(known[:, None], across & not_behind, near)
+
+
 class BoxFilter:
     """State estimate of one track."""
 

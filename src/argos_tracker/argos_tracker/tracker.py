@@ -77,7 +77,7 @@ class Track:
 
 class _LiveTrack:
     __slots__ = ("id", "filter", "state", "hits", "age", "misses", "votes", "score", "birth_ns", "last_seen_ns",
-                 "stopped")
+                 "stopped", "heading", "last_centre")
 
     def __init__(self, track_id: int, motion: BoxFilter, label: str, score: float, stamp_ns: int, confirmed: bool):
         self.id = track_id
@@ -91,6 +91,8 @@ class _LiveTrack:
         self.birth_ns = stamp_ns
         self.last_seen_ns = stamp_ns
         self.stopped = False
+        self.heading = (0.0, 0.0)   # unit vector of the last direction of travel while moving; 0: unknown
+        self.last_centre = (0.0, 0.0)   # box centre after the last detection (set with each snapshot)
 
     @property
     def label(self) -> str:
@@ -142,11 +144,14 @@ class Tracker:
 
         boxes, scores, labels = self._usable(dets)
         is_high = scores >= self.params["high_score"]
-        gate = None
+        gate = recoverable = None
         if self.association.needs_distances and self._live and len(boxes):
             gate = predicted.gate_distances(boxes)
+            if self.association.recovers:
+                recoverable = predicted.in_lane(boxes, np.array([t.heading for t in self._live]),
+                                                np.array([t.last_centre for t in self._live]))
         can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
-        result = associate(predicted.boxes, can_take_low, boxes, is_high, self.association, gate)
+        result = associate(predicted.boxes, can_take_low, boxes, is_high, self.association, gate, recoverable)
 
         if result.matches:
             z, noise_std = self.motion.measurements(boxes)
@@ -205,6 +210,12 @@ class Tracker:
             return []
         states = np.stack([t.filter.kf.x[:, 0] for t in self._live])
         boxes = states_to_boxes(states, self.motion.config.box_state).tolist()
+        speed = np.hypot(states[:, 4], states[:, 5])
+        for i in np.flatnonzero(speed >= max(self.params["stopped_speed_px_s"], 1e-6)):
+            self._live[i].heading = (float(states[i, 4] / speed[i]), float(states[i, 5] / speed[i]))
+        for t, (cx, cy) in zip(self._live, states[:, :2].tolist()):
+            if t.misses == 0:
+                t.last_centre = (cx, cy)
         velocities = states[:, 4:6].tolist()
         return [Track(t.id, t.state, tuple(box), t.label, t.score, tuple(v), t.hits, t.age, t.misses, t.birth_ns,
                       t.last_seen_ns) for t, box, v in zip(self._live, boxes, velocities)]
