@@ -52,9 +52,9 @@ PARAMS = [
               "the assignment cost; 0: IoU alone", min=0.0, max=10.0),
     ParamSpec("recovery_shape_iou", "float", 0.5,
               "recovery stage: a confirmed track that IoU left unmatched may take a high-score detection that "
-              "would start a new track if its centre is inside the track's Mahalanobis gate and the boxes, "
-              "centred on each other, have at least this IoU (thin boxes under camera shake, speed changes "
-              "while hidden); 0: off (it needs gate_chi2 > 0)",
+              "would start a new track, if it is inside the track's Mahalanobis gate and lane and the boxes, "
+              "centred on each other, have at least this IoU (thin boxes under camera shake, vehicles that "
+              "pulled away while hidden); 0: off (it needs gate_chi2 > 0)",
               min=0.0, max=1.0),
     # lifecycle
     ParamSpec("confirm_hits", "int", 3, "matched frames in a row before a new track is confirmed", min=1),

@@ -31,7 +31,8 @@ def run_evaluation(duration_s: float, seed: int, scene_names: list[str], with_mo
         for name in mot.SEQUENCES:
             seq = mot.load_sequence(name)
             dets = mot.detections_for(seq, mot.MOT_PERTURBATION, seed)
-            params = {"classes": [mot.LABEL], **overrides}
+            # resolved, so the peer gets our defaults too (coasting time, thresholds), not its own
+            params = dict(Tracker({"classes": [mot.LABEL], **overrides}).params)
             ours = mot.evaluate(seq, dets, lambda: Tracker(params))
             peer = mot.evaluate(seq, dets, lambda: PeerByteTrack(mot.SEQUENCE_FPS, params))
             results["mot"][name] = {"ours": ours, "supervision_bytetrack": peer}
@@ -45,7 +46,7 @@ def run_evaluation(duration_s: float, seed: int, scene_names: list[str], with_mo
         raise ValueError(f"unknown scene(s) {sorted(unknown)} (known: {[s.name for s in counting_eval.SCENES]})")
     print(f"\nCounting error, {duration_s:g} s per synthetic scene (seed {seed}), lines of config/edge.yaml")
     rows, detail, results["counting"] = [], [], {}
-    params = {"classes": list(DEFAULT_CLASSES), **overrides}
+    params = dict(Tracker({"classes": list(DEFAULT_CLASSES), **overrides}).params)
     for scene in scenes:
         counts = counting_eval.run_scene(scene, duration_s, seed, {
             "ours": lambda: Tracker(params),
@@ -72,14 +73,15 @@ def run_evaluation(duration_s: float, seed: int, scene_names: list[str], with_mo
 
 def run_bench(object_counts: list[int], frames: int) -> None:
     print(machine.describe())
-    print(f"\nms per frame, {frames} frames of N objects (constant velocity, 1 px noise), after 5 warm-up frames")
+    print(f"\nms per frame, {frames} frames of N objects (constant velocity, 1 px noise), after 5 warm-up frames; "
+          "median of 5 runs")
     rows = []
     for n in object_counts:
         dets = bench.moving_objects(n, frames + 5)
-        params = {"classes": ["car"], "max_tracks": max(256, 2 * n)}
-        ours = bench.ms_per_frame(Tracker(params), dets)
-        fixed = bench.ms_per_frame(Tracker({**params, "filter": "fixed_gain"}), dets)
-        peer = bench.ms_per_frame(PeerByteTrack(bench.FPS, {"classes": ["car"]}), dets)
+        params = dict(Tracker({"classes": ["car"], "max_tracks": max(256, 2 * n)}).params)
+        ours = bench.ms_per_frame(lambda: Tracker(params), dets)
+        fixed = bench.ms_per_frame(lambda: Tracker({**params, "filter": "fixed_gain"}), dets)
+        peer = bench.ms_per_frame(lambda: PeerByteTrack(bench.FPS, params), dets)
         rows.append([n, ours, fixed, peer, peer / ours, peer / fixed])
     _table(["objects", "ours kalman ms", "ours fixed_gain ms", "supervision ByteTrack ms",
             "speed-up kalman", "speed-up fixed_gain"], rows)
