@@ -265,3 +265,23 @@ def test_annotated_topic_is_published_only_while_subscribed(graph, ctx):
     time.sleep(1.0)
     assert annotator.stats()["images_published"] == after and after >= published
     assert annotator.stats()["tracks_unmatched"] <= 1   # tracks are drawn on the frame they belong to
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (ffmpeg) not installed")
+def test_stream_appears_with_the_first_frame_at_its_size():
+    # A viewer that connects before the first frame must not get a stream of a guessed size for
+    # as long as it stays: the path answers 404 until the frame size is known.
+    from argos_camera.rtsp_out import AnnotatedRtspOutput, free_port
+
+    def probe(url):
+        return subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                               "stream=codec_name,width,height", "-of", "csv=p=0", url],
+                              capture_output=True, text=True, timeout=20)
+
+    with AnnotatedRtspOutput(free_port(), rate_hz=10.0, address="127.0.0.1") as out:
+        early = probe(out.url)
+        assert early.returncode != 0 and "404" in early.stderr, early
+        out.set_size(320, 240)
+        out.push(np.full((240, 320, 3), 90, np.uint8))
+        late = probe(out.url)
+        assert late.returncode == 0 and late.stdout.strip() == "h264,320,240", late.stderr

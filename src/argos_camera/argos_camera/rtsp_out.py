@@ -10,6 +10,9 @@ main context on its own thread; a timer on that context feeds the LATEST image a
 The media is shared (one encoder for all viewers) and exists only while a client is connected,
 so nothing is converted or encoded when nobody watches. The stream's size is fixed when a client
 connects: the size given to set_size(), else the latest frame's; other sizes are resized to it.
+The path is mounted only once that size is known (first set_size() or push()): a client asking
+earlier gets 404 Not Found and retries, instead of a stream fixed at a guessed size for as long
+as it stays connected.
 """
 from __future__ import annotations
 
@@ -21,7 +24,6 @@ from .gst_runtime import gstreamer
 from .rtsp_server import free_port  # noqa: F401  (re-exported for callers and tests)
 
 DEFAULT_PATH = "/annotated"
-DEFAULT_SIZE = (640, 360)   # width, height of the stream when a client connects before any frame
 
 
 def launch_description(rate_hz: float, bitrate_kbps: int) -> str:
@@ -44,7 +46,7 @@ class AnnotatedRtspOutput:
     """rtsp://<address>:<port><path>, fed by push(); start() once, stop() at the end."""
 
     def __init__(self, port: int, path: str = DEFAULT_PATH, rate_hz: float = 5.0, bitrate_kbps: int = 2000,
-                 address: str = "0.0.0.0", default_size: tuple[int, int] = DEFAULT_SIZE):
+                 address: str = "0.0.0.0"):
         if rate_hz <= 0:
             raise ValueError("rate_hz must be > 0")
         self.port = int(port)
@@ -52,10 +54,12 @@ class AnnotatedRtspOutput:
         self.rate_hz = float(rate_hz)
         self.bitrate_kbps = int(bitrate_kbps)
         self.address = address
-        self.default_size = default_size
         self._lock = threading.Lock()
         self._latest: np.ndarray | None = None
         self._size_hint: tuple[int, int] | None = None
+        self._mounts = None
+        self._factory = None
+        self._mounted = False
         self._frames_pushed = 0
         self._frames_served = 0     # buffers handed to an encoder
         self._clients = 0
@@ -76,11 +80,22 @@ class AnnotatedRtspOutput:
         with self._lock:
             self._latest = image
             self._frames_pushed += 1
+        self._mount_once()
 
     def set_size(self, width: int, height: int) -> None:
         """The size of the frames to come (the source's): a client connecting before the next push
         gets a stream of this size. Cheap; call it per frame."""
         self._size_hint = (int(width), int(height))
+        self._mount_once()
+
+    def _mount_once(self) -> None:
+        if self._mounted or self._mounts is None:
+            return
+        with self._lock:
+            if self._mounted:
+                return
+            self._mounted = True
+        self._mounts.add_factory(self.path, self._factory)   # GstRTSPMountPoints is thread-safe
 
     @property
     def clients(self) -> int:
@@ -114,7 +129,9 @@ class AnnotatedRtspOutput:
         factory.set_launch(launch_description(self.rate_hz, self.bitrate_kbps))
         factory.set_shared(True)   # one encode per frame, whatever the number of viewers
         factory.connect("media-configure", self._on_media_configure)
-        server.get_mount_points().add_factory(self.path, factory)
+        self._mounts, self._factory, self._mounted = server.get_mount_points(), factory, False
+        if self._size_hint is not None or self._latest is not None:
+            self._mount_once()
         server.connect("client-connected", self._on_client_connected)
         self._server_source_id = server.attach(self._context)
         if self._server_source_id == 0:
@@ -186,10 +203,8 @@ class AnnotatedRtspOutput:
             self._medias_prepared += 1
         if self._size_hint is not None:
             width, height = self._size_hint
-        elif latest is not None:
+        else:   # mounted by push(): there is a latest frame
             width, height = latest.shape[1], latest.shape[0]
-        else:
-            width, height = self.default_size
         num, den = _fraction(self.rate_hz)
         src = media.get_element().get_by_name("src")
         src.set_property("caps", self._Gst.Caps.from_string(

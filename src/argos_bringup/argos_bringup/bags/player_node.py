@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, DurabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -54,7 +55,15 @@ class PlayerNode(Node):
                     break
                 time.sleep(min(wait, self._clock_period if self._clock_pub else wait, 0.05))
             self._emit(item)
+        self._wait_for_delivery()
         return self.published
+
+    def _wait_for_delivery(self, timeout_s: float = 2.0) -> None:
+        """Let reliable subscribers acknowledge the last messages: a player that exits right after
+        its last publish would take the ones still in flight with it."""
+        for topic, publisher in self._bag_publishers.items():
+            if self.published[topic] and publisher.qos_profile.reliability == ReliabilityPolicy.RELIABLE:
+                publisher.wait_for_all_acked(Duration(seconds=timeout_s))
 
     def _emit(self, item: Scheduled) -> None:
         self._bag_time_ns = item.bag_time_ns
