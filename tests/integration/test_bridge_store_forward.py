@@ -18,21 +18,13 @@ from argos_bridge.bridge import Bridge
 from argos_bridge.mqtt_tap import MqttTap
 from argos_bringup.services import MosquittoServer
 from argos_common.detections import Detections
+from waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 BOXES = Detections(np.array([[10, 20, 60, 80]]), [0.8], ["car"], ["5"])
 BASE = "argos/s/d/c"
 FPS = 15.0
-
-
-def wait_until(condition, timeout_s=10.0, interval_s=0.02) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()
 
 
 @pytest.fixture
@@ -98,13 +90,13 @@ def test_broker_killed_for_30_s_at_15_msg_s_every_message_arrives_in_order(redis
     bridge.start()
     producer = Producer(bridge)
     try:
-        assert wait_until(lambda: bridge.stats()["mqtt_connected"] == 1)
+        assert wait_until(lambda: bridge.stats()["mqtt_connected"] == 1, timeout_s=10.0)
         time.sleep(1.5)  # one autosave with the observer's session in it
         producer.start()
         time.sleep(2.0)
         outage_start = time.monotonic()
         broker.kill()
-        assert wait_until(lambda: bridge.stats()["mqtt_spooled"] > 0)
+        assert wait_until(lambda: bridge.stats()["mqtt_spooled"] > 0, timeout_s=10.0)
         time.sleep(30.0 - (time.monotonic() - outage_start))
         outage_end = time.monotonic()
         broker.start()  # same port, same persistence directory

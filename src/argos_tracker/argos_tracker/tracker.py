@@ -211,11 +211,13 @@ class Tracker:
         states = np.stack([t.filter.kf.x[:, 0] for t in self._live])
         boxes = states_to_boxes(states, self.motion.config.box_state).tolist()
         speed = np.hypot(states[:, 4], states[:, 5])
-        for i in np.flatnonzero(speed >= max(self.params["stopped_speed_px_s"], 1e-6)):
-            self._live[i].heading = (float(states[i, 4] / speed[i]), float(states[i, 5] / speed[i]))
-        for t, (cx, cy) in zip(self._live, states[:, :2].tolist()):
+        moving = (speed >= max(self.params["stopped_speed_px_s"], 1e-6)).tolist()
+        headings = (states[:, 4:6] / np.maximum(speed, 1e-9)[:, None]).tolist()
+        for t, centre, heading, is_moving in zip(self._live, states[:, :2].tolist(), headings, moving):
+            if is_moving:
+                t.heading = tuple(heading)
             if t.misses == 0:
-                t.last_centre = (cx, cy)
+                t.last_centre = tuple(centre)
         velocities = states[:, 4:6].tolist()
         return [Track(t.id, t.state, tuple(box), t.label, t.score, tuple(v), t.hits, t.age, t.misses, t.birth_ns,
                       t.last_seen_ns) for t, box, v in zip(self._live, boxes, velocities)]
