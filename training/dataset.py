@@ -37,11 +37,11 @@ import cv2
 import numpy as np
 
 _ROOT = Path(__file__).resolve().parents[1]
-for _p in (_ROOT / "src" / "argos_camera", _ROOT / "src" / "argos_interfaces"):
+for _p in (_ROOT / "src" / "argos_sim", _ROOT / "src" / "argos_common"):
     if _p.is_dir() and str(_p) not in sys.path:
         sys.path.append(str(_p))
 
-from argos_camera.synthetic import IntersectionScene  # noqa: E402
+from argos_sim.scene import IntersectionScene  # noqa: E402
 from argos_common.classes import DEFAULT_CLASSES  # noqa: E402
 
 CLASSES: tuple[str, ...] = tuple(DEFAULT_CLASSES)
@@ -139,7 +139,7 @@ def available_conditions() -> list[str]:
     """The scene's condition names (night, rain, jitter, dense, stop_and_go, ...), if it has any."""
     if "conditions" not in inspect.signature(IntersectionScene.__init__).parameters:
         return []
-    from argos_camera.synthetic import CONDITIONS
+    from argos_sim.scene import CONDITIONS
     return list(CONDITIONS)
 
 

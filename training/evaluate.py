@@ -21,18 +21,14 @@ from typing import Sequence
 
 import numpy as np
 
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT / "src" / "argos_common") not in sys.path:   # run from a checkout without the workspace
+    sys.path.append(str(_ROOT / "src" / "argos_common"))
+
+from argos_common.geometry import iou_matrix  # noqa: E402
+
 
 # -- boxes ----------------------------------------------------------------------------------
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (N, 4) and (M, 4) x1 y1 x2 y2 boxes -> (N, M)."""
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5) -> np.ndarray:
@@ -98,7 +94,7 @@ def match_image(det_boxes, det_scores, gt_boxes, gt_ignore, iou_threshold: float
     if len(det_boxes) == 0 or len(gt_boxes) == 0:
         return result
     order = np.argsort(-np.asarray(det_scores), kind="stable")
-    iou = box_iou(det_boxes, gt_boxes)
+    iou = iou_matrix(det_boxes, gt_boxes)
     used = np.zeros(len(gt_boxes), bool)
     for d in order:
         # best unused real box first; else an ignore box (never consumed)

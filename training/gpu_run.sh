@@ -4,7 +4,7 @@
 #   OUT=/path/to/results bash training/gpu_run.sh          # from the repository root
 #
 # Uses the machine's python3 (torch, numpy, opencv, onnx, onnxruntime); needs no venv and no ROS:
-# argos_camera / argos_inference / argos_common are put on PYTHONPATH from src/. Renders the dataset with one process
+# argos_sim / argos_inference / argos_common are put on PYTHONPATH from src/. Renders the dataset with one process
 # per core into $WORK (default runs/gpu_run, git-ignored; not $OUT: the images are ~15 GB), trains for a fixed time budget, evaluates on the
 # held-out split, exports ONNX fp32 + int8 and writes to $OUT:
 #   models/argos-traffic-v1.onnx  models/argos-traffic-v1-int8.onnx  models/argos-traffic-v1.json
@@ -19,7 +19,7 @@ mkdir -p "$OUT/models" "$OUT/data_meta"
 exec > >(tee -a "$OUT/run.log") 2>&1
 WORK=${WORK:-$PWD/runs/gpu_run}
 rm -rf "$WORK/data" "$WORK/run"; mkdir -p "$WORK"
-export PYTHONPATH="$PWD/src/argos_camera:$PWD/src/argos_inference:$PWD/src/argos_interfaces:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$PWD/src/argos_sim:$PWD/src/argos_inference:$PWD/src/argos_common:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore::DeprecationWarning
 PY=${PYTHON:-python3}
 DEV=${ARGOS_DEVICE:-cuda}

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from argos_bringup.services import free_port
+from argos_common.endpoints import free_port
 
 pytestmark = pytest.mark.integration
 

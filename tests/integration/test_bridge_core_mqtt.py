@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from argos_bridge.bridge import Bridge
-from argos_bridge.mqtt_tap import MqttTap
+from harness.mqtt_tap import MqttTap
 from argos_common.detections import Detections
 from waiting import wait_until
 

@@ -17,7 +17,7 @@ BOXES = Detections(np.array([[10, 20, 60, 80], [100, 100, 140, 190]]), [0.8, 0.6
 
 def count_event(i):
     return {"stamp_ns": time.time_ns(), "line_id": "west", "lane": "eastbound", "class_id": "car",
-            "direction": "in", "track_id": str(i), "frame_number": i}
+            "direction": "in", "track_id": str(i), "tracker_frame": i}
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_bridge.mqtt_tap import MqttTap
+from harness.mqtt_tap import MqttTap
 from argos_bridge.node import BridgeNode
-from argos_common.conversions import detections_to_msg, make_header
+from argos_common.ros.conversions import detections_to_msg, make_header
 from argos_common.detections import Detections
 from argos_common.params import ConfigError
-from argos_common.qos import COUNTS, RESULTS
+from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 from waiting import wait_until
 
@@ -35,7 +35,7 @@ def overrides(redis_server, mqtt_broker, **extra):
 
 
 def count_msg(stamp_ns: int, track_id: str) -> CountEvent:
-    return CountEvent(header=make_header(stamp_ns, "camX_optical"), frame_number=12, line_id="south",
+    return CountEvent(header=make_header(stamp_ns, "camX_optical"), tracker_frame=12, line_id="south",
                       lane="northbound", class_id="van", direction=CountEvent.DIRECTION_IN, track_id=track_id,
                       speed_px_s=float("nan"), speed_m_s=4.5)
 

@@ -13,11 +13,11 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import detections_to_msg
+from argos_common.ros.conversions import detections_to_msg
 from argos_common.detections import Detections
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
-from argos_common.qos import COUNTS, RESULTS
+from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 
 from argos_camera.gst_runtime import gstreamer, gstreamer_available
@@ -111,7 +111,7 @@ class Feed:
 @pytest.fixture
 def graph(ctx):
     from argos_camera.annotator_node import AnnotatorNode
-    from argos_camera.rtsp_out import free_port
+    from argos_common.endpoints import free_port
     port = free_port()
     slot = LatestSlot()
     annotator = AnnotatorNode(context=ctx, frame_slot=slot, parameter_overrides=[
@@ -234,8 +234,8 @@ def test_annotated_topic_is_published_only_while_subscribed(graph, ctx):
     from rclpy.node import Node
     from sensor_msgs.msg import Image
 
-    from argos_common.conversions import msg_to_image, ns_from_stamp
-    from argos_common.qos import SENSOR
+    from argos_common.ros.conversions import msg_to_image, ns_from_stamp
+    from argos_common.ros.qos import SENSOR
     annotator, feed = graph
     assert wait_for(lambda: annotator.stats()["tracks_received"] >= 5)
     assert annotator.stats()["images_published"] == 0
@@ -271,7 +271,8 @@ def test_annotated_topic_is_published_only_while_subscribed(graph, ctx):
 def test_stream_appears_with_the_first_frame_at_its_size():
     # A viewer that connects before the first frame must not get a stream of a guessed size for
     # as long as it stays: the path answers 404 until the frame size is known.
-    from argos_camera.rtsp_out import AnnotatedRtspOutput, free_port
+    from argos_camera.rtsp_out import AnnotatedRtspOutput
+    from argos_common.endpoints import free_port
 
     def probe(url):
         return subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",

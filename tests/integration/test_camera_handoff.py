@@ -12,7 +12,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
 from argos_common.handoff import LatestSlot
-from argos_common.qos import SENSOR
+from argos_common.ros.qos import SENSOR
 
 from argos_camera.gst_runtime import gstreamer_available
 from argos_camera.node import CameraNode

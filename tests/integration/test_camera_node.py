@@ -11,11 +11,11 @@ from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.handoff import LatestSlot
-from argos_common.qos import COUNTS, RESULTS, SENSOR
+from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
 
 from argos_camera.node import CameraNode
-from argos_camera.synthetic import PIXELS_PER_METER
+from argos_sim.scene import PIXELS_PER_METER
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,7 @@ def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
     assert truth.detections and all(d.id.startswith("gt-") for d in truth.detections)
     frames = got["frames"]
     assert len(frames) >= 20
-    numbers = [f.frame_number for f in frames]
+    numbers = [f.capture_index for f in frames]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     assert frames[0].image.shape == (720, 1280, 3) and "ground_truth" in frames[0].extras
     stats = camera.stats()
@@ -126,7 +126,7 @@ def test_synthetic_camera_publishes_ground_truth_counts(ctx):
     assert event.header.stamp.sec > 0
     frames = got["frames"]
     assert len(frames) >= 20
-    numbers = [f.frame_number for f in frames]
+    numbers = [f.capture_index for f in frames]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     assert frames[0].image.shape == (720, 1280, 3) and "ground_truth" in frames[0].extras
     stats = camera.stats()

@@ -10,7 +10,8 @@ from argos_common.handoff import LatestSlot
 
 from argos_camera.gst_runtime import gstreamer_available
 from argos_camera.node import CameraNode
-from argos_camera.rtsp_server import RtspServerProcess, free_port
+from argos_camera.rtsp_server import RtspServerProcess
+from argos_common.endpoints import free_port
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not gstreamer_available(),
@@ -67,7 +68,7 @@ def test_camera_reconnects_after_the_server_dies_and_returns(ctx):
         assert wait_for(lambda: camera.stats()["frames"] >= frames_at_loss + 10, timeout_s=20.0, between=consume)
         stats = camera.stats()
         assert stats["source_state"] == "streaming" and stats["state"] == "running"
-        numbers = [f.frame_number for f in taken]
+        numbers = [f.capture_index for f in taken]
         assert numbers == sorted(set(numbers))   # numbering continues across the outage
         stamps = [f.stamp_ns for f in taken]
         assert stamps == sorted(stamps)
@@ -92,7 +93,7 @@ def test_buffering_stays_bounded_while_the_consumer_stalls(ctx):
             assert stats["dropped_in_handoff"] == slot.dropped
             latest = slot.take()
             assert latest is not None and slot.take() is None
-            assert latest.frame_number >= stats["frames"] - 2   # the newest frame, not an old one
+            assert latest.capture_index >= stats["frames"] - 2   # the newest frame, not an old one
             assert camera.source.status()["dropped"] <= 1    # the capture thread itself kept up
         finally:
             camera.destroy_node()

@@ -13,11 +13,11 @@ import pytest
 import redis
 
 from argos_bridge import schema
-from argos_bridge.collector import Collector, MqttLineOutput
-from argos_bridge.counts import CountRecord
-from argos_bridge.influx import InfluxV1Writer, http_post
-from argos_bridge.influx_server import InfluxServer
-from argos_bridge.mqtt_tap import MqttTap
+from argos_collector.service import Collector, MqttLineOutput
+from argos_common.counts import CountRecord
+from argos_collector.influx import InfluxV1Writer, http_post
+from harness.influx_server import InfluxServer
+from harness.mqtt_tap import MqttTap
 from argos_bridge.redis_sink import RedisSink
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.detections import Detections
@@ -46,7 +46,7 @@ def fill_stream(redis_url: str, seconds: int = 40, fps: int = 5) -> int:
         dets = Detections(np.array([[0, 0, 10, 10]] * len(labels)).reshape(-1, 4), [0.9] * len(labels), labels,
                           [str(k) for k in range(len(labels))])
         sink.write("tracks", schema.to_json(schema.detections_payload(
-            **IDENTITY, stamp_ns=stamp, frame_id="f", frame_number=i, dets=dets, classes=DEFAULT_CLASSES)), stamp)
+            **IDENTITY, stamp_ns=stamp, frame_id="f", bridge_frame=i, dets=dets, classes=DEFAULT_CLASSES)), stamp)
         n += 1
         if i % 7 == 0:
             record = CountRecord(stamp_ns=stamp, line_id="west", lane="eb" if i % 2 else "", class_id="car",
@@ -67,7 +67,7 @@ def all_points(influx: InfluxServer, db: str) -> list:
 
 
 def collector_cmd(redis_url, influx_url, db, consumer, *extra):
-    return [sys.executable, "-m", "argos_bridge.collector", "--redis-url", redis_url, "--stream", STREAM,
+    return [sys.executable, "-m", "argos_collector.service", "--redis-url", redis_url, "--stream", STREAM,
             "--influx-url", influx_url, "--influx-db", db, "--consumer", consumer, "--interval-s", "5",
             "--grace-s", "1", "--batch", "20", *extra]
 

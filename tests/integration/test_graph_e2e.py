@@ -17,7 +17,7 @@ from vision_msgs.msg import Detection2DArray
 
 from argos_bringup.config import load_config
 from argos_bringup.graph import ComposedGraph
-from argos_common import qos
+from argos_common.ros import qos
 
 pytestmark = pytest.mark.integration
 EDGE = Path(__file__).resolve().parents[2] / "config" / "edge.yaml"

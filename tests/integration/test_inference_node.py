@@ -16,10 +16,10 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import image_to_msg, msg_to_detections, ns_from_stamp
+from argos_common.ros.conversions import image_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
-from argos_common.qos import RESULTS, SENSOR
+from argos_common.ros.qos import RESULTS, SENSOR
 from argos_inference.node import InferenceNode
 from waiting import spin_until
 
@@ -73,7 +73,7 @@ def assert_detects_the_car(frames, messages):
     later = [msg_to_detections(m) for m in messages[WARMUP + 8:]]   # first-frame ghost has faded
     assert later
     for frame, detections in zip(frames[WARMUP + 8:], later):
-        x = 20 + 8 * frame.frame_number
+        x = 20 + 8 * frame.capture_index
         assert len(detections) == 1 and detections.labels == ["car"]
         assert np.allclose(detections.boxes[0], [x, 100, x + 40, 116], atol=3)
 

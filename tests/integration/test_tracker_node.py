@@ -11,10 +11,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import detections_to_msg, ns_from_stamp
+from argos_common.ros.conversions import detections_to_msg, ns_from_stamp
 from argos_common.detections import Detections
 from argos_common.params import ConfigError
-from argos_common.qos import COUNTS, RESULTS
+from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 from argos_tracker.counting import CountRecord
 from argos_tracker.node import TrackerNode
@@ -79,7 +79,7 @@ def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):
         assert car.speed_m_s == pytest.approx(car.speed_px_s * 0.111)
         # counted in the frame whose anchor step crossed x = 400 (car: 333 + 7 i > 400 from message
         # i = 10 on, which is the node's frame 11: it numbers received frames from 1)
-        assert car.frame_number == 11
+        assert car.tracker_frame == 11
         assert ns_from_stamp(car.header.stamp) == 1_700_000_000_000_000_000 + 10 * 1_000_000_000 // FPS
 
         assert tracker.totals() == {("gate", "main", "car", "in"): 1, ("gate", "main", "bus", "out"): 1}

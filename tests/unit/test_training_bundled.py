@@ -15,11 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from argos_camera.synthetic import IntersectionScene  # noqa: E402
+from argos_sim.scene import IntersectionScene  # noqa: E402
 from argos_common.classes import DEFAULT_CLASSES  # noqa: E402
 
 from training import dataset as ds  # noqa: E402
-from training.evaluate import box_iou, decode_yolov8, match_image  # noqa: E402
+from training.evaluate import iou_matrix, decode_yolov8, match_image  # noqa: E402
 
 # ARGOS_MODELS_DIR: check a freshly trained set (e.g. $OUT/models of the GPU run) before bundling it
 MODELS = Path(os.environ.get("ARGOS_MODELS_DIR", ROOT / "models"))
@@ -72,7 +72,7 @@ def clip_metrics(model_path, clip):
         tp, fp, n_gt = tp + int((res == 1).sum()), fp + int((res == 0).sum()), n_gt + int((~ignore).sum())
         if (res == 1).any():
             real = gt[~ignore]
-            iou = box_iou(boxes[res == 1], real[:, 1:5])
+            iou = iou_matrix(boxes[res == 1], real[:, 1:5])
             right_class += int((classes[res == 1] == real[iou.argmax(1), 0]).sum())
     return {"recall": tp / max(n_gt, 1), "precision": tp / max(tp + fp, 1),
             "class_accuracy": right_class / max(tp, 1), "boxes": n_gt}

@@ -7,14 +7,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from training.evaluate import (Evaluator, average_precision, batched_nms, box_iou, decode_yolov8,  # noqa: E402
+from training.evaluate import (Evaluator, average_precision, batched_nms, decode_yolov8, iou_matrix,  # noqa: E402
                                match_image, nms)
 
 
-def test_box_iou():
+def test_iou_matrix():
     a = np.array([[0, 0, 10, 10]], np.float32)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float32)
-    assert box_iou(a, b)[0] == pytest.approx([1.0, 1 / 3, 0.0])
+    assert iou_matrix(a, b)[0] == pytest.approx([1.0, 1 / 3, 0.0])
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes_per_class():

@@ -28,18 +28,19 @@ import time
 from collections import deque
 from typing import Any, Callable, Mapping
 
+from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
+from argos_common.endpoints import read_secret_file, stream_key, url_scheme
 from argos_common.health import LEVEL_NAMES
 from argos_common.params import ConfigError, resolve
+from argos_common.stats import percentiles
 
 from . import schema
-from .counts import CountRecord, CountTotals
-from .credentials import read_secret_file
 from .health import health as bridge_health
 from .mqtt_security import security_from_params
-from .mqtt_sink import PUBLISHED, MqttSink, topic_base, url_scheme
+from .mqtt_sink import PUBLISHED, MqttSink, topic_base
 from .params import PARAMS, validate
-from .redis_sink import RedisSink, stream_key
+from .redis_sink import RedisSink
 from .spool import Spool
 
 _LATENCY_WINDOW = 100_000      # latency samples kept (most recent)
@@ -52,13 +53,6 @@ _TRACKS = "tracks"
 _COUNT = "count"
 
 
-def percentile(sorted_values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of an ascending list; None when empty."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
 
 _HEALTH_COUNTERS = ("queue_dropped", "mqtt_spool_depth", "mqtt_spool_dropped", "redis_buffer_depth", "redis_dropped")
 
@@ -67,7 +61,7 @@ class Bridge:
     def __init__(self, params: Mapping[str, Any], clock_ns: Callable[[], int] = time.time_ns, *,
                  logger=None, monotonic: Callable[[], float] = time.monotonic):
         """`params`: bridge parameters by name (missing ones take their defaults); raises ConfigError."""
-        p = resolve("bridge", PARAMS, dict(params))
+        p = resolve(PARAMS, dict(params))
         validate(p)
         self.params = p
         self._clock_ns = clock_ns
@@ -129,9 +123,9 @@ class Bridge:
     # ---- producer side (any thread; never blocks on I/O) ----
     def submit_tracks(self, stamp_ns: int, frame_id: str, dets: Detections) -> None:
         with self._cond:
-            frame_number = self._frames
+            bridge_frame = self._frames
             self._frames += 1
-            self._enqueue((_TRACKS, int(stamp_ns), frame_id, dets, frame_number))
+            self._enqueue((_TRACKS, int(stamp_ns), frame_id, dets, bridge_frame))
 
     def submit_count(self, event: Any) -> None:
         """`event`: CountRecord, mapping or attribute object (see CountRecord.from_event). A malformed
@@ -259,14 +253,14 @@ class Bridge:
         except Exception:  # noqa: BLE001 - a bad message must not kill the writer thread
             self._log.error(f"bridge: could not write a {item[0]} message", exc_info=True)
 
-    def _write_tracks(self, stamp_ns: int, frame_id: str, dets: Detections, frame_number: int) -> None:
+    def _write_tracks(self, stamp_ns: int, frame_id: str, dets: Detections, bridge_frame: int) -> None:
         payload = schema.to_json(schema.detections_payload(
-            **self._identity, stamp_ns=stamp_ns, frame_id=frame_id, frame_number=frame_number, dets=dets,
+            **self._identity, stamp_ns=stamp_ns, frame_id=frame_id, bridge_frame=bridge_frame, dets=dets,
             classes=self._classes))
         if not self._fits(payload, "tracks"):
             return
         self.redis.write("tracks", payload, stamp_ns)
-        if frame_number % self._every_n == 0 and self.mqtt.publish("detections", payload) == PUBLISHED:
+        if bridge_frame % self._every_n == 0 and self.mqtt.publish("detections", payload) == PUBLISHED:
             latency_ms = (self._clock_ns() - stamp_ns) / 1e6
             with self._stats_lock:
                 self._detections_published += 1
@@ -333,7 +327,7 @@ class Bridge:
             frames, counts = self._frames, self._counts
             queue_depth, dropped, counts_dropped = len(self._queue), self._queue_dropped, self._counts_dropped
         with self._stats_lock:
-            latencies = sorted(self._latencies_ms)
+            latencies = list(self._latencies_ms)
             detections_published, totals_published = self._detections_published, self._totals_published
             rejected = self._rejected
         redis_counters = self.redis.counters()
@@ -354,6 +348,5 @@ class Bridge:
             "detections_published": detections_published,
             "totals_published": totals_published,
             "latency_samples": len(latencies),
-            "latency_p50_ms": percentile(latencies, 50),
-            "latency_p95_ms": percentile(latencies, 95),
+            **{f"latency_{q}_ms": v for q, v in percentiles(latencies, (50, 95)).items()},
         }

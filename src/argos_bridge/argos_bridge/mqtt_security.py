@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from argos_common.params import ConfigError
 
-from .credentials import read_secret_file
+from argos_common.endpoints import read_secret_file
 
 PROTOCOLS = ("3.1.1", "5")
 

@@ -36,10 +36,10 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from argos_common.endpoints import DEFAULT_MQTT_URL, parse_mqtt_url
 from argos_common.params import ConfigError
 
 from .mqtt_security import MqttSecurity, diagnose_tls
-from .params import DEFAULT_MQTT_URL
 from .spool import Spool
 
 KINDS = ("detections", "counts", "totals", "status")
@@ -49,25 +49,8 @@ _FLUSH_WINDOW = 100       # spooled messages handed to paho and not yet acknowle
 PUBLISHED, SPOOLED, REJECTED, FAILED = "published", "spooled", "rejected", "failed"
 
 
-def parse_mqtt_url(url: str, key: str = "mqtt_url") -> tuple[str, int]:
-    """`mqtt://host:port` (1883) or `mqtts://host:port` (8883); empty url: the local default."""
-    url = url or DEFAULT_MQTT_URL
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not parts.hostname:
-        raise ConfigError(key, f"{url!r} is not an mqtt://host:port or mqtts://host:port URL")
-    if parts.path not in ("", "/") or parts.query or parts.username:
-        raise ConfigError(key, f"{url!r}: only mqtt[s]://host:port is supported (no path, query or credentials: "
-                               f"use mqtt_username and mqtt_password_file)")
-    try:
-        port = parts.port or (8883 if parts.scheme in ("mqtts", "ssl") else 1883)
-    except ValueError as exc:
-        raise ConfigError(key, f"{url!r}: {exc}") from None
-    return parts.hostname, port
 
 
-def url_scheme(url: str) -> str:
-    scheme = urlsplit(url or DEFAULT_MQTT_URL).scheme
-    return "mqtts" if scheme in ("mqtts", "ssl") else "mqtt"
 
 
 def topic_base(prefix: str, site: str, device: str, camera: str) -> str:

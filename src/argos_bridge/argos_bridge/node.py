@@ -4,29 +4,21 @@ from __future__ import annotations
 import sys
 import traceback
 
-from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import msg_to_detections, ns_from_stamp
+from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.params import ConfigError
-from argos_common.diagnostics import DiagnosticsReporter
-from argos_common.node_main import run_node
-from argos_common.qos import COUNTS, RESULTS
-from argos_common.ros_params import declare_params
+from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.node_main import run_node
+from argos_common.ros.qos import COUNTS, RESULTS
+from argos_common.ros.params import declare_params
 from argos_interfaces.msg import CountEvent
 
 from .health import health
 from .bridge import Bridge
 from .params import PARAMS
 
-
-
-def count_event_fields(msg: CountEvent) -> dict:
-    """CountEvent -> the mapping `Bridge.submit_count` takes."""
-    return {"stamp_ns": ns_from_stamp(msg.header.stamp), "frame_number": msg.frame_number, "line_id": msg.line_id,
-            "lane": msg.lane, "class_id": msg.class_id, "direction": msg.direction, "track_id": msg.track_id,
-            "speed_px_s": msg.speed_px_s, "speed_m_s": msg.speed_m_s}
 
 
 class _RclpyLogAdapter:
@@ -48,7 +40,6 @@ class _RclpyLogAdapter:
 class BridgeNode(Node):
     def __init__(self, *, node_name: str = "bridge", **kwargs):
         super().__init__(node_name, **kwargs)
-        prefix = self.get_fully_qualified_name() + "."
         try:
             values = declare_params(self, PARAMS)
             if not values["camera"]:  # empty: named after this camera's namespace (/cam1 -> cam1)
@@ -56,13 +47,7 @@ class BridgeNode(Node):
             self._bridge = Bridge(values, logger=_RclpyLogAdapter(self.get_logger()))
         except ConfigError as exc:
             super().destroy_node()
-            key = exc.key if exc.key.startswith(prefix) else prefix + exc.key.removeprefix("bridge.")
-            raise ConfigError(key, exc.problem) from None
-        except ParameterException as exc:
-            # rclpy rejects out-of-range or mistyped overrides itself; its message ends in ": <name>"
-            super().destroy_node()
-            problem, _, name = str(exc).rpartition(": ")
-            raise ConfigError(prefix + name, problem) from None
+            raise exc.under(self.get_fully_qualified_name()) from None
         self._closed = False
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
@@ -78,7 +63,7 @@ class BridgeNode(Node):
         self._bridge.submit_tracks(ns_from_stamp(msg.header.stamp), msg.header.frame_id, msg_to_detections(msg))
 
     def _on_count(self, msg: CountEvent) -> None:
-        self._bridge.submit_count(count_event_fields(msg))
+        self._bridge.submit_count(msg_to_count_record(msg))
 
     def stats(self) -> dict:
         return self._bridge.stats()

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from argos_common.classes import DEFAULT_CLASSES
+from argos_common.endpoints import DEFAULT_MQTT_URL, DEFAULT_REDIS_URL
 from argos_common.params import ConfigError, ParamSpec
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
 PARAMS = [
     # identity: goes into every payload, the MQTT topics and the Redis stream key

@@ -26,41 +26,17 @@ from collections import deque
 from typing import Callable
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from argos_common.params import ConfigError
+from argos_common.endpoints import DEFAULT_REDIS_URL, redact_url
+from argos_common.redis_client import connect_redis
 
-from .credentials import redact_url
-from .params import DEFAULT_REDIS_URL
 
 ENTRY_TYPES = ("tracks", "count", "totals")
 _INITIAL_BACKOFF_S = 0.25
 _FLUSH_BATCH = 200
 
 
-def stream_key(site: str, device: str, camera: str) -> str:
-    return f"argos:{site}:{device}:{camera}"
 
-
-def connect_redis(url: str, *, timeout_s: float = 1.0, key: str = "redis_url", username: str = "",
-                  password: str | None = None) -> redis.Redis:
-    """A client for `url` (empty: the default local server) that fails within `timeout_s`
-    instead of redis-py's default retries; a malformed URL raises ConfigError naming `key`.
-    `username`/`password` (an ACL user, or only a password for `requirepass`) override the URL's."""
-    url = url or DEFAULT_REDIS_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(key, f"{redact_url(url)!r} is not a redis://host:port/db URL")
-    auth = {}
-    if password is not None:
-        auth["password"] = password
-    if username:
-        auth["username"] = username
-    try:
-        return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                    retry=Retry(NoBackoff(), 0), **auth)
-    except ValueError as exc:
-        raise ConfigError(key, f"{redact_url(url)!r}: {exc}") from None
 
 
 class RedisSink:

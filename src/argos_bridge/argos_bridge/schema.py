@@ -18,7 +18,8 @@ starlark configurations keep working:
 
     frame_id                str    ROS header.frame_id of the camera
     detection_frame_number  int    the bridge's running number of tracks messages, 0-based,
-                                   counted on arrival (the ROS message carries no frame number).
+                                   counted on arrival (the ROS message carries no frame number;
+                                   `bridge_frame` in the code).
                                    Resets when the bridge restarts; a gap means the bridge
                                    dropped messages under overload (see stats queue_dropped)
                                    or, on MQTT, that only every Nth frame is published.
@@ -38,7 +39,9 @@ starlark configurations keep working:
 Count (Redis entry type "count", MQTT .../counts), one per counted crossing:
 
     count_seq      int    the bridge's running number of count events, 0-based
-    frame_number   int    frame number reported with the event (CountEvent.frame_number)
+    frame_number   int    the tracker's frame number of the crossing (CountEvent.tracker_frame: 1-based
+                          number of the detections message among those the tracker processed; resets
+                          when the tracker restarts). Named frame_number since schema_version 1.
     line_id        str    counting line
     lane           str    lane label of the crossed segment ("" if none)
     class_id       str    class label
@@ -80,7 +83,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from argos_common.detections import Detections
 
-from .counts import CountRecord, TotalsKey
+from argos_common.counts import CountRecord, TotalsKey
 
 SCHEMA_VERSION = 1
 
@@ -110,7 +113,7 @@ def _speed(value: float) -> float | None:
 
 
 def detections_payload(*, site: str, device: str, camera: str, stamp_ns: int, frame_id: str,
-                       frame_number: int, dets: Detections, classes: Sequence[str]) -> dict[str, Any]:
+                       bridge_frame: int, dets: Detections, classes: Sequence[str]) -> dict[str, Any]:
     classes = list(classes)
     results = []
     # tolist() once: per-element numpy scalars are slow and not JSON-serialisable
@@ -125,10 +128,10 @@ def detections_payload(*, site: str, device: str, camera: str, stamp_ns: int, fr
             "box_width": round(x2 - x1, 2),
             "box_height": round(y2 - y1, 2),
             "objectID": str(object_id),
-            "unique_com_id": f"{camera}-{frame_number}-{i}",
+            "unique_com_id": f"{camera}-{bridge_frame}-{i}",
         })
     payload = _header(site, device, camera, stamp_ns)
-    payload.update({"frame_id": frame_id, "detection_frame_number": int(frame_number),
+    payload.update({"frame_id": frame_id, "detection_frame_number": int(bridge_frame),
                     "total_num_obj": len(results), "inference_results": results})
     return payload
 
@@ -138,7 +141,7 @@ def count_payload(*, site: str, device: str, camera: str, record: CountRecord, c
     payload = _header(site, device, camera, record.stamp_ns)
     payload.update({
         "count_seq": int(count_seq),
-        "frame_number": int(record.frame_number),
+        "frame_number": int(record.tracker_frame),
         "line_id": record.line_id,
         "lane": record.lane,
         "class_id": record.class_id,

@@ -136,7 +136,7 @@ def cmd_replay(args) -> int:
         with open(args.json, "w") as fh:
             json.dump({"frames": result.frames, "source_topic": result.source_topic,
                        "replayed": result.replayed.by_class_direction(),
-                       "replayed_by_line": result.replayed.by_line(),
+                       "replayed_by_line": result.replayed.by_line_direction(),
                        "recorded": result.recorded.by_class_direction(),
                        "ground_truth": result.ground_truth.by_class_direction(),
                        "events": result.events}, fh, indent=2)

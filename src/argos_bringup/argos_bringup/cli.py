@@ -2,22 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
-from dataclasses import dataclass
-
-# Packages add their own subcommands through `<package>.commands.register(CommandGroups)`.
-COMMAND_MODULES = ("argos_camera.commands", "argos_inference.commands", "argos_tracker.commands",
-                   "argos_bridge.commands")
-
-
-@dataclass
-class CommandGroups:
-    top: argparse._SubParsersAction     # argos <command>
-    bench: argparse._SubParsersAction   # argos bench <area>
-    eval: argparse._SubParsersAction    # argos eval <area>
-
 
 def _cmd_bench_all(args) -> int:
     """`argos bench` without an area runs every registered benchmark in turn."""
@@ -110,20 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="print every node's parameters as Markdown tables")
     params.set_defaults(func=_cmd_params)
 
+    from argos_collector.commands import register as register_collector_command
+    from argos_inference.commands import register as register_quantize_command
+
     from .bag_cli import register as register_bag_commands
+    from .bench import register as register_benches
+    from .evaluation import register as register_evaluations
     from .status import register as register_status_command
     register_bag_commands(sub)
     register_status_command(sub)
+    register_quantize_command(sub)
+    register_collector_command(sub)
 
     bench = sub.add_parser("bench", help="benchmarks, printed as tables with the machine (make bench)")
     bench_sub = bench.add_subparsers(dest="area")
-    evaluate = sub.add_parser("eval", help="accuracy evaluations")
-    eval_sub = evaluate.add_subparsers(dest="area", required=True)
-    groups = CommandGroups(top=sub, bench=bench_sub, eval=eval_sub)
-    for module in COMMAND_MODULES:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).register(groups)
+    register_benches(bench_sub)
     bench.set_defaults(func=_cmd_bench_all, bench_parsers=dict(bench_sub.choices))
+    evaluate = sub.add_parser("eval", help="accuracy evaluations")
+    register_evaluations(evaluate.add_subparsers(dest="area", required=True))
     return parser
 
 

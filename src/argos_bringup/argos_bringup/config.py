@@ -84,16 +84,12 @@ def camera_namespaces(path: str | Path) -> list[str]:
     return found or [DEFAULT_NAMESPACE]
 
 
-def _package_checks(section: str, node: str, values: dict[str, Any]) -> None:
+def _package_checks(node: str, values: dict[str, Any]) -> None:
     """Checks across parameters (e.g. inference area bands vs classes) that a package's params
-    module offers as `validate(values)`; re-raised with the node's section in the key."""
+    module offers as `validate(values)`."""
     check = getattr(importlib.import_module(NODE_PARAM_MODULES[node]), "validate", None)
-    if check is None:
-        return
-    try:
+    if check is not None:
         check(values)
-    except ConfigError as exc:
-        raise ConfigError(f"{section}.{exc.key}", exc.problem) from None
 
 
 def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None,
@@ -129,11 +125,14 @@ def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = 
         used_globals.update(mine)
         mine.update(per_node.get(node, {}))
         section = f"{namespace}/{node}" if node in own_sections else f"/**/{node}"
-        params[node] = resolve(section, specs, mine)
+        try:
+            params[node] = resolve(specs, mine)
+            if "lines.names" in params[node]:
+                parse_lines(params[node])
+            _package_checks(node, params[node])
+        except ConfigError as exc:
+            raise exc.under(section) from None
         explicit[node] = set(mine)
-        if "lines.names" in params[node]:
-            parse_lines(params[node], key_prefix=f"{section}.")
-        _package_checks(section, node, params[node])
     for key in global_values:
         if key not in used_globals:
             raise ConfigError(f"{GLOBAL_SECTION}.{key}", "unknown parameter (no node declares it)")

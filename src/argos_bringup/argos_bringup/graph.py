@@ -15,25 +15,14 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, Si
 from rclpy.parameter import Parameter
 
 from argos_common.handoff import FanOut, LatestSlot
-from argos_common.params import ParamSpec, expand_specs
+from argos_common.ros.params import parameter_overrides as ros_parameter_overrides
 
 from .config import EdgeConfig, node_specs
 from .monitor import RunMonitor
 from .monitor_node import MonitorNode
 
-_PARAM_TYPES = {
-    "bool": Parameter.Type.BOOL, "int": Parameter.Type.INTEGER, "float": Parameter.Type.DOUBLE,
-    "str": Parameter.Type.STRING, "bool[]": Parameter.Type.BOOL_ARRAY, "int[]": Parameter.Type.INTEGER_ARRAY,
-    "float[]": Parameter.Type.DOUBLE_ARRAY, "str[]": Parameter.Type.STRING_ARRAY,
-}
-
-
 def parameter_overrides(node: str, values: dict[str, Any]) -> list[Parameter]:
-    specs: list[ParamSpec] = expand_specs(node_specs(node), values)
-    # An empty list loses its element type on the way through rclpy (it arrives as BYTE_ARRAY);
-    # the nodes declare empty lists by type already, so there is nothing to override.
-    return [Parameter(s.name, _PARAM_TYPES[s.type], values[s.name]) for s in specs
-            if s.name in values and not (isinstance(values[s.name], list) and not values[s.name])]
+    return ros_parameter_overrides(node_specs(node), values)
 
 
 class ComposedGraph:

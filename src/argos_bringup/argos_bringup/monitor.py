@@ -8,59 +8,25 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 
-import numpy as np
-
-
-def percentiles(samples, qs=(50, 95)) -> dict[str, float | None]:
-    if len(samples) == 0:
-        return {f"p{q}": None for q in qs}
-    arr = np.asarray(samples, dtype=np.float64)
-    return {f"p{q}": round(float(np.percentile(arr, q)), 2) for q in qs}
+from argos_common.counts import CountRecord, CountTotals
 
 
-@dataclass
-class CountTable:
-    """(line, class, direction) -> n."""
 
-    counts: Counter = field(default_factory=Counter)
-
-    def add(self, line_id: str, label: str, direction: str) -> None:
-        self.counts[(line_id, label, direction)] += 1
-
-    def by_class_direction(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for (_, label, direction), n in sorted(self.counts.items()):
-            row = out.setdefault(label, {"in": 0, "out": 0})
-            row[direction] = row.get(direction, 0) + n
-        return out
-
-    def by_line(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for (line, _, direction), n in sorted(self.counts.items()):
-            row = out.setdefault(line, {"in": 0, "out": 0})
-            row[direction] = row.get(direction, 0) + n
-        return out
-
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-def count_errors(measured: CountTable, truth: CountTable) -> dict[str, object]:
+def count_errors(measured: CountTotals, truth: CountTotals) -> dict[str, object]:
     """Absolute per-cell error over (class, direction) and over (line, direction)."""
     def cells(table: dict[str, dict[str, int]]) -> Counter:
         return Counter({(k, d): n for k, row in table.items() for d, n in row.items()})
 
     per_class = cells(measured.by_class_direction())
     per_class_truth = cells(truth.by_class_direction())
-    per_line = cells(measured.by_line())
-    per_line_truth = cells(truth.by_line())
+    per_line = cells(measured.by_line_direction())
+    per_line_truth = cells(truth.by_line_direction())
     class_err = sum(abs(per_class[k] - per_class_truth[k]) for k in set(per_class) | set(per_class_truth))
     line_err = sum(abs(per_line[k] - per_line_truth[k]) for k in set(per_line) | set(per_line_truth))
-    truth_total = truth.total()
+    truth_total = truth.total
     return {
-        "total_measured": measured.total(),
+        "total_measured": measured.total,
         "total_truth": truth_total,
         "abs_error_by_class_direction": class_err,
         "abs_error_by_line_direction": line_err,
@@ -75,19 +41,19 @@ class RunMonitor:
         self._lock = threading.Lock()
         self._clock = clock
         self.started = clock()
-        self.counts = CountTable()
-        self.truth = CountTable()
+        self.counts = CountTotals()
+        self.truth = CountTotals()
         self.detection_frames = 0
         self.track_frames = 0
         self._frame_times: list[float] = []
 
-    def on_count(self, line_id: str, label: str, direction: str) -> None:
+    def on_count(self, record: CountRecord) -> None:
         with self._lock:
-            self.counts.add(line_id, label, direction)
+            self.counts.add(record)
 
-    def on_truth_count(self, line_id: str, label: str, direction: str) -> None:
+    def on_truth_count(self, record: CountRecord) -> None:
         with self._lock:
-            self.truth.add(line_id, label, direction)
+            self.truth.add(record)
 
     def on_detections(self) -> None:
         with self._lock:
@@ -116,8 +82,8 @@ class RunMonitor:
             return {
                 "counts": self.counts.by_class_direction(),
                 "ground_truth": self.truth.by_class_direction(),
-                "counted": self.counts.total(),
-                "truth": self.truth.total(),
+                "counted": self.counts.total,
+                "truth": self.truth.total,
                 "detection_frames": self.detection_frames,
                 "track_frames": self.track_frames,
             }

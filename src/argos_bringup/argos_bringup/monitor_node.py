@@ -5,7 +5,8 @@ from argos_interfaces.msg import CountEvent
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
-from argos_common import qos
+from argos_common.ros import qos
+from argos_common.ros.conversions import msg_to_count_record
 
 from .monitor import RunMonitor
 
@@ -20,7 +21,7 @@ class MonitorNode(Node):
         self.create_subscription(Detection2DArray, "tracks", lambda _m: monitor.on_tracks(), qos.RESULTS)
 
     def _on_count(self, msg: CountEvent) -> None:
-        self.monitor.on_count(msg.line_id, msg.class_id, msg.direction)
+        self.monitor.on_count(msg_to_count_record(msg))
 
     def _on_truth(self, msg: CountEvent) -> None:
-        self.monitor.on_truth_count(msg.line_id, msg.class_id, msg.direction)
+        self.monitor.on_truth_count(msg_to_count_record(msg))

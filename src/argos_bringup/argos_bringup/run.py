@@ -10,16 +10,16 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
+from argos_common.endpoints import DEFAULT_MQTT_URL, DEFAULT_REDIS_URL, redact_url
 from argos_common.machine import cpu_model
 from argos_common.params import ConfigError
+from argos_common.stats import percentiles
 
 from .config import camera_namespaces, default_config_path, load_config, parse_assignment
-from .monitor import count_errors, percentiles
+from .monitor import count_errors
 from .services import MosquittoServer, RedisServer, ServiceError
 from .watcher import MqttWatcher
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-DEFAULT_MQTT = "mqtt://127.0.0.1:1883"
 SUMMARY_VERSION = 1
 
 
@@ -36,7 +36,7 @@ def _overrides(args) -> dict[str, dict[str, Any]]:
 def _start_services(stack: ExitStack, bridge_params: dict, embedded: str, say) -> dict[str, str]:
     """Fill in redis_url / mqtt_url: the configured ones, or private servers when empty."""
     urls = {}
-    for key, server_cls, default in (("redis_url", RedisServer, DEFAULT_REDIS), ("mqtt_url", MosquittoServer, DEFAULT_MQTT)):
+    for key, server_cls, default in (("redis_url", RedisServer, DEFAULT_REDIS_URL), ("mqtt_url", MosquittoServer, DEFAULT_MQTT_URL)):
         if bridge_params[key]:
             urls[key] = bridge_params[key]
         elif embedded == "never":
@@ -96,15 +96,15 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
         "latency_ms": {**percentiles(lat, (50, 95, 99)), "max": round(max(lat), 2) if lat else None,
                        "samples": len(lat), "measured": "frame capture stamp -> MQTT publish of its detections"},
         "counts": {"by_class_direction": monitor.counts.by_class_direction(),
-                   "by_line_direction": monitor.counts.by_line()},
+                   "by_line_direction": monitor.counts.by_line_direction()},
         "ground_truth": {"by_class_direction": monitor.truth.by_class_direction(),
-                         "by_line_direction": monitor.truth.by_line()},
+                         "by_line_direction": monitor.truth.by_line_direction()},
         "count_error": count_errors(monitor.counts, monitor.truth),
-        "redis": {"url": _redact(urls["redis_url"]), "entries_written": bridge.get("redis_written"),
+        "redis": {"url": redact_url(urls["redis_url"]), "entries_written": bridge.get("redis_written"),
                   "write_failures": bridge.get("redis_failed"), "buffered": bridge.get("redis_buffered"),
                   "flushed": bridge.get("redis_flushed"), "dropped": bridge.get("redis_dropped"),
                   "stream_length_at_end": redis_len},
-        "mqtt": {"url": _redact(urls["mqtt_url"]), "messages_published": bridge.get("mqtt_published"),
+        "mqtt": {"url": redact_url(urls["mqtt_url"]), "messages_published": bridge.get("mqtt_published"),
                  "publish_failures": bridge.get("mqtt_failed"), "spooled": bridge.get("mqtt_spooled"),
                  "flushed": bridge.get("mqtt_flushed"), "spool_dropped": bridge.get("mqtt_spool_dropped"),
                  "spool_depth_at_end": bridge.get("mqtt_spool_depth"), "rejected": bridge.get("mqtt_rejected"),
@@ -114,12 +114,6 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
         "nodes": stats,
     }
 
-
-def _redact(url: str) -> str:
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def _stream_length(redis_url: str, stream_key: str | None) -> int | None:
@@ -226,7 +220,7 @@ def run(args) -> int:
             # every camera uses its own configured servers, or the private ones
             cfg.params["bridge"].update({k: cfg.node("bridge")[k] or urls[k] for k in urls})
             say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({duration:g} s)")
-        say(f"  redis  : {_redact(urls['redis_url'])}   watch: redis-cli -u {_redact(urls['redis_url'])} XLEN <stream>")
+        say(f"  redis  : {redact_url(urls['redis_url'])}   watch: redis-cli -u {redact_url(urls['redis_url'])} XLEN <stream>")
         mqtt_host_port = urls["mqtt_url"].split("://", 1)[1]
         host, _, port = mqtt_host_port.partition(":")
         say(f"  mqtt   : {urls['mqtt_url']}   watch: mosquitto_sub -h {host} -p {port or 1883} -t 'argos/#' -v")

@@ -4,12 +4,12 @@ drawing goes onto a copy, so the frame inference holds by reference stays as cap
 from __future__ import annotations
 
 import zlib
-from collections import Counter
 from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
 
+from argos_common.counts import CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import DIRECTION_IN, DIRECTION_OUT, CountingLine
 
@@ -28,28 +28,16 @@ def class_color(label: str, classes: Sequence[str] = ()) -> tuple[int, int, int]
     return int(b), int(g), int(r)
 
 
-class Totals:
-    """Running count totals from CountEvents: per line and direction, and per class."""
-
-    def __init__(self):
-        self.by_line: Counter = Counter()    # (line_id, direction) -> n
-        self.by_class: Counter = Counter()   # class_id -> n
-        self.total = 0
-
-    def add(self, line_id: str, class_id: str, direction: str) -> None:
-        self.by_line[(line_id, direction)] += 1
-        self.by_class[class_id] += 1
-        self.total += 1
-
-    def text_lines(self, line_ids: Iterable[str] = ()) -> list[str]:
-        """The panel's rows: total, then one row per line (configured first), then per class."""
-        rows = [f"total {self.total}"]
-        ids = list(dict.fromkeys([*line_ids, *(lid for lid, _ in self.by_line)]))
-        for lid in ids:
-            rows.append(f"{lid}: in {self.by_line[(lid, DIRECTION_IN)]} out {self.by_line[(lid, DIRECTION_OUT)]}")
-        for cls, n in sorted(self.by_class.items(), key=lambda kv: (-kv[1], kv[0])):
-            rows.append(f"{cls} {n}")
-        return rows
+def panel_rows(totals: CountTotals, line_ids: Iterable[str] = ()) -> list[str]:
+    """The totals panel: total, then one row per line (configured ones first), then per class."""
+    rows = [f"total {totals.total}"]
+    by_line = totals.by_line_direction()
+    for lid in dict.fromkeys([*line_ids, *by_line]):
+        row = by_line.get(lid, {})
+        rows.append(f"{lid}: in {row.get(DIRECTION_IN, 0)} out {row.get(DIRECTION_OUT, 0)}")
+    for cls, n in sorted(totals.by_class().items(), key=lambda kv: (-kv[1], kv[0])):
+        rows.append(f"{cls} {n}")
+    return rows
 
 
 def _scale(image: np.ndarray) -> float:
@@ -109,7 +97,7 @@ def draw_panel(img: np.ndarray, rows: Sequence[str]) -> None:
 
 
 def annotate(image: np.ndarray, tracks: Detections | None = None, lines: Sequence[CountingLine] = (),
-             totals: Totals | None = None, classes: Sequence[str] = (), title: str = "") -> np.ndarray:
+             totals: CountTotals | None = None, classes: Sequence[str] = (), title: str = "") -> np.ndarray:
     """A new BGR image: `image` with lines, track boxes (class, #track id) and the totals panel.
     `image` itself is left untouched (it may be read-only, as GStreamer frames are)."""
     if image.ndim == 2:
@@ -119,6 +107,6 @@ def annotate(image: np.ndarray, tracks: Detections | None = None, lines: Sequenc
     draw_lines(out, lines)
     if tracks is not None and len(tracks):
         draw_tracks(out, tracks, classes)
-    rows = ([title] if title else []) + (totals.text_lines(line.id for line in lines) if totals is not None else [])
+    rows = ([title] if title else []) + (panel_rows(totals, (line.id for line in lines)) if totals is not None else [])
     draw_panel(out, rows)
     return out

@@ -20,19 +20,20 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import image_to_msg, msg_to_detections, msg_to_image, ns_from_stamp
-from argos_common.diagnostics import DiagnosticsReporter
+from argos_common.counts import CountTotals
+from argos_common.ros.conversions import image_to_msg, msg_to_count_record, msg_to_detections, msg_to_image, ns_from_stamp
+from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
 from argos_common.lines import parse_lines
-from argos_common.node_main import run_node
+from argos_common.ros.node_main import run_node
 from argos_common.params import ConfigError
-from argos_common.qos import COUNTS, RESULTS, SENSOR
-from argos_common.ros_params import declare_params
+from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
+from argos_common.ros.params import declare_params
 from argos_interfaces.msg import CountEvent
 
-from .annotate import Totals, annotate
+from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
 from .publish_policy import ImagePublishPolicy
 
@@ -54,12 +55,11 @@ class AnnotatorNode(Node):
             self.lines = parse_lines(self.params)
         except ConfigError as exc:
             self.destroy_node()
-            key = exc.key if exc.key.startswith("/") else f"{self.get_fully_qualified_name()}.{exc.key}"
-            raise ConfigError(key, exc.problem) from None
+            raise exc.under(self.get_fully_qualified_name()) from None
         self.classes = list(self.params["classes"])
         self._lock = threading.Lock()
         self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)
-        self._totals = Totals()
+        self._totals = CountTotals()
         self._last_tracks_mono = float("-inf")
         self._last_drawn_stamp = -1
         self._frames_received = self._frames_annotated = self._images_published = 0
@@ -127,7 +127,7 @@ class AnnotatorNode(Node):
     def _on_count(self, msg: CountEvent) -> None:
         with self._lock:
             self._counts_received += 1
-            self._totals.add(msg.line_id, msg.class_id, msg.direction)
+            self._totals.add(msg_to_count_record(msg))
 
     # -- output -------------------------------------------------------------------------------
     def _render(self, frame: Frame, tracks_msg: Detection2DArray | None) -> None:

@@ -58,7 +58,7 @@ class Capture:
             self._next_number += 1
             self.frames += 1
             self._stamps.append(stamp)
-        return Frame(image=image, stamp_ns=stamp, frame_number=number, frame_id=self.frame_id, extras=extras)
+        return Frame(image=image, stamp_ns=stamp, capture_index=number, frame_id=self.frame_id, extras=extras)
 
     def measured_fps(self) -> float:
         """Frame rate over the last RATE_WINDOW frames, by their stamps."""

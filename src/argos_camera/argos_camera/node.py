@@ -13,14 +13,15 @@ from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import detections_to_msg, image_to_msg, make_header
+from argos_common.counts import CountRecord
+from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
-from argos_common.diagnostics import DiagnosticsReporter
-from argos_common.node_main import run_node
-from argos_common.qos import COUNTS, RESULTS, SENSOR
-from argos_common.ros_params import declare_params
+from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.node_main import run_node
+from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
+from argos_common.ros.params import declare_params
 from argos_interfaces.msg import CountEvent
 
 from .health import health
@@ -30,7 +31,7 @@ from .params import PARAMS, validate
 from .publish_policy import ImagePublishPolicy
 from .source_types import SourceState
 from .sources import open_source
-from .synthetic import GroundTruth
+from argos_sim import GroundTruth, GroundTruthCrossing
 
 HANDOFF_POLL_S = 0.002    # free-running mode: how often to look whether downstream took the frame
 SOURCE_STATE_LOG_S = 0.5  # how often a self-paced source's state is checked for the log
@@ -48,16 +49,13 @@ class CameraNode(Node):
         self._stop_capture = threading.Event()
         try:
             self.params = declare_params(self, PARAMS)
-            try:
-                validate(self.params)
-            except ConfigError as exc:
-                raise ConfigError(f"{self.get_fully_qualified_name()}.{exc.key}", exc.problem) from None
+            validate(self.params)
             self.calibration: Calibration | None = (load_calibration(self.params["calibration_file"])
                                                     if self.params["calibration_file"] else None)
             self.source = open_source(self.params["source"], self.params)
-        except ConfigError:
+        except ConfigError as exc:
             self.destroy_node()
-            raise
+            raise exc.under(self.get_fully_qualified_name()) from None
         self._lock = threading.Lock()
         self._state = "starting"
         self._images_published = 0
@@ -165,12 +163,12 @@ class CameraNode(Node):
         info.d, info.k, info.r, info.p = list(cal.d), list(cal.k), list(cal.r), list(cal.p)
         return info
 
-    def _count_event(self, frame: Frame, record) -> CountEvent:
-        c = record.crossing
-        return CountEvent(header=make_header(frame.stamp_ns, frame.frame_id), frame_number=frame.frame_number,
-                          line_id=c.line_id, lane=c.lane, class_id=record.label, direction=c.direction,
-                          track_id=record.object_id, speed_px_s=float(record.speed_px_s),
-                          speed_m_s=float(record.speed_px_s) / self.pixels_per_meter)
+    def _count_event(self, frame: Frame, crossing: GroundTruthCrossing) -> CountEvent:
+        c = crossing.crossing
+        record = CountRecord(c.line_id, c.lane, crossing.label, c.direction, crossing.object_id, frame.stamp_ns,
+                             speed_px_s=float(crossing.speed_px_s),
+                             speed_m_s=float(crossing.speed_px_s) / self.pixels_per_meter)
+        return count_record_to_msg(record, frame.frame_id)
 
     def _finish(self) -> None:
         if self.finished.is_set():

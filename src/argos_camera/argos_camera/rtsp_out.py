@@ -21,7 +21,6 @@ import threading
 import numpy as np
 
 from .gst_runtime import gstreamer
-from .rtsp_server import free_port  # noqa: F401  (re-exported for callers and tests)
 
 DEFAULT_PATH = "/annotated"
 

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from argos_common.endpoints import free_port
+
 from .gst_runtime import gstreamer
 
 MOUNT = "/test"
@@ -52,10 +54,6 @@ def serve(port: int, width: int, height: int, fps: int, file: str | None = None)
     loop.run()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RtspServerProcess:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from argos_sim import IntersectionScene, SceneOptions, open_scene
+
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import parse_lines
 
@@ -22,14 +24,12 @@ from .gst_source import GstSource
 from .image_folder import ImageFolderSource
 from .pipelines import GST_SCHEMES, RtspOptions, pipeline_for
 from .source_types import FrameSource, SourceError
-from .synthetic import IntersectionScene, parse_conditions
 
 SUPPORTED = "synthetic://, file://, rtsp://, rtsps://, v4l2://, argus://, gst://, images://"
-SYNTHETIC_SCENES = ("intersection",)
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
 
 class SyntheticSource(FrameSource):
+    """The synthetic intersection (argos_sim) as a camera: rendered frames with ground truth."""
+
     def __init__(self, scene: IntersectionScene, uri: str):
         self.scene = scene
         self.uri = uri
@@ -44,51 +44,18 @@ class SyntheticSource(FrameSource):
         return self.scene.ground_truth_totals()
 
 
-def _synthetic_options(uri: str, query: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    options = {"seed": int(params.get("seed", 7)), "density": float(params.get("density", 1.0)),
-               "occluders": bool(params.get("occluders", True)), "conditions": ()}
-    for name, text in parse_qsl(query, keep_blank_values=True):
-        if name == "seed":
-            try:
-                options["seed"] = int(text)
-            except ValueError:
-                raise SourceError(f"{uri}: seed must be an integer, got {text!r}") from None
-        elif name == "density":
-            try:
-                options["density"] = float(text)
-            except ValueError:
-                raise SourceError(f"{uri}: density must be a number, got {text!r}") from None
-            if not 0.0 <= options["density"] <= 10.0:
-                raise SourceError(f"{uri}: density must be within 0..10, got {text}")
-        elif name == "occluders":
-            if text.lower() not in _TRUE + _FALSE:
-                raise SourceError(f"{uri}: occluders must be true or false, got {text!r}")
-            options["occluders"] = text.lower() in _TRUE
-        elif name == "conditions":
-            try:
-                options["conditions"] = parse_conditions(text)
-            except ValueError as exc:
-                raise SourceError(f"{uri}: {exc}") from None
-        else:
-            raise SourceError(f"{uri}: unknown option {name!r} (known: seed, density, occluders, conditions)")
-    return options
-
-
 def open_synthetic(uri: str, params: Mapping[str, Any]) -> SyntheticSource:
-    parts = urlsplit(uri)
-    scene = parts.netloc or parts.path.strip("/")
-    if scene not in SYNTHETIC_SCENES:
-        raise SourceError(f"unknown synthetic scene {scene!r} (available: {', '.join(SYNTHETIC_SCENES)})")
-    options = _synthetic_options(uri, parts.query, params)
-    lines = parse_lines(params)
+    defaults = SceneOptions(seed=int(params.get("seed", 7)), density=float(params.get("density", 1.0)),
+                            occluders=bool(params.get("occluders", True)))
     classes = list(params.get("classes", DEFAULT_CLASSES))
     if not classes:
         raise SourceError("the synthetic scene needs at least one class", key="classes")
-    scene_obj = IntersectionScene(int(params.get("width", 1280)), int(params.get("height", 720)),
-                                  float(params.get("fps", 15.0)), options["seed"], classes, lines,
-                                  density=options["density"], occluders=options["occluders"],
-                                  conditions=options["conditions"])
-    return SyntheticSource(scene_obj, uri)
+    try:
+        scene = open_scene(uri, int(params.get("width", 1280)), int(params.get("height", 720)),
+                           float(params.get("fps", 15.0)), classes, parse_lines(params), defaults)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    return SyntheticSource(scene, uri)
 
 
 def open_gstreamer(uri: str, params: Mapping[str, Any]) -> FrameSource:

@@ -1,4 +1,4 @@
-"""`argos quantize` and `argos bench detector` (registered by argos_bringup's CLI)."""
+"""`argos quantize` (registered by argos_bringup's CLI)."""
 from __future__ import annotations
 
 import sys
@@ -23,13 +23,9 @@ def _quantize(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    from .bench import run_bench
-    return run_bench(args)
 
-
-def register(groups) -> None:
-    quantize = groups.top.add_parser(
+def register(top) -> None:
+    quantize = top.add_parser(
         "quantize", help="fp32 ONNX + calibration images -> int8 QDQ ONNX (onnxruntime static quantisation)")
     quantize.add_argument("--model", required=True, help="fp32 ONNX model")
     quantize.add_argument("--calib", required=True, help="folder of calibration images (traffic scenes of the site)")
@@ -47,11 +43,3 @@ def register(groups) -> None:
     quantize.add_argument("--std", type=float, nargs=3, default=(1.0, 1.0, 1.0), help="with --input-size")
     quantize.set_defaults(func=_quantize)
 
-    bench = groups.bench.add_parser("detector", help="detector latency and throughput per engine and precision")
-    bench.add_argument("--model", help="fp32 ONNX model to bench (default: models/argos-traffic*.onnx if present, "
-                                       "else a generated YOLO-shaped network)")
-    bench.add_argument("--seconds", type=float, default=3.0, help="measuring time per configuration (default 3)")
-    bench.add_argument("--input-size", type=int, default=320, help="input size of the generated network")
-    bench.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)")
-    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    bench.set_defaults(func=_bench)

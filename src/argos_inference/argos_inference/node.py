@@ -9,19 +9,19 @@ from collections import deque
 from typing import Mapping
 
 import numpy as np
-from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.conversions import detections_to_msg, msg_to_image, ns_from_stamp
+from argos_common.ros.conversions import detections_to_msg, msg_to_image, ns_from_stamp
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
-from argos_common.diagnostics import DiagnosticsReporter
-from argos_common.node_main import run_node
-from argos_common.qos import RESULTS, SENSOR
-from argos_common.ros_params import declare_params
+from argos_common.stats import percentiles
+from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.node_main import run_node
+from argos_common.ros.qos import RESULTS, SENSOR
+from argos_common.ros.params import declare_params
 
 from .health import health
 from .factory import create_detector
@@ -29,18 +29,6 @@ from .params import PARAMS
 
 _TIMING_WINDOW = 300  # frames kept for the infer_ms statistics (~20 s at 15 fps)
 
-
-def _declare_or_config_error(node: Node, specs) -> dict:
-    """declare_params, one spec at a time so that rclpy's own rejection of an override (wrong
-    type, outside the descriptor's range) becomes a ConfigError naming the parameter."""
-    values: dict = {}
-    for spec in specs:
-        try:
-            values.update(declare_params(node, [spec]))
-        except ParameterException as exc:
-            reason = str(exc).removesuffix(f": {spec.name}")
-            raise ConfigError(f"{node.get_fully_qualified_name()}.{spec.name}", reason) from None
-    return values
 
 
 class InferenceNode(Node):
@@ -50,11 +38,11 @@ class InferenceNode(Node):
         slot, for one detector shared by several cameras: the frames waiting in all slots go through
         the engine as one batch and each result goes to `<namespace>/detections`."""
         super().__init__(node_name, **kwargs)
-        self.params = _declare_or_config_error(self, PARAMS)
         try:
+            self.params = declare_params(self, PARAMS)
             self.detector = create_detector(self.params)
         except ConfigError as exc:
-            raise ConfigError(f"{self.get_fully_qualified_name()}.{exc.key}", exc.problem) from None
+            raise exc.under(self.get_fully_qualified_name()) from None
         self._lock = threading.Lock()
         self._infer_ms: deque[float] = deque(maxlen=_TIMING_WINDOW)
         self._frames_received = 0
@@ -154,7 +142,7 @@ class InferenceNode(Node):
             snapshot["frames_dropped"] = self._frame_slot.dropped
         snapshot["frames_received"] = received
         snapshot["infer_ms_mean"] = float(timings.mean()) if len(timings) else 0.0
-        snapshot["infer_ms_p95"] = float(np.percentile(timings, 95)) if len(timings) else 0.0
+        snapshot["infer_ms_p95"] = percentiles(timings, (95,))["p95"] or 0.0
         snapshot["engine"] = self.detector.name
         return snapshot
 

@@ -30,25 +30,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from argos_common.geometry import centred_iou_matrix, iou_matrix
+
 # Stands in for "impossible" in the cost matrix; any real cost is in [0, 1 + weight].
 _INFEASIBLE = 1e6
 # d2 at which the motion term saturates: the 99.9 % point of chi-square with 2 dof
 MOTION_COST_SCALE = 13.8
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in a (N, 4) with every box in b (M, 4), x1 y1 x2 y2."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def assign(cost: np.ndarray, feasible: np.ndarray) -> list[tuple[int, int]]:
@@ -83,16 +72,6 @@ class AssociationConfig:
         return self.gate_chi2 > 0 and self.recovery_shape_iou > 0
 
 
-def centred_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in a (N, 4) with every box in b (M, 4) after moving them onto one centre:
-    how alike their sizes and shapes are, wherever they are."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    wa, ha = np.clip(a[:, 2] - a[:, 0], 0, None), np.clip(a[:, 3] - a[:, 1], 0, None)
-    wb, hb = np.clip(b[:, 2] - b[:, 0], 0, None), np.clip(b[:, 3] - b[:, 1], 0, None)
-    inter = np.minimum(wa[:, None], wb[None, :]) * np.minimum(ha[:, None], hb[None, :])
-    union = (wa * ha)[:, None] + (wb * hb)[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.ndarray,

@@ -22,31 +22,20 @@ Rules, each against a way a naive "sign changed" counter miscounts:
 - A confirmed track that ends with a crossing still pending (e.g. a line a few pixels from
   the frame edge, where the object leaves the image before settling beyond the hysteresis)
   counts when it is removed, provided its last anchor was on the far side.
-An event carries the stamp and frame number of the frame whose anchor step crossed the line.
+An event carries the capture stamp and the tracker's frame number of the frame whose anchor step
+crossed the line.
 """
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 
+from argos_common.counts import CountRecord
 from argos_common.lines import DIRECTION_IN, Crossing, CountingLine
 
 from .tracker import TENTATIVE, Track
-
-
-@dataclass(frozen=True)
-class CountRecord:
-    line_id: str
-    lane: str
-    label: str
-    direction: str
-    track_id: int
-    stamp_ns: int
-    frame_number: int
-    speed_px_s: float
 
 
 def signed_distance(line: CountingLine, p) -> float:
@@ -79,7 +68,7 @@ class _Segments:
 class _Pending:
     crossing: Crossing
     stamp_ns: int
-    frame_number: int
+    tracker_frame: int
 
     def lands_on(self, side: float) -> bool:
         # "in" goes from the positive (right-hand) side to the negative side
@@ -111,9 +100,8 @@ class LineCounter:
         self.hysteresis_px = float(hysteresis_px)
         self._segments = {line.id: _Segments(line) for line in self.lines}
         self._tracks: dict[int, _TrackState] = {}
-        self._totals: Counter = Counter()
 
-    def update(self, tracks: Iterable[Track], stamp_ns: int, frame_number: int) -> list[CountRecord]:
+    def update(self, tracks: Iterable[Track], stamp_ns: int, tracker_frame: int) -> list[CountRecord]:
         """Feed every live track of one frame (as Tracker.update returns them); returns the
         crossings counted in this call. Tracks missing from `tracks` are taken as removed."""
         events: list[CountRecord] = []
@@ -129,7 +117,7 @@ class LineCounter:
                 state = self._start(track)
                 self._tracks[track.id] = state
             elif track.misses == 0:
-                self._advance(state, track, stamp_ns, frame_number)
+                self._advance(state, track, stamp_ns, tracker_frame)
             state.last = track
             if track.state != TENTATIVE:
                 state.confirmed = True
@@ -137,13 +125,7 @@ class LineCounter:
                 state.held.clear()
         for track_id in [t for t in self._tracks if t not in seen]:
             events += self._flush(self._tracks.pop(track_id))
-        for e in events:
-            self._totals[(e.line_id, e.lane, e.label, e.direction)] += 1
         return events
-
-    def totals(self) -> dict[tuple[str, str, str, str], int]:
-        """{(line_id, lane, label, direction): count} since start."""
-        return dict(self._totals)
 
     # -- internals ---------------------------------------------------------------------------
     def _start(self, track: Track) -> _TrackState:
@@ -155,7 +137,7 @@ class LineCounter:
             lines[line.id] = _LineState(p, side=math.copysign(1.0, d) if d else 0.0)
         return _TrackState(track.birth_ns, p, lines, track)
 
-    def _advance(self, state: _TrackState, track: Track, stamp_ns: int, frame_number: int) -> None:
+    def _advance(self, state: _TrackState, track: Track, stamp_ns: int, tracker_frame: int) -> None:
         q = track.anchor(self.anchor)
         state.anchor = q
         for line in self.lines:
@@ -170,7 +152,7 @@ class LineCounter:
             crossing = line.crossing(ls.origin, q)
             ls.origin = q
             if crossing is not None:
-                pending = _Pending(crossing, stamp_ns, frame_number)
+                pending = _Pending(crossing, stamp_ns, tracker_frame)
                 # a step back towards the settled side undoes the crossing in progress
                 ls.pending = None if ls.side and pending.lands_on(ls.side) else pending
             if abs(d) < self.hysteresis_px:
@@ -207,5 +189,5 @@ class LineCounter:
     @staticmethod
     def _record(pending: _Pending, track: Track) -> CountRecord:
         c = pending.crossing
-        return CountRecord(c.line_id, c.lane, track.label, c.direction, track.id, pending.stamp_ns,
-                           pending.frame_number, track.speed_px_s)
+        return CountRecord(c.line_id, c.lane, track.label, c.direction, str(track.id), pending.stamp_ns,
+                           pending.tracker_frame, track.speed_px_s)

@@ -103,7 +103,7 @@ class Tracker:
     """`Tracker(params)` with the tracker's flat parameters (missing ones take their defaults)."""
 
     def __init__(self, params: Mapping[str, object] | None = None):
-        p = resolve("tracker", PARAMS, dict(params or {}), allow_unknown=True)
+        p = resolve(PARAMS, dict(params or {}), allow_unknown=True)
         validate(p)
         self.params = p
         self.classes = frozenset(p["classes"])

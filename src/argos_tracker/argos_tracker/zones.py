@@ -13,17 +13,16 @@ Occupancy: confirmed or coasting tracks whose last settled place is inside.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 import cv2
 import numpy as np
 
+from argos_common.counts import CountRecord
 from argos_common.lines import DIRECTION_IN, DIRECTION_OUT
 from argos_common.params import ConfigError
 
-from .counting import CountRecord
 from .tracker import TENTATIVE, Track
 
 _UNKNOWN, _OUTSIDE, _INSIDE = 0, -1, 1
@@ -39,12 +38,12 @@ class Zone:
         return float(cv2.pointPolygonTest(self.points, (float(p[0]), float(p[1])), True))
 
 
-def parse_zones(params: Mapping[str, object], key_prefix: str = "") -> list[Zone]:
+def parse_zones(params: Mapping[str, object]) -> list[Zone]:
     zones = []
     for name in params.get("zones.names", []) or []:
         pts = list(params.get(f"zones.{name}.points", []) or [])
         if len(pts) < 6 or len(pts) % 2:
-            raise ConfigError(f"{key_prefix}zones.{name}.points",
+            raise ConfigError(f"zones.{name}.points",
                               f"needs an even number (>= 6) of coordinates; got {len(pts)}")
         zones.append(Zone(name, np.asarray(pts, dtype=np.float32).reshape(-1, 2)))
     return zones
@@ -66,9 +65,8 @@ class ZoneCounter:
         self.hysteresis_px = float(hysteresis_px)
         self._tracks: dict[int, _TrackZones] = {}
         self._occupancy: dict[str, int] = {z.id: 0 for z in self.zones}
-        self._totals: Counter = Counter()
 
-    def update(self, tracks: Iterable[Track], stamp_ns: int, frame_number: int) -> list[CountRecord]:
+    def update(self, tracks: Iterable[Track], stamp_ns: int, tracker_frame: int) -> list[CountRecord]:
         if not self.zones:
             return []
         events: list[CountRecord] = []
@@ -80,30 +78,24 @@ class ZoneCounter:
             if state is None or state.birth_ns != track.birth_ns:
                 state = self._tracks[track.id] = _TrackZones(track.birth_ns, {z.id: _UNKNOWN for z in self.zones})
             if track.misses == 0:
-                self._advance(state, track, stamp_ns, frame_number)
+                self._advance(state, track, stamp_ns, tracker_frame)
             if track.state != TENTATIVE:
                 state.confirmed = True
                 # the class is the vote at confirmation, as for line counts
-                events += [replace(r, label=track.label) for r in state.held]
+                events += [replace(r, class_id=track.label) for r in state.held]
                 state.held.clear()
                 for zone_id, place in state.place.items():
                     occupancy[zone_id] += place == _INSIDE
         for gone in [t for t in self._tracks if t not in seen]:
             del self._tracks[gone]
         self._occupancy = occupancy
-        for e in events:
-            self._totals[(e.line_id, e.lane, e.label, e.direction)] += 1
         return events
 
     def occupancy(self) -> dict[str, int]:
         """Confirmed (or coasting) tracks inside each zone after the last update."""
         return dict(self._occupancy)
 
-    def totals(self) -> dict[tuple[str, str, str, str], int]:
-        """{(zone id, "", label, direction): count} since start."""
-        return dict(self._totals)
-
-    def _advance(self, state: _TrackZones, track: Track, stamp_ns: int, frame_number: int) -> None:
+    def _advance(self, state: _TrackZones, track: Track, stamp_ns: int, tracker_frame: int) -> None:
         p = track.anchor(self.anchor)
         for zone in self.zones:
             d = zone.signed_distance(p)
@@ -118,6 +110,6 @@ class ZoneCounter:
             if (zone.id, direction) in state.emitted:
                 continue
             state.emitted.add((zone.id, direction))
-            record = CountRecord(zone.id, "", track.label, direction, track.id, stamp_ns, frame_number,
+            record = CountRecord(zone.id, "", track.label, direction, str(track.id), stamp_ns, tracker_frame,
                                  track.speed_px_s)
             state.held.append(record)

@@ -9,7 +9,7 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, DurabilityPolicy
 from rosgraph_msgs.msg import Clock
 
-from argos_common.conversions import stamp_from_ns
+from argos_common.ros.conversions import stamp_from_ns
 
 from .player import Scheduled
 from .recorder_node import message_class

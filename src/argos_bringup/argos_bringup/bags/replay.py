@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argos_common.conversions import msg_to_detections, msg_to_image, ns_from_stamp
-from argos_common.lines import parse_lines
+from argos_common.counts import CountTotals
+from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, msg_to_image, ns_from_stamp
 
-from ..monitor import CountTable
 from .reader import read_messages, topics_of
 from .typestore import typestore_for
 
@@ -21,10 +20,10 @@ from .typestore import typestore_for
 class ReplayResult:
     source_topic: str
     frames: int = 0
-    replayed: CountTable = field(default_factory=CountTable)
-    recorded: CountTable = field(default_factory=CountTable)
-    ground_truth: CountTable = field(default_factory=CountTable)
-    events: list = field(default_factory=list)   # (frame, line, lane, label, direction, track id)
+    replayed: CountTotals = field(default_factory=CountTotals)
+    recorded: CountTotals = field(default_factory=CountTotals)
+    ground_truth: CountTotals = field(default_factory=CountTotals)
+    events: list = field(default_factory=list)   # (tracker frame, line, lane, class, direction, track id)
 
 
 def _pick(topics: dict[str, str], suffix: str, namespace: str | None) -> str | None:
@@ -36,8 +35,7 @@ def _pick(topics: dict[str, str], suffix: str, namespace: str | None) -> str | N
 
 def replay(bag: str | Path, tracker_params: dict, inference_params: dict | None = None, *,
            source: str = "detections", namespace: str | None = None) -> ReplayResult:
-    from argos_tracker.counting import LineCounter
-    from argos_tracker.tracker import Tracker
+    from argos_tracker.pipeline import TrackingPipeline
 
     topics = topics_of(bag)
     suffix = {"detections": "/detections", "images": "/camera/image_raw"}[source]
@@ -52,24 +50,24 @@ def replay(bag: str | Path, tracker_params: dict, inference_params: dict | None 
     if source == "images":
         from argos_inference.factory import create_detector
         detector = create_detector(inference_params)
-    tracker = Tracker(tracker_params)
-    counter = LineCounter(parse_lines(tracker_params), tracker_params["anchor"], tracker_params["count_hysteresis_px"])
+    pipeline = TrackingPipeline(tracker_params)
     result = ReplayResult(source_topic=topic)
     try:
         for m in read_messages(bag, {topic, counts_topic, truth_topic}):
             msg = store.deserialize_cdr(m.data, m.msgtype)
             if m.topic == counts_topic:
-                result.recorded.add(msg.line_id, msg.class_id, msg.direction)
+                result.recorded.add(msg_to_count_record(msg))
                 continue
             if m.topic == truth_topic:
-                result.ground_truth.add(msg.line_id, msg.class_id, msg.direction)
+                result.ground_truth.add(msg_to_count_record(msg))
                 continue
             stamp_ns = ns_from_stamp(msg.header.stamp)
             dets = msg_to_detections(msg) if detector is None else detector.detect([msg_to_image(msg)])[0]
             result.frames += 1
-            for rec in counter.update(tracker.update(dets, stamp_ns), stamp_ns, result.frames):
-                result.replayed.add(rec.line_id, rec.label, rec.direction)
-                result.events.append((rec.frame_number, rec.line_id, rec.lane, rec.label, rec.direction, rec.track_id))
+            for rec in pipeline.update(dets, stamp_ns).counts:
+                result.replayed.add(rec)
+                result.events.append((rec.tracker_frame, rec.line_id, rec.lane, rec.class_id, rec.direction,
+                                      rec.track_id))
     finally:
         if detector is not None:
             detector.close()

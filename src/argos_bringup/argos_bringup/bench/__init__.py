@@ -1,0 +1,54 @@
+"""`argos bench <area>`: benchmarks printed as tables naming the machine (make bench)."""
+from __future__ import annotations
+
+
+def _camera(args) -> int:
+    from .camera import run_bench
+    return run_bench(seconds=args.seconds, clip_frames=args.clip_frames, iterations=args.iterations,
+                     rtsp=not args.no_rtsp)
+
+
+def _detector(args) -> int:
+    from .detector import run_bench
+    return run_bench(args)
+
+
+def _tracker(args) -> int:
+    from ..evaluation.report import run_bench
+    run_bench([int(n) for n in args.objects.split(",") if n], args.frames)
+    return 0
+
+
+def _bridge(args) -> int:
+    from .bridge import run_bench
+    return run_bench(args)
+
+
+def register(bench) -> None:
+    """Add the benchmark areas to `bench`, the subparsers of `argos bench`."""
+    camera = bench.add_parser("camera", help="capture FPS and CPU per source type at 720p/1080p; "
+                                             "frame hand-off composed vs rclpy")
+    camera.add_argument("--seconds", type=float, default=2.0, help="measuring time per source and resolution")
+    camera.add_argument("--clip-frames", type=int, default=60, help="frames in the encoded test clips")
+    camera.add_argument("--iterations", type=int, default=60, help="hand-off samples (rclpy: a third of them)")
+    camera.add_argument("--no-rtsp", action="store_true", help="leave out the RTSP rows (no local server)")
+    camera.set_defaults(func=_camera)
+
+    detector = bench.add_parser("detector", help="detector latency and throughput per engine and precision")
+    detector.add_argument("--model", help="fp32 ONNX model to bench (default: models/argos-traffic*.onnx if "
+                                          "present, else a generated YOLO-shaped network)")
+    detector.add_argument("--seconds", type=float, default=3.0, help="measuring time per configuration (default 3)")
+    detector.add_argument("--input-size", type=int, default=320, help="input size of the generated network")
+    detector.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)")
+    detector.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    detector.set_defaults(func=_detector)
+
+    tracker = bench.add_parser("tracker", help="ms/frame at 10..200 objects, ours vs supervision's ByteTrack")
+    tracker.add_argument("--objects", default="10,50,100,200", help="comma-separated object counts")
+    tracker.add_argument("--frames", type=int, default=60, help="frames per measurement (default 60)")
+    tracker.set_defaults(func=_tracker)
+
+    bridge = bench.add_parser("bridge", help="messages/s of the bridge's Redis and MQTT sinks vs the raw clients")
+    bridge.add_argument("--messages", type=int, default=3000, help="messages per measurement (default 3000)")
+    bridge.add_argument("--repeats", type=int, default=3, help="best of N runs per measurement (default 3)")
+    bridge.set_defaults(func=_bridge)

@@ -1,0 +1,40 @@
+"""Box geometry shared by the detector's NMS, the tracker's association and the evaluations.
+
+Boxes are rows x1 y1 x2 y2 in pixels; degenerate boxes (x2 < x1) have area 0 and IoU 0."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_boxes(boxes) -> np.ndarray:
+    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def _sizes(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None), np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+
+
+def _ratio(inter: np.ndarray, union: np.ndarray) -> np.ndarray:
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def iou_matrix(a, b) -> np.ndarray:
+    """IoU of every box in a (N, 4) with every box in b (M, 4): (N, M) float64."""
+    a, b = _as_boxes(a), _as_boxes(b)
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    overlap = np.clip(bottom_right - top_left, 0, None)
+    inter = overlap[..., 0] * overlap[..., 1]
+    wa, ha = _sizes(a)
+    wb, hb = _sizes(b)
+    return _ratio(inter, (wa * ha)[:, None] + (wb * hb)[None, :] - inter)
+
+
+def centred_iou_matrix(a, b) -> np.ndarray:
+    """IoU of every box in a with every box in b after moving them onto one centre: how alike
+    their sizes and shapes are, wherever they are."""
+    a, b = _as_boxes(a), _as_boxes(b)
+    wa, ha = _sizes(a)
+    wb, hb = _sizes(b)
+    inter = np.minimum(wa[:, None], wb[None, :]) * np.minimum(ha[:, None], hb[None, :])
+    return _ratio(inter, (wa * ha)[:, None] + (wb * hb)[None, :] - inter)

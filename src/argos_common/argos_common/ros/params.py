@@ -1,0 +1,79 @@
+"""Declare ParamSpecs on an rclpy node, with descriptors, and read them back as a flat dict; and
+the one map from ParamSpec types to rclpy parameter types."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from ..params import ConfigError, ParamGroup, ParamSpec, coerce, expand_specs
+
+PARAMETER_TYPES = {
+    "bool": Parameter.Type.BOOL, "int": Parameter.Type.INTEGER, "float": Parameter.Type.DOUBLE,
+    "str": Parameter.Type.STRING, "bool[]": Parameter.Type.BOOL_ARRAY, "int[]": Parameter.Type.INTEGER_ARRAY,
+    "float[]": Parameter.Type.DOUBLE_ARRAY, "str[]": Parameter.Type.STRING_ARRAY,
+}
+
+
+def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    desc = ParameterDescriptor(name=spec.name, type=PARAMETER_TYPES[spec.type].value, description=spec.description,
+                               read_only=spec.read_only)
+    if spec.choices:
+        desc.additional_constraints = "one of: " + ", ".join(map(str, spec.choices))
+    if spec.type == "int" and (spec.min is not None or spec.max is not None):
+        desc.integer_range = [IntegerRange(from_value=int(spec.min if spec.min is not None else -(2**63)),
+                                           to_value=int(spec.max if spec.max is not None else 2**63 - 1), step=0)]
+    if spec.type == "float" and (spec.min is not None or spec.max is not None):
+        desc.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.min if spec.min is not None else -1e308),
+            to_value=float(spec.max if spec.max is not None else 1e308), step=0.0)]
+    return desc
+
+
+def declare_params(node: Node, specs: Sequence[ParamSpec | ParamGroup]) -> dict:
+    """Declare every spec (groups expanded from their `names` parameter) and return the values,
+    checked against the spec (choices and ranges), keyed by parameter name. A value rclpy or the
+    spec refuses raises ConfigError keyed `<node's fully qualified name>.<parameter>`."""
+    values: dict = {}
+    try:
+        for spec in specs:
+            if isinstance(spec, ParamGroup):
+                names = _declare(node, spec.names)
+                values[spec.names.name] = names
+                for s in spec.expand(names)[1:]:
+                    values[s.name] = _declare(node, s)
+            else:
+                values[spec.name] = _declare(node, spec)
+    except ConfigError as exc:
+        raise exc.under(node.get_fully_qualified_name()) from None
+    return values
+
+
+def _declare(node: Node, spec: ParamSpec):
+    # rclpy infers BYTE_ARRAY from an empty list, which would then refuse a string-array
+    # override; an empty list default is declared by its type instead (value left unset).
+    initial = PARAMETER_TYPES[spec.type] if spec.type.endswith("[]") and not spec.default else spec.default
+    try:
+        node.declare_parameter(spec.name, initial, _descriptor(spec))
+    except ParameterException as exc:
+        # rclpy's message ends in ": <name>"; the key says which parameter
+        raise ConfigError(spec.name, str(exc).removesuffix(f": {spec.name}").strip() or "invalid value") from None
+    try:
+        value = node.get_parameter(spec.name).value
+    except ParameterUninitializedException:
+        value = []
+    if spec.type.endswith("[]") and value is None:
+        value = []
+    return coerce(spec, list(value) if spec.type.endswith("[]") else value, spec.name)
+
+
+def parameter_overrides(specs: Sequence[ParamSpec | ParamGroup], values: Mapping[str, Any]) -> list[Parameter]:
+    """`values` (flat, already validated) as rclpy Parameters for a node built in-process."""
+    concrete = expand_specs(specs, values)
+    # An empty list loses its element type on the way through rclpy (it arrives as BYTE_ARRAY);
+    # the nodes declare empty lists by type already, so there is nothing to override.
+    return [Parameter(s.name, PARAMETER_TYPES[s.type], values[s.name]) for s in concrete
+            if s.name in values and not (isinstance(values[s.name], list) and not values[s.name])]

@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from argos_common.geometry import centred_iou_matrix, iou_matrix
+from argos_common.stats import percentiles
+
+
+def test_percentiles_one_definition_linear_between_ranks():
+    assert percentiles([]) == {"p50": None, "p95": None}
+    p = percentiles(list(range(1, 101)))
+    assert p["p50"] == 50.5 and p["p95"] == 95.05
+    assert percentiles([3.0], (50, 99)) == {"p50": 3.0, "p99": 3.0}
+    assert percentiles(np.array([1.0, 2.0]), (50,), digits=None) == {"p50": 1.5}
+
+
+def test_iou_matrix_pairs_and_degenerate_boxes():
+    a = [[0, 0, 10, 10]]
+    b = [[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [3, 3, 3, 3]]
+    assert iou_matrix(a, b)[0] == pytest.approx([1.0, 50 / 150, 0.0, 0.0])
+    assert iou_matrix(np.zeros((0, 4)), b).shape == (0, 4)
+
+
+def test_centred_iou_compares_shapes_wherever_they_are():
+    assert centred_iou_matrix([[0, 0, 10, 20]], [[100, 100, 110, 120], [0, 0, 20, 20]])[0] == pytest.approx([1.0, 0.5])

@@ -1,0 +1,130 @@
+"""The TensorRT engine's shared parts (engine cache key, calibration batching, QDQ detection, input
+shape resolution) run here; building and running an engine needs tensorrt and skips without it."""
+import cv2
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from argos_common.params import ConfigError, resolve
+from argos_inference.calibration import CalibrationBatches, batch_indices, calibration_images
+from argos_inference.engine_cache import EngineKey, engine_key, engine_path
+from argos_inference.onnx_model import input_shape, is_qdq, load_graph
+from argos_inference.params import PARAMS
+from argos_inference.preprocess import InputSpec, Preprocessor
+from argos_inference.tensorrt_engine import engine_input
+
+
+def conv_model(path, shape=(1, 3, 32, 48)):
+    w = numpy_helper.from_array(np.ones((2, 3, 1, 1), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["images", "w"], ["out"])], "conv",
+                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_engine_key_changes_with_every_component_and_is_stable(tmp_path):
+    model = conv_model(tmp_path / "m.onnx")
+    base = engine_key(model, "10.3.0", "Orin", "fp16", (1, 3, 32, 48))
+    assert base == engine_key(model, "10.3.0", "Orin", "fp16", [1, 3, 32, 48])
+    variants = [engine_key(model, "10.4.0", "Orin", "fp16", (1, 3, 32, 48)),
+                engine_key(model, "10.3.0", "Xavier", "fp16", (1, 3, 32, 48)),
+                engine_key(model, "10.3.0", "Orin", "int8", (1, 3, 32, 48)),
+                engine_key(model, "10.3.0", "Orin", "fp16", (2, 3, 32, 48))]
+    other = conv_model(tmp_path / "other.onnx", (1, 3, 32, 64))
+    variants.append(engine_key(other, "10.3.0", "Orin", "fp16", (1, 3, 32, 48)))
+    cache = tmp_path / "calib.cache"
+    cache.write_bytes(b"TRT-int8-cache")
+    variants.append(engine_key(model, "10.3.0", "Orin", "fp16", (1, 3, 32, 48), cache))
+    digests = {base.digest()} | {v.digest() for v in variants}
+    assert len(digests) == 1 + len(variants)
+    path = engine_path(tmp_path / "engines", tmp_path / "my model!.onnx", base)
+    assert path.parent == tmp_path / "engines"
+    assert path.name.startswith("my_model_-fp16-1x3x32x48-") and path.name.endswith(".engine")
+
+
+def test_engine_key_hashes_the_model_bytes(tmp_path):
+    model = conv_model(tmp_path / "m.onnx")
+    first = engine_key(model, "10", "gpu", "fp16", (1, 3, 32, 48))
+    model.write_bytes(model.read_bytes() + b"\0")
+    assert engine_key(model, "10", "gpu", "fp16", (1, 3, 32, 48)).model_sha256 != first.model_sha256
+    assert isinstance(first, EngineKey) and len(first.model_sha256) == 64
+
+
+@pytest.mark.parametrize("count, size, expected", [
+    (5, 2, [[0, 1], [2, 3], [4, 0]]), (4, 2, [[0, 1], [2, 3]]), (1, 3, [[0, 0, 0]]), (3, 1, [[0], [1], [2]]),
+])
+def test_calibration_batches_are_full_and_use_every_image(count, size, expected):
+    assert batch_indices(count, size) == expected
+
+
+def test_calibration_batches_are_the_detector_preprocessing(tmp_path):
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (40, 60, 3), dtype=np.uint8) for _ in range(3)]
+    for i, image in enumerate(images):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), image)
+    (tmp_path / "notes.txt").write_text("not an image")
+    paths = calibration_images(tmp_path)
+    assert [p.name for p in paths] == ["0.png", "1.png", "2.png"]
+    preprocessor = Preprocessor(InputSpec(32, 32, "rgb"))
+    batches = list(CalibrationBatches(paths, preprocessor, batch_size=2))
+    assert [b.shape for b in batches] == [(2, 3, 32, 32)] * 2
+    expected, _ = preprocessor([images[2], images[0]])
+    np.testing.assert_array_equal(batches[1], expected)
+
+
+def test_calibration_folder_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        calibration_images(tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="no images"):
+        calibration_images(tmp_path)
+
+
+def test_qdq_detection_and_input_shape(tmp_path):
+    graph = load_graph(conv_model(tmp_path / "m.onnx", (-1, 3, 32, 48)))
+    assert input_shape(graph) == (-1, 3, 32, 48) and not is_qdq(graph)
+    graph.graph.node.append(helper.make_node("QuantizeLinear", ["out", "s"], ["q"]))
+    assert is_qdq(graph)
+
+
+def test_engine_input_shape_resolution(tmp_path):
+    fixed = load_graph(conv_model(tmp_path / "fixed.onnx"))
+    params = resolve(PARAMS, {"model.path": str(tmp_path / "fixed.onnx")})
+    shape, spec = engine_input(params, fixed)
+    assert shape == (1, 3, 32, 48) and (spec.height, spec.width, spec.color) == (32, 48, "rgb")
+    dynamic_path = conv_model(tmp_path / "dynamic.onnx", (-1, 3, -1, -1))
+    params = resolve(PARAMS, {"model.path": str(dynamic_path), "model.batch": 4})
+    with pytest.raises(ConfigError) as err:
+        engine_input(params, load_graph(dynamic_path))
+    assert err.value.key == "model.input_size"
+    (tmp_path / "dynamic.json").write_text('{"input_size": [64, 96], "color": "bgr"}')
+    shape, spec = engine_input(params, load_graph(dynamic_path))
+    assert shape == (4, 3, 64, 96) and spec.color == "bgr"
+
+
+def test_tensorrt_engine_without_tensorrt_is_a_config_error(tmp_path):
+    try:
+        import tensorrt  # noqa: F401
+        pytest.skip("tensorrt is importable here; the error path does not apply")
+    except ImportError:
+        pass
+    from argos_inference.factory import create_detector
+    params = resolve(PARAMS, {"engine": "tensorrt", "model.path": str(conv_model(tmp_path / "m.onnx"))})
+    with pytest.raises(ConfigError) as err:
+        create_detector(params)
+    assert err.value.key == "engine" and "tensorrt" in err.value.problem
+
+
+def test_tensorrt_builds_and_caches_an_engine(tmp_path):
+    pytest.importorskip("tensorrt", reason="TensorRT is not installable on this machine (Jetson / NVIDIA hosts only)")
+    pytest.importorskip("cuda", reason="cuda-python is needed for TensorRT device buffers")
+    from argos_inference.tensorrt_engine import TensorRTEngine
+    engine = TensorRTEngine(conv_model(tmp_path / "m.onnx"), (1, 3, 32, 48), "fp16", str(tmp_path / "cache"))
+    engine.load()
+    out = engine.infer(np.ones((1, 3, 32, 48), np.float32))
+    np.testing.assert_allclose(out[0], 3.0, rtol=1e-2)
+    assert engine.engine_file.is_file()
+    engine.close()

@@ -1,1 +1,0 @@
-"""Shared Python layer of the ARGOS edge nodes."""

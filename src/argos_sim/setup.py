@@ -1,0 +1,20 @@
+from setuptools import find_packages, setup
+
+package_name = "argos_sim"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="ARGOS edge maintainers",
+    maintainer_email="maintainers@argos-edge.org",
+    description="ARGOS synthetic intersection: road network, traffic with signal plans, rendering under conditions, exact ground truth (ROS-free).",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+)

@@ -1,0 +1,97 @@
+"""The tracking pipeline of one camera, ROS-free: tracker, line counting, zone counting, ground
+speed and running totals, wired once.
+
+The tracker node, `argos replay` and `argos eval` all run this class with the tracker's
+parameters (defaults from `params.PARAMS`, the same rules as config/edge.yaml), so a count
+reproduced offline is the count the node made. Feed one frame of detections per `update()` in
+capture order; `finish()` settles what live tracks still hold at the end of a stream.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Mapping, Protocol
+
+from argos_common.counts import CountRecord, CountTotals
+from argos_common.detections import Detections
+from argos_common.lines import parse_lines
+from argos_common.params import resolve
+
+from .counting import LineCounter
+from .ground_plane import GroundPlane
+from .params import PARAMS, validate
+from .tracker import CONFIRMED, Track, Tracker
+from .zones import ZoneCounter, parse_zones
+
+
+class TrackerLike(Protocol):
+    """What the pipeline needs of a tracker (ours, or a peer under evaluation)."""
+
+    def update(self, dets: Detections, stamp_ns: int) -> list[Track]: ...
+
+    def confirmed_detections(self) -> Detections: ...
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    tracks: list[Track]          # every live track (tentative, confirmed, lost)
+    confirmed: Detections        # confirmed tracks measured in this frame, ids = track ids: the `tracks` topic
+    counts: list[CountRecord]    # crossings and zone events counted in this frame
+
+
+def resolve_tracker_params(overrides: Mapping[str, object] | None = None) -> dict:
+    """The tracker's parameters: defaults overlaid with `overrides`, every value and every rule
+    across values checked (ConfigError naming the key)."""
+    values = resolve(PARAMS, dict(overrides or {}))
+    validate(values)
+    return values
+
+
+class TrackingPipeline:
+    def __init__(self, params: Mapping[str, object] | None = None, *, tracker: TrackerLike | None = None):
+        """`params`: tracker parameters (missing ones take their defaults; ConfigError names a bad key).
+        `tracker`: another tracker to run in our place (evaluation peers); default ours."""
+        p = resolve_tracker_params(params)
+        self.params = p
+        self.lines = parse_lines(p)
+        self.zones = parse_zones(p)
+        self.tracker: TrackerLike = tracker if tracker is not None else Tracker(p)
+        self._lines = LineCounter(self.lines, p["anchor"], p["count_hysteresis_px"])
+        self._zones = ZoneCounter(self.zones, p["anchor"], p["count_hysteresis_px"])
+        self._anchor = p["anchor"]
+        self._meters_per_pixel = p["meters_per_pixel"]
+        self._ground = GroundPlane(p["ground_homography"]) if p["ground_homography"] else None
+        self.totals = CountTotals()
+        self.frames = 0
+        self.live_tracks = 0
+        self.confirmed_tracks = 0
+
+    def update(self, dets: Detections, stamp_ns: int) -> FrameResult:
+        self.frames += 1
+        tracks = self.tracker.update(dets, stamp_ns)
+        counts = self._count(tracks, stamp_ns)
+        self.live_tracks = len(tracks)
+        self.confirmed_tracks = sum(1 for t in tracks if t.state == CONFIRMED)
+        return FrameResult(tracks, self.tracker.confirmed_detections(), counts)
+
+    def finish(self, stamp_ns: int) -> list[CountRecord]:
+        """End of the stream: every track counts as removed, so crossings still pending settle."""
+        return self._count([], stamp_ns)
+
+    def occupancy(self) -> dict[str, int]:
+        return self._zones.occupancy()
+
+    def _count(self, tracks: list[Track], stamp_ns: int) -> list[CountRecord]:
+        records = self._lines.update(tracks, stamp_ns, self.frames) + self._zones.update(tracks, stamp_ns, self.frames)
+        if records:
+            by_id = {str(t.id): t for t in tracks}
+            records = [replace(r, speed_m_s=self._speed_m_s(by_id.get(r.track_id), r)) for r in records]
+            for record in records:
+                self.totals.add(record)
+        return records
+
+    def _speed_m_s(self, track: Track | None, record: CountRecord) -> float:
+        if self._ground is not None and track is not None:
+            return self._ground.speed_m_s(track.anchor(self._anchor), track.velocity)
+        # no ground plane, or the track is gone (counted at removal): its last pixel speed is all there is
+        return record.speed_px_s * self._meters_per_pixel if self._meters_per_pixel > 0 else math.nan
