@@ -12,12 +12,12 @@ import os
 import tempfile
 
 import yaml
-
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from launch import LaunchDescription
 
 NODES = (
     # package, executable, node name

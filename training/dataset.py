@@ -28,10 +28,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,8 +42,8 @@ for _p in (_ROOT / "src" / "argos_sim", _ROOT / "src" / "argos_common"):
     if _p.is_dir() and str(_p) not in sys.path:
         sys.path.append(str(_p))
 
-from argos_sim.scene import IntersectionScene  # noqa: E402
 from argos_common.classes import DEFAULT_CLASSES  # noqa: E402
+from argos_sim.scene import IntersectionScene  # noqa: E402
 
 CLASSES: tuple[str, ...] = tuple(DEFAULT_CLASSES)
 INPUT_W, INPUT_H = 640, 384
@@ -165,7 +166,7 @@ def condition_cycle(conditions: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def make_specs(n_scenes: int, frames: int, seed_base: int, stride: int = 4, conditions: Sequence[str] = (),
-               extra_options: Optional[dict[str, Any]] = None) -> list[SceneSpec]:
+               extra_options: dict[str, Any] | None = None) -> list[SceneSpec]:
     """Scene i: seed seed_base + i, density and render size cycled, warm-up 20..60 s, no occluder
     in one scene of eight, conditions cycled by condition_cycle()."""
     specs = []

@@ -16,8 +16,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +26,6 @@ if str(_ROOT / "src" / "argos_common") not in sys.path:   # run from a checkout 
     sys.path.append(str(_ROOT / "src" / "argos_common"))
 
 from argos_common.geometry import iou_matrix  # noqa: E402
-
 
 # -- boxes ----------------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -31,6 +31,7 @@ OPSET = 17
 def export_onnx(model, path: Path, height: int, width: int) -> Path:
     """fp32 ONNX, opset 17, static shape [1, 3, H, W] (TorchScript-based exporter)."""
     import torch
+
     from training.model import ExportWrapper
     wrapper = ExportWrapper(model).eval().cpu()
     x = torch.rand(1, 3, height, width)
@@ -56,8 +57,9 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
 
 def check_onnx_matches_torch(model, onnx_path: Path, images: np.ndarray, atol: float = 1e-3) -> dict:
     """Max |ORT CPU - torch| over a few real images (boxes in px, scores)."""
-    import torch
     import onnxruntime as ort
+    import torch
+
     from training.model import ExportWrapper
     wrapper = ExportWrapper(model).eval().cpu()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -77,8 +79,13 @@ def check_onnx_matches_torch(model, onnx_path: Path, images: np.ndarray, atol: f
 def quantize_int8(fp32_path: Path, int8_path: Path, calib_images: Sequence[np.ndarray]) -> dict:
     """Static QDQ int8 (per-channel) calibrated on `calib_images` (letterboxed RGB uint8)."""
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -133,6 +140,7 @@ def model_json(classes: Sequence[str], height: int, width: int, n_anchors: int, 
 
 def main(argv=None) -> int:
     import torch
+
     from training.dataset import DetDataset
     from training.model import ModelConfig, TrafficDetector
     ap = argparse.ArgumentParser(description="export a checkpoint to ONNX fp32 + int8")

@@ -25,7 +25,7 @@ class InfluxServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "InfluxServer":
+    def start(self) -> InfluxServer:
         self.port = free_port()
         rpc_port = free_port()
         conf = self.workdir / "influxdb.conf"
@@ -76,7 +76,7 @@ class InfluxServer:
         self.proc = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "InfluxServer":
+    def __enter__(self) -> InfluxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

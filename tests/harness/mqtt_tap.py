@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -47,7 +48,7 @@ class MqttTap:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
 
-    def start(self, timeout_s: float = 5.0) -> "MqttTap":
+    def start(self, timeout_s: float = 5.0) -> MqttTap:
         """Connect and subscribe; returns once the broker acknowledged the subscription."""
         self._client.connect(self._host, self._port, keepalive=30)
         self._client.loop_start()
@@ -60,7 +61,7 @@ class MqttTap:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def __enter__(self) -> "MqttTap":
+    def __enter__(self) -> MqttTap:
         return self.start()
 
     def __exit__(self, *exc) -> None:

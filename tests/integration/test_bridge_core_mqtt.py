@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from argos_bridge.bridge import Bridge
-from harness.mqtt_tap import MqttTap
 from argos_common.detections import Detections
+from harness.mqtt_tap import MqttTap
 from waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -14,13 +14,13 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from harness.mqtt_tap import MqttTap
 from argos_bridge.node import BridgeNode
-from argos_common.ros.conversions import detections_to_msg, make_header
 from argos_common.detections import Detections
 from argos_common.params import ConfigError
+from argos_common.ros.conversions import detections_to_msg, make_header
 from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
+from harness.mqtt_tap import MqttTap
 from waiting import wait_until
 
 pytestmark = pytest.mark.integration

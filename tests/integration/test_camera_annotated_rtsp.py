@@ -13,14 +13,13 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.ros.conversions import detections_to_msg
+from argos_camera.gst_runtime import gstreamer, gstreamer_available
 from argos_common.detections import Detections
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
+from argos_common.ros.conversions import detections_to_msg
 from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
-
-from argos_camera.gst_runtime import gstreamer, gstreamer_available
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not gstreamer_available(),

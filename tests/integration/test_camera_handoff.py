@@ -11,11 +11,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
-from argos_common.handoff import LatestSlot
-from argos_common.ros.qos import SENSOR
-
 from argos_camera.gst_runtime import gstreamer_available
 from argos_camera.node import CameraNode
+from argos_common.handoff import LatestSlot
+from argos_common.ros.qos import SENSOR
 from argos_inference.node import InferenceNode
 
 pytestmark = pytest.mark.integration
@@ -150,4 +149,4 @@ def test_bad_calibration_file_stops_the_node_naming_the_key(ctx, tmp_path):
     path.write_text("image_width: 0\n")
     with pytest.raises(ConfigError) as err:
         CameraNode(context=ctx, parameter_overrides=[Parameter("calibration_file", value=str(path))])
-    assert err.value.key == "calibration_file"
+    assert err.value.key == "/camera.calibration_file"

@@ -10,11 +10,10 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
 
+from argos_camera.node import CameraNode
 from argos_common.handoff import LatestSlot
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
-
-from argos_camera.node import CameraNode
 from argos_sim.scene import PIXELS_PER_METER
 
 pytestmark = pytest.mark.integration

@@ -6,12 +6,11 @@ import pytest
 import rclpy
 from rclpy.parameter import Parameter
 
-from argos_common.handoff import LatestSlot
-
 from argos_camera.gst_runtime import gstreamer_available
 from argos_camera.node import CameraNode
 from argos_camera.rtsp_server import RtspServerProcess
 from argos_common.endpoints import free_port
+from argos_common.handoff import LatestSlot
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not gstreamer_available(),

@@ -13,14 +13,14 @@ import pytest
 import redis
 
 from argos_bridge import schema
-from argos_collector.service import Collector, MqttLineOutput
-from argos_common.counts import CountRecord
+from argos_bridge.redis_sink import RedisSink
 from argos_collector.influx import InfluxV1Writer, http_post
+from argos_collector.service import Collector, MqttLineOutput
+from argos_common.classes import DEFAULT_CLASSES
+from argos_common.counts import CountRecord
+from argos_common.detections import Detections
 from harness.influx_server import InfluxServer
 from harness.mqtt_tap import MqttTap
-from argos_bridge.redis_sink import RedisSink
-from argos_common.classes import DEFAULT_CLASSES
-from argos_common.detections import Detections
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-import redis
 import rclpy
-from argos_interfaces.msg import CountEvent
+import redis
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
@@ -18,6 +17,7 @@ from vision_msgs.msg import Detection2DArray
 from argos_bringup.config import load_config
 from argos_bringup.graph import ComposedGraph
 from argos_common.ros import qos
+from argos_interfaces.msg import CountEvent
 
 pytestmark = pytest.mark.integration
 EDGE = Path(__file__).resolve().parents[2] / "config" / "edge.yaml"

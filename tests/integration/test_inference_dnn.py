@@ -14,9 +14,9 @@ from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
 from argos_bringup.cli import main as argos
-from argos_common.ros.conversions import msg_to_detections
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
+from argos_common.ros.conversions import msg_to_detections
 from argos_common.ros.qos import RESULTS
 from argos_inference.node import InferenceNode
 

@@ -16,9 +16,9 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.ros.conversions import image_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
+from argos_common.ros.conversions import image_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.ros.qos import RESULTS, SENSOR
 from argos_inference.node import InferenceNode
 from waiting import spin_until

@@ -1,5 +1,4 @@
 """The real tracker node: Detection2DArray in on `detections`, tracks and CountEvents out."""
-import math
 import subprocess
 import sys
 import time
@@ -11,12 +10,11 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.ros.conversions import detections_to_msg, ns_from_stamp
 from argos_common.detections import Detections
 from argos_common.params import ConfigError
+from argos_common.ros.conversions import detections_to_msg, ns_from_stamp
 from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
-from argos_tracker.counting import CountRecord
 from argos_tracker.node import TrackerNode
 from waiting import spin_until
 
@@ -91,16 +89,6 @@ def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):
         peer.destroy_node()
         tracker.destroy_node()
 
-
-def test_speed_in_meters_is_nan_without_a_ground_scale(ctx):
-    overrides = [p for p in LINE_OVERRIDES if p.name != "meters_per_pixel"]
-    tracker = TrackerNode(context=ctx, parameter_overrides=overrides)
-    try:
-        record = CountRecord("gate", "", "car", "in", 3, 5, 1, 50.0)
-        msg = tracker._count_msg(record, "f")
-        assert math.isnan(msg.speed_m_s) and msg.speed_px_s == 50.0 and msg.track_id == "3"
-    finally:
-        tracker.destroy_node()
 
 
 def test_inconsistent_parameters_raise_config_error_naming_the_key(ctx):

@@ -10,14 +10,14 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_sim.scene import IntersectionScene
+from argos_bringup.evaluation.counting import CONFIG_LINES, truth_to_detections
 from argos_common.classes import DEFAULT_CLASSES
-from argos_common.ros.conversions import detections_to_msg
 from argos_common.detections import Detections
 from argos_common.lines import parse_lines
+from argos_common.ros.conversions import detections_to_msg
 from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
-from argos_bringup.evaluation.counting import CONFIG_LINES, truth_to_detections
+from argos_sim.scene import IntersectionScene
 from argos_tracker.node import TrackerNode
 from waiting import spin_until
 

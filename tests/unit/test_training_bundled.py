@@ -15,11 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from argos_sim.scene import IntersectionScene  # noqa: E402
 from argos_common.classes import DEFAULT_CLASSES  # noqa: E402
-
+from argos_sim.scene import IntersectionScene  # noqa: E402
 from training import dataset as ds  # noqa: E402
-from training.evaluate import iou_matrix, decode_yolov8, match_image  # noqa: E402
+from training.evaluate import decode_yolov8, iou_matrix, match_image  # noqa: E402
 
 # ARGOS_MODELS_DIR: check a freshly trained set (e.g. $OUT/models of the GPU run) before bundling it
 MODELS = Path(os.environ.get("ARGOS_MODELS_DIR", ROOT / "models"))

@@ -7,10 +7,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from argos_sim.scene import GroundTruth  # noqa: E402
 from argos_common.classes import DEFAULT_CLASSES  # noqa: E402
 from argos_common.detections import Detections  # noqa: E402
-
+from argos_sim.scene import GroundTruth  # noqa: E402
 from training import dataset as ds  # noqa: E402
 
 

@@ -7,8 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from training.evaluate import (Evaluator, average_precision, batched_nms, decode_yolov8, iou_matrix,  # noqa: E402
-                               match_image, nms)
+from training.evaluate import Evaluator, average_precision, batched_nms, decode_yolov8, iou_matrix, match_image, nms  # noqa: E402
 
 
 def test_iou_matrix():

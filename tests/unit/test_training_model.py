@@ -104,10 +104,11 @@ def test_augment_flips_boxes_with_the_image_and_keeps_padding():
 
 def test_onnx_export_matches_torch_and_quantizes(model, tmp_path):
     pytest.importorskip("onnxruntime")
-    from argos_inference.quantize import float_tail_nodes
-    from training.export import check_onnx_matches_torch, export_onnx, quantize_int8
     import onnx
     import onnxruntime as ort
+
+    from argos_inference.quantize import float_tail_nodes
+    from training.export import check_onnx_matches_torch, export_onnx, quantize_int8
     path = export_onnx(model, tmp_path / "m.onnx", H, W)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,), (out,) = sess.get_inputs(), sess.get_outputs()

@@ -22,11 +22,11 @@ Rejected before either sink (logged with the reason, counted in `rejected`): pay
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
@@ -191,7 +191,7 @@ class Bridge:
         self.mqtt.close()
         self.redis.close()
 
-    def __enter__(self) -> "Bridge":
+    def __enter__(self) -> Bridge:
         self.start()
         return self
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
-
-from argos_common.params import ConfigError
+from typing import Any
 
 from argos_common.endpoints import read_secret_file
+from argos_common.params import ConfigError
 
 PROTOCOLS = ("3.1.1", "5")
 

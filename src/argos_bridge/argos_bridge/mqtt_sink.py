@@ -30,8 +30,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Callable, Mapping
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode

@@ -7,18 +7,17 @@ import traceback
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.params import ConfigError
+from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
+from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS
-from argos_common.ros.params import declare_params
 from argos_interfaces.msg import CountEvent
 
-from .health import health
 from .bridge import Bridge
+from .health import health
 from .params import PARAMS
-
 
 
 class _RclpyLogAdapter:
@@ -40,14 +39,12 @@ class _RclpyLogAdapter:
 class BridgeNode(Node):
     def __init__(self, *, node_name: str = "bridge", **kwargs):
         super().__init__(node_name, **kwargs)
-        try:
+        self._closed = True   # nothing to close until the bridge exists
+        with configuring(self):
             values = declare_params(self, PARAMS)
             if not values["camera"]:  # empty: named after this camera's namespace (/cam1 -> cam1)
                 values["camera"] = self.get_namespace().rstrip("/").rsplit("/", 1)[-1] or "cam0"
             self._bridge = Bridge(values, logger=_RclpyLogAdapter(self.get_logger()))
-        except ConfigError as exc:
-            super().destroy_node()
-            raise exc.under(self.get_fully_qualified_name()) from None
         self._closed = False
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)

@@ -5,12 +5,12 @@ against the same list, so both sides agree on names, types, defaults and ranges.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.endpoints import DEFAULT_MQTT_URL, DEFAULT_REDIS_URL
 from argos_common.params import ConfigError, ParamSpec
-
 
 PARAMS = [
     # identity: goes into every payload, the MQTT topics and the Redis stream key

@@ -23,13 +23,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 
 from argos_common.endpoints import DEFAULT_REDIS_URL, redact_url
 from argos_common.redis_client import connect_redis
-
 
 ENTRY_TYPES = ("tracks", "count", "totals")
 _INITIAL_BACKOFF_S = 0.25

@@ -79,11 +79,11 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Any, Iterable, Mapping, Sequence
-
-from argos_common.detections import Detections
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from argos_common.counts import CountRecord, TotalsKey
+from argos_common.detections import Detections
 
 SCHEMA_VERSION = 1
 

@@ -6,10 +6,10 @@ import yaml
 
 from argos_bridge.bridge import Bridge
 from argos_bridge.mqtt_sink import topic_base
-from argos_common.endpoints import parse_mqtt_url, stream_key
 from argos_bridge.params import PARAMS
-from argos_common.redis_client import connect_redis
+from argos_common.endpoints import parse_mqtt_url, stream_key
 from argos_common.params import ConfigError, flatten, resolve
+from argos_common.redis_client import connect_redis
 
 EDGE_YAML = Path(__file__).resolve().parents[3] / "config" / "edge.yaml"
 SPECS = {spec.name: spec for spec in PARAMS}

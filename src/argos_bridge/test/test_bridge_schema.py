@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from argos_bridge import schema
-from argos_common.counts import CountRecord
 from argos_common.classes import DEFAULT_CLASSES
+from argos_common.counts import CountRecord
 from argos_common.detections import Detections
 
 IDENTITY = {"site": "s1", "device": "d1", "camera": "camA"}

@@ -2,10 +2,9 @@
 import pytest
 
 from argos_bridge.bridge import Bridge
-from argos_common.endpoints import read_secret_file, redact_url
 from argos_bridge.mqtt_security import security_from_params
-from argos_common.endpoints import parse_mqtt_url, url_scheme
 from argos_bridge.params import PARAMS, validate
+from argos_common.endpoints import parse_mqtt_url, read_secret_file, redact_url, url_scheme
 from argos_common.params import ConfigError, resolve
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+
 def _cmd_bench_all(args) -> int:
     """`argos bench` without an area runs every registered benchmark in turn."""
     status = 0

@@ -21,6 +21,7 @@ from .config import EdgeConfig, node_specs
 from .monitor import RunMonitor
 from .monitor_node import MonitorNode
 
+
 def parameter_overrides(node: str, values: dict[str, Any]) -> list[Parameter]:
     return ros_parameter_overrides(node_specs(node), values)
 

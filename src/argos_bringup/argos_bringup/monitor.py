@@ -12,7 +12,6 @@ from collections import Counter
 from argos_common.counts import CountRecord, CountTotals
 
 
-
 def count_errors(measured: CountTotals, truth: CountTotals) -> dict[str, object]:
     """Absolute per-cell error over (class, direction) and over (line, direction)."""
     def cells(table: dict[str, dict[str, int]]) -> Counter:

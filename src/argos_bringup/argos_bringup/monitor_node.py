@@ -1,12 +1,12 @@
 """rclpy subscriber feeding RunMonitor from the graph's public topics."""
 from __future__ import annotations
 
-from argos_interfaces.msg import CountEvent
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.ros import qos
 from argos_common.ros.conversions import msg_to_count_record
+from argos_interfaces.msg import CountEvent
 
 from .monitor import RunMonitor
 

@@ -114,7 +114,7 @@ class RedisServer(_Server):
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         argv = [find_binary("redis-server"), "--port", str(self.port or free_port()), "--bind", self.host,
                 "--dir", str(self.workdir), "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
         self.port = int(argv[2])
@@ -133,7 +133,7 @@ class MosquittoServer(_Server):
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def start(self) -> "MosquittoServer":
+    def start(self) -> MosquittoServer:
         self.port = self.port or free_port()
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(

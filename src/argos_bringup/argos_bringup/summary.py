@@ -61,7 +61,7 @@ def print_summary(s: dict, console: Console | None = None) -> None:
 def print_count_comparison(measured, others, console: Console | None = None) -> None:
     """Counts per class/direction and per line/direction: `measured` next to named references."""
     console = console or Console(highlight=False)
-    for title, view in (("class", "by_class_direction"), ("line", "by_line")):
+    for title, view in (("class", "by_class_direction"), ("line", "by_line_direction")):
         rows = getattr(measured, view)()
         refs = [(name, getattr(table, view)()) for name, table in others]
         table = Table(title=f"Counts per {title} and direction")

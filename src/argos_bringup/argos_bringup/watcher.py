@@ -24,7 +24,7 @@ class MqttWatcher:
         with self._lock:
             self.received[kind] += 1
 
-    def start(self) -> "MqttWatcher":
+    def start(self) -> MqttWatcher:
         self._client.connect_async(self.host, self.port, keepalive=30)
         self._client.loop_start()
         return self

@@ -8,8 +8,8 @@ import numpy as np
 import yaml
 
 from argos_bridge import schema
-from argos_common.counts import CountRecord
 from argos_common.classes import DEFAULT_CLASSES
+from argos_common.counts import CountRecord
 from argos_common.detections import Detections
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"

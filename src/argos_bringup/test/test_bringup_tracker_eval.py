@@ -4,10 +4,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from argos_common.detections import Detections
 from argos_bringup.evaluation import mot
 from argos_bringup.evaluation.counting import count_error, truth_to_detections
 from argos_bringup.evaluation.perturb import Perturbation, Perturber
+from argos_common.detections import Detections
 from argos_tracker.tracker import LOST, Tracker
 
 

@@ -4,7 +4,7 @@ drawing goes onto a copy, so the frame inference holds by reference stays as cap
 from __future__ import annotations
 
 import zlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np

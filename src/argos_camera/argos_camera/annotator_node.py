@@ -21,16 +21,22 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import CountTotals
-from argos_common.ros.conversions import image_to_msg, msg_to_count_record, msg_to_detections, msg_to_image, ns_from_stamp
-from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
 from argos_common.lines import parse_lines
-from argos_common.ros.node_main import run_node
 from argos_common.params import ConfigError
+from argos_common.ros.conversions import (
+    image_to_msg,
+    msg_to_count_record,
+    msg_to_detections,
+    msg_to_image,
+    ns_from_stamp,
+)
+from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.node_main import run_node
+from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
-from argos_common.ros.params import declare_params
 from argos_interfaces.msg import CountEvent
 
 from .annotate import annotate
@@ -50,12 +56,9 @@ def health(stats: dict) -> tuple[int, str]:
 class AnnotatorNode(Node):
     def __init__(self, *, node_name: str = "annotator", frame_slot: LatestSlot[Frame] | None = None, **kwargs):
         super().__init__(node_name, **kwargs)
-        try:
+        with configuring(self):
             self.params = declare_params(self, ANNOTATOR_PARAMS)
             self.lines = parse_lines(self.params)
-        except ConfigError as exc:
-            self.destroy_node()
-            raise exc.under(self.get_fully_qualified_name()) from None
         self.classes = list(self.params["classes"])
         self._lock = threading.Lock()
         self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)

@@ -14,24 +14,24 @@ from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import CountRecord
-from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
+from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
+from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
-from argos_common.ros.params import declare_params
 from argos_interfaces.msg import CountEvent
+from argos_sim import GroundTruth, GroundTruthCrossing
 
-from .health import health
 from .calibration import Calibration, load_calibration
 from .capture import Capture
+from .health import health
 from .params import PARAMS, validate
 from .publish_policy import ImagePublishPolicy
 from .source_types import SourceState
 from .sources import open_source
-from argos_sim import GroundTruth, GroundTruthCrossing
 
 HANDOFF_POLL_S = 0.002    # free-running mode: how often to look whether downstream took the frame
 SOURCE_STATE_LOG_S = 0.5  # how often a self-paced source's state is checked for the log
@@ -47,15 +47,12 @@ class CameraNode(Node):
         self._timer = None
         self._capture_thread: threading.Thread | None = None
         self._stop_capture = threading.Event()
-        try:
+        with configuring(self):
             self.params = declare_params(self, PARAMS)
             validate(self.params)
             self.calibration: Calibration | None = (load_calibration(self.params["calibration_file"])
                                                     if self.params["calibration_file"] else None)
             self.source = open_source(self.params["source"], self.params)
-        except ConfigError as exc:
-            self.destroy_node()
-            raise exc.under(self.get_fully_qualified_name()) from None
         self._lock = threading.Lock()
         self._state = "starting"
         self._images_published = 0

@@ -1,5 +1,6 @@
 """Parameters of the camera node (validated by argos_bringup.config against config/edge.yaml)."""
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import LINES_GROUP

@@ -113,7 +113,7 @@ class AnnotatedRtspOutput:
                     "rtsp_medias_prepared": self._medias_prepared}
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "AnnotatedRtspOutput":
+    def start(self) -> AnnotatedRtspOutput:
         Gst, _ = gstreamer()
         import gi
         gi.require_version("GstRtspServer", "1.0")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -69,7 +68,7 @@ class RtspServerProcess:
         self.url = f"rtsp://127.0.0.1:{self.port}{MOUNT}"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 20.0) -> "RtspServerProcess":
+    def start(self, timeout_s: float = 20.0) -> RtspServerProcess:
         self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

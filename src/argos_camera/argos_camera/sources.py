@@ -8,14 +8,14 @@ images://      a folder of still images (OpenCV imread)
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
-
-from argos_sim import IntersectionScene, SceneOptions, open_scene
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import parse_lines
+from argos_sim import IntersectionScene, SceneOptions, open_scene
 
 from .backoff import Backoff
 from .file_source import VideoFileSource

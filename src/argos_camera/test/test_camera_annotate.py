@@ -3,13 +3,12 @@ copy; the input frame (read-only, as GStreamer frames are) is never touched."""
 import numpy as np
 import pytest
 
+from argos_camera.annotate import LINE_COLOR, annotate, class_color, panel_rows
+from argos_camera.annotator_node import ANNOTATOR_PARAMS
+from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import CountingLine
 from argos_common.params import ConfigError, resolve
-
-from argos_camera.annotate import LINE_COLOR, annotate, class_color, panel_rows
-from argos_common.counts import CountRecord, CountTotals
-from argos_camera.annotator_node import ANNOTATOR_PARAMS
 
 CLASSES = ["motorcycle", "car", "van"]
 

@@ -4,13 +4,12 @@ import cv2
 import numpy as np
 import pytest
 
-from argos_common.params import ConfigError, resolve
-
 from argos_camera.backoff import Backoff
 from argos_camera.calibration import load_calibration
 from argos_camera.params import PARAMS, validate
 from argos_camera.publish_policy import ImagePublishPolicy
 from argos_camera.sources import ImageFolderSource, SourceError, open_source
+from argos_common.params import ConfigError, resolve
 
 CALIBRATION = """\
 image_width: 640

@@ -4,9 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argos_common.params import ConfigError, ParamGroup, flatten, resolve
-
 from argos_camera.params import PARAMS
+from argos_common.params import ConfigError, ParamGroup, flatten, resolve
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "edge.yaml"
 

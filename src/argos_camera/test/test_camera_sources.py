@@ -3,13 +3,12 @@ import cv2
 import numpy as np
 import pytest
 
-from argos_common.classes import DEFAULT_CLASSES
-from argos_common.params import ConfigError, resolve
-
+from argos_camera.file_source import VideoFileSource
 from argos_camera.gst_runtime import gstreamer_available
 from argos_camera.params import PARAMS
 from argos_camera.sources import SUPPORTED, SourceError, SyntheticSource, open_source
-from argos_camera.file_source import VideoFileSource
+from argos_common.classes import DEFAULT_CLASSES
+from argos_common.params import ConfigError, resolve
 
 BACKENDS = ["opencv", pytest.param("gstreamer", marks=pytest.mark.skipif(
     not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs it"))]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+
 from .line_protocol import Point
 
 COUNTS = "argos_counts"

@@ -9,8 +9,8 @@ left out: the protocol has no empty tag value.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 def _escape(text: str, chars: str) -> str:

@@ -26,16 +26,17 @@ import socket
 import sys
 import threading
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import redis
 
+from argos_common.endpoints import DEFAULT_REDIS_URL, read_secret_file, redact_url, stream_key
+from argos_common.redis_client import connect_redis
+
 from .aggregate import Bucket, IntervalAggregator, MalformedEntry, parse_entry
-from argos_common.endpoints import DEFAULT_REDIS_URL, read_secret_file, redact_url
 from .influx import InfluxError, InfluxV1Writer, InfluxV2Writer
 from .line_protocol import to_lines
-from argos_common.endpoints import stream_key
-from argos_common.redis_client import connect_redis
 
 DEFAULT_GROUP = "argos-collector"
 _RETRY_MIN_S, _RETRY_MAX_S = 0.5, 30.0

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 DIRECTIONS = ("in", "out")
 
@@ -32,7 +33,7 @@ class CountRecord:
     speed_m_s: float = math.nan
 
     @classmethod
-    def from_event(cls, event: Any) -> "CountRecord":
+    def from_event(cls, event: Any) -> CountRecord:
         """From a mapping or an attribute object (e.g. a CountEvent); `stamp_ns` may be given as
         `stamp_ns` or `stamp` (int ns). Missing optional fields take their defaults; a missing
         required one raises KeyError naming it."""

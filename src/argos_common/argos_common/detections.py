@@ -32,7 +32,7 @@ class Detections:
                              f"labels {len(self.labels)}, ids {len(self.ids)}")
 
     @classmethod
-    def empty(cls) -> "Detections":
+    def empty(cls) -> Detections:
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), [], [])
 
     def __len__(self) -> int:

@@ -7,7 +7,8 @@ the back-pressure policy of the composed pipeline (latency stays bounded; throug
 from __future__ import annotations
 
 import threading
-from typing import Callable, Generic, Optional, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -15,7 +16,7 @@ T = TypeVar("T")
 class LatestSlot(Generic[T]):
     def __init__(self):
         self._lock = threading.Lock()
-        self._item: Optional[T] = None
+        self._item: T | None = None
         self._notify: Callable[[], None] | None = None
         self.put_count = 0
         self.dropped = 0
@@ -41,7 +42,7 @@ class LatestSlot(Generic[T]):
         with self._lock:
             return self._item is None
 
-    def take(self) -> Optional[T]:
+    def take(self) -> T | None:
         with self._lock:
             item, self._item = self._item, None
         return item

@@ -7,8 +7,8 @@ negative side is DIRECTION_IN ("in"), the reverse is "out".
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class CountingLine:
         a, b = self.points[segment], self.points[segment + 1]
         return float((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]))
 
-    def crossing(self, p, q) -> Optional[Crossing]:
+    def crossing(self, p, q) -> Crossing | None:
         """The first segment that the step p -> q crosses, meeting the drawn segment itself (not
         its extension), or None.
 

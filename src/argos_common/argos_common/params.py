@@ -7,8 +7,9 @@ value is reported with the offending key instead of being silently ignored by RO
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 PARAM_TYPES = ("bool", "int", "float", "str", "bool[]", "int[]", "float[]", "str[]")
 
@@ -21,7 +22,7 @@ class ConfigError(ValueError):
         self.key = key
         self.problem = problem
 
-    def under(self, prefix: str) -> "ConfigError":
+    def under(self, prefix: str) -> ConfigError:
         """The same error with its key placed under `prefix` (a node's fully qualified name, a
         config section, a command-line flag): `under("/cam0/tracker")` turns `low_score` into
         `/cam0/tracker.low_score`. A key already under the prefix is kept as it is."""

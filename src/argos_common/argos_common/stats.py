@@ -3,7 +3,7 @@ between closest ranks), so a p95 means the same in the bridge's stats, the run s
 the benchmarks."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

@@ -1,8 +1,14 @@
 import numpy as np
 
-from argos_common.ros.conversions import (detections_to_msg, image_to_msg, msg_to_detections, msg_to_image,
-                                      ns_from_stamp, stamp_from_ns)
 from argos_common.detections import Detections
+from argos_common.ros.conversions import (
+    detections_to_msg,
+    image_to_msg,
+    msg_to_detections,
+    msg_to_image,
+    ns_from_stamp,
+    stamp_from_ns,
+)
 
 
 def test_image_round_trip_and_encodings():

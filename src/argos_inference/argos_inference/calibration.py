@@ -2,8 +2,8 @@
 static quantisation) and TensorRT's int8 calibrator so both see exactly the same tensors."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import cv2
 import numpy as np

@@ -7,8 +7,8 @@ animals of a COCO model).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class ClassMap:
 
     @classmethod
     def resolve(cls, configured: Sequence[str], model_names: Sequence[str] | None,
-                classes: Sequence[str]) -> "ClassMap":
+                classes: Sequence[str]) -> ClassMap:
         if configured:
             labels, origin = tuple(configured), CLASS_MAP_KEY
         elif model_names:

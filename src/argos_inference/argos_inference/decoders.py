@@ -15,8 +15,8 @@ One decoder per output layout; all are vectorised over the candidates of one ima
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.scores)
 
-    def select(self, keep) -> "Candidates":
+    def select(self, keep) -> Candidates:
         return Candidates(self.boxes[keep], self.scores[keep], self.class_ids[keep])
 
 

@@ -2,8 +2,8 @@
 thresholds, class-aware NMS and the class map, boxes mapped back to source pixels."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 

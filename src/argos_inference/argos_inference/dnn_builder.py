@@ -7,16 +7,25 @@ between the configuration and the model are ConfigErrors naming the parameter to
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from argos_common.params import ConfigError
 
 from .class_map import ClassMap
-from .decoders import (DECODERS, LAYOUTS, NMS_FREE_LAYOUTS, LayoutError, class_count, decode_e2e,
-                       detect_layout, e2e_output_order)
+from .decoders import (
+    DECODERS,
+    LAYOUTS,
+    NMS_FREE_LAYOUTS,
+    LayoutError,
+    class_count,
+    decode_e2e,
+    detect_layout,
+    e2e_output_order,
+)
 from .dnn import DecodeStage, DnnDetector
 from .engine import Engine
 from .model_metadata import ModelMetadata, read_metadata

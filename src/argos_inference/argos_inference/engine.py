@@ -19,7 +19,7 @@ no tensors at all (e.g. `motion.MotionDetector`) implement `Detector` directly.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class Detector(ABC):
     def close(self) -> None:
         """Release native resources; the detector is unusable afterwards."""
 
-    def __enter__(self) -> "Detector":
+    def __enter__(self) -> Detector:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -84,7 +84,7 @@ class Engine(ABC):
         return "float32"
 
     @abstractmethod
-    def output_infos(self, shapes: Sequence[tuple[int, ...]] | None = None) -> list["OutputInfo"]:
+    def output_infos(self, shapes: Sequence[tuple[int, ...]] | None = None) -> list[OutputInfo]:
         """Name, shape (declared; or `shapes` from a real run) and integer-ness of each output."""
 
     def metadata_props(self) -> dict[str, str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "argos" / "engines"
 _CHUNK = 1 << 20

@@ -1,7 +1,8 @@
 """Build the configured Detector from the node's flat parameter dict (see params.PARAMS)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from argos_common.params import ConfigError
 

@@ -28,7 +28,7 @@ Honest limitations (by construction, not bugs):
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

@@ -6,25 +6,25 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.ros.conversions import detections_to_msg, msg_to_image, ns_from_stamp
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.params import ConfigError
-from argos_common.stats import percentiles
+from argos_common.ros.conversions import detections_to_msg, msg_to_image, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
+from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import RESULTS, SENSOR
-from argos_common.ros.params import declare_params
+from argos_common.stats import percentiles
 
-from .health import health
 from .factory import create_detector
+from .health import health
 from .params import PARAMS
 
 _TIMING_WINDOW = 300  # frames kept for the infer_ms statistics (~20 s at 15 fps)
@@ -38,11 +38,9 @@ class InferenceNode(Node):
         slot, for one detector shared by several cameras: the frames waiting in all slots go through
         the engine as one batch and each result goes to `<namespace>/detections`."""
         super().__init__(node_name, **kwargs)
-        try:
+        with configuring(self):
             self.params = declare_params(self, PARAMS)
             self.detector = create_detector(self.params)
-        except ConfigError as exc:
-            raise exc.under(self.get_fully_qualified_name()) from None
         self._lock = threading.Lock()
         self._infer_ms: deque[float] = deque(maxlen=_TIMING_WINDOW)
         self._frames_received = 0

@@ -7,8 +7,8 @@ with `to_source` without rounding drift; `to_model` is its inverse.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -28,7 +28,7 @@ class Letterbox:
     pad_left: int
 
     @classmethod
-    def fit(cls, source_hw: Sequence[int], input_hw: Sequence[int]) -> "Letterbox":
+    def fit(cls, source_hw: Sequence[int], input_hw: Sequence[int]) -> Letterbox:
         (h, w), (ih, iw) = (int(source_hw[0]), int(source_hw[1])), (int(input_hw[0]), int(input_hw[1]))
         if min(h, w, ih, iw) <= 0:
             raise ValueError(f"image and input sizes must be positive, got {source_hw} -> {input_hw}")

@@ -7,8 +7,8 @@ vehicles) and gets no label, so the detector drops it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class SizeBands:
 
     @classmethod
     def from_config(cls, max_areas: Sequence[float], labels: Sequence[str],
-                    classes: Sequence[str]) -> "SizeBands":
+                    classes: Sequence[str]) -> SizeBands:
         """Validated bands; raises ConfigError naming the offending parameter."""
         max_areas = tuple(float(a) for a in max_areas)
         labels = tuple(labels)

@@ -9,8 +9,9 @@ cuda-python's runtime bindings for device memory and the CUDA stream.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +19,13 @@ from argos_common.params import ConfigError
 
 from .calibration import CalibrationBatches, calibration_images
 from .decoders import OutputInfo
+from .dnn_builder import resolve_batch, resolve_input_spec
 from .engine import Engine
 from .engine_cache import engine_key, engine_path
-from .onnx_model import input_shape as onnx_input_shape, is_qdq, load_graph
 from .model_metadata import read_metadata
+from .onnx_model import input_shape as onnx_input_shape
+from .onnx_model import is_qdq, load_graph
 from .preprocess import InputSpec, Preprocessor
-from .dnn_builder import resolve_batch, resolve_input_spec
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from argos_inference.decoders import Candidates, LayoutError, OutputInfo, detect_layout, e2e_output_order
 from argos_common.geometry import iou_matrix
+from argos_inference.decoders import Candidates, LayoutError, OutputInfo, detect_layout, e2e_output_order
 from argos_inference.postprocess import PostProcess
 
 

@@ -19,8 +19,8 @@ Conditions draw from their own random stream, so they never change the traffic o
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import cv2
 import numpy as np

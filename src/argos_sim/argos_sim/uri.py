@@ -4,8 +4,8 @@ The camera's `synthetic://` source, the detector benchmark and the evaluations o
 way, so one URI means the same traffic everywhere."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 from argos_common.lines import CountingLine

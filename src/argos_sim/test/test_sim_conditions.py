@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
+from argos_common.classes import DEFAULT_CLASSES
 from argos_sim.scene import CONDITIONS, IntersectionScene, parse_conditions
 from argos_sim.traffic import STOP_AND_GO_SIGNAL_PLAN
-from argos_common.classes import DEFAULT_CLASSES
 
 W, H = 320, 180
 

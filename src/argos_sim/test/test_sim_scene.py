@@ -9,7 +9,6 @@ import yaml
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import DIRECTION_IN, DIRECTION_OUT, parse_lines
 from argos_common.params import flatten
-
 from argos_sim.scene import IntersectionScene, ground_truth_totals
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "edge.yaml"

@@ -28,12 +28,11 @@ crossed the line.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
-
 
 from argos_common.counts import CountRecord
-from argos_common.lines import DIRECTION_IN, Crossing, CountingLine
+from argos_common.lines import DIRECTION_IN, CountingLine, Crossing
 
 from .tracker import TENTATIVE, Track
 
@@ -79,7 +78,7 @@ class _Pending:
 class _LineState:
     origin: tuple[float, float]          # last anchor off the line: where the next step starts
     side: float = 0.0                    # side the anchor last settled on (0: not yet known)
-    pending: Optional[_Pending] = None   # crossed the segment, not yet settled beyond it
+    pending: _Pending | None = None   # crossed the segment, not yet settled beyond it
     counted: bool = False
 
 

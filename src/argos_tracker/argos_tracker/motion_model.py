@@ -184,7 +184,7 @@ class MotionModel:
         wh = states_to_boxes(z, self.config.box_state)
         return z, self.measurement_std(np.column_stack([wh[:, 2] - wh[:, 0], wh[:, 3] - wh[:, 1]]))
 
-    def predict(self, filters: "list[BoxFilter]", dt: float) -> "Predicted":
+    def predict(self, filters: list[BoxFilter], dt: float) -> Predicted:
         """Predict every filter over dt seconds at once; returns the stacked predicted states."""
         if not filters:
             return Predicted(self, np.zeros((0, self.dim_x)), np.zeros((0, self.dim_x, self.dim_x)))
@@ -215,7 +215,7 @@ class MotionModel:
         P_post = (np.eye(self.dim_x) - K @ H) @ P_prior
         return K, (P_post + P_post.T) / 2.0
 
-    def create(self, box) -> "BoxFilter":
+    def create(self, box) -> BoxFilter:
         return BoxFilter(self, box)
 
 

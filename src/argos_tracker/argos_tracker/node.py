@@ -14,7 +14,7 @@ from argos_common.params import ConfigError
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import declare_params
+from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 
@@ -26,11 +26,8 @@ from .pipeline import TrackingPipeline
 class TrackerNode(Node):
     def __init__(self, *, node_name: str = "tracker", **kwargs):
         super().__init__(node_name, **kwargs)
-        try:
+        with configuring(self):
             self._pipeline = TrackingPipeline(declare_params(self, PARAMS))
-        except ConfigError as exc:
-            self.destroy_node()
-            raise exc.under(self.get_fully_qualified_name()) from None
         values = self._pipeline.params
         self._lock = threading.Lock()
         self._update_s_total = 0.0

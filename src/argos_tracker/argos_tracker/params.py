@@ -8,7 +8,7 @@ calls before anything starts (the Tracker and the node apply it too).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import LINES_GROUP

@@ -9,8 +9,9 @@ capture order; `finish()` settles what live tracks still hold at the end of a st
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections

@@ -13,8 +13,8 @@ pulls away, and a crossing made while it was unseen is still counted, once.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

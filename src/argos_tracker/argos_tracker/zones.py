@@ -13,8 +13,8 @@ Occupancy: confirmed or coasting tracks whose last settled place is inside.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
 
 import cv2
 import numpy as np

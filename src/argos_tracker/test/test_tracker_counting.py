@@ -3,10 +3,9 @@ the line) miscounts; the naive count is computed alongside to show the case is a
 import math
 
 import numpy as np
-
-from argos_common.counts import CountTotals
 import pytest
 
+from argos_common.counts import CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import DIRECTION_IN, DIRECTION_OUT, CountingLine, parse_lines
 from argos_tracker.counting import LineCounter, signed_distance

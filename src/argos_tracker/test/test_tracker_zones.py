@@ -1,8 +1,8 @@
 """Zone entry/exit events and occupancy: each rule against the way a naive counter miscounts."""
 
+from argos_common.counts import CountRecord, CountTotals
 from argos_tracker.tracker import CONFIRMED, LOST, TENTATIVE, Track
 from argos_tracker.zones import ZoneCounter, parse_zones
-from argos_common.counts import CountRecord, CountTotals
 
 ZONE = {"zones.names": ["box"], "zones.box.points": [100.0, 100.0, 300.0, 100.0, 300.0, 300.0, 100.0, 300.0]}
 

@@ -1,8 +1,8 @@
 """Playback timing of a recording: rate, start offset, loop (pure; the node publishes)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from .reader import BagMessage
 

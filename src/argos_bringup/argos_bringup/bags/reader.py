@@ -1,9 +1,9 @@
 """Read a recording (one rosbag2 bag, or a directory of split parts) in time order."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from rosbags.rosbag2 import Reader
 

@@ -7,11 +7,11 @@ carries the same definitions (and RIHS01 hashes) as the live system.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Iterable
 
-from rosbags.typesys import Stores, get_typestore, get_types_from_msg
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 
@@ -50,7 +50,7 @@ def _referenced(desc) -> Iterable[str]:
             yield from _referenced(inner)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _store_for(msgtypes: frozenset[str]) -> Typestore:
     store = get_typestore(Stores.ROS2_KILTED)
     seen: set[str] = set()

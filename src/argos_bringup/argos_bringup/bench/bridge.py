@@ -20,16 +20,15 @@ import paho.mqtt.client as mqtt
 import redis
 from paho.mqtt.enums import CallbackAPIVersion
 
-from argos_bringup.services import MosquittoServer, RedisServer
-from argos_common.classes import DEFAULT_CLASSES
-from argos_common.detections import Detections
-from argos_common.machine import cpu_model
-
 from argos_bridge import schema
 from argos_bridge.bridge import Bridge
 from argos_bridge.mqtt_sink import MqttSink
-from argos_common.endpoints import parse_mqtt_url
 from argos_bridge.redis_sink import RedisSink
+from argos_bringup.services import MosquittoServer, RedisServer
+from argos_common.classes import DEFAULT_CLASSES
+from argos_common.detections import Detections
+from argos_common.endpoints import parse_mqtt_url
+from argos_common.machine import cpu_model
 
 _TARGET = 0.8
 

@@ -11,24 +11,22 @@ from __future__ import annotations
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 
-from argos_common.machine import cpu_model
-from argos_common.stats import percentiles
-
 from argos_camera.gst_runtime import gstreamer_available, versions
 from argos_camera.source_types import FrameSource
+from argos_common.machine import cpu_model
+from argos_common.stats import percentiles
 
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
 

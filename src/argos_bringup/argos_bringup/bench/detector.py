@@ -22,11 +22,12 @@ import numpy as np
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.machine import cpu_model, package_version
 from argos_common.params import resolve
-
-from .yolo_shaped_model import build_yolo_shaped_model
+from argos_common.stats import percentiles
 from argos_inference.factory import create_detector
 from argos_inference.params import PARAMS
 from argos_inference.quantize import quantize_model
+
+from .yolo_shaped_model import build_yolo_shaped_model
 
 FRAME_SIZE = (1280, 720)
 FRAMES = 8

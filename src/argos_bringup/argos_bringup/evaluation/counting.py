@@ -16,8 +16,8 @@ import numpy as np
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.detections import Detections
 from argos_common.lines import parse_lines
-
 from argos_tracker.pipeline import TrackingPipeline
+
 from .perturb import CLEAN, Perturbation, Perturber
 
 MIN_VISIBLE = 0.3

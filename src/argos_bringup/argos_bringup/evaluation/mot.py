@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from argos_common.detections import Detections
-
 from argos_common.geometry import iou_matrix
+
 from .perturb import Perturbation, Perturber
 
 SEQUENCES = ("TUD-Campus", "TUD-Stadtmitte")

@@ -10,12 +10,11 @@ and a re-found track is not taken for a new object.
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from argos_common.detections import Detections
-
 from argos_tracker.tracker import CONFIRMED, LOST, Track
 
 # supervision's ByteTrack counts its lost-track buffer in frames at 30 FPS

@@ -14,8 +14,8 @@ box of the frame (or 40 x 20 px), placed uniformly in the image, score uniform i
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

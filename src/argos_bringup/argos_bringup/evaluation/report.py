@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from argos_common.classes import DEFAULT_CLASSES
-
 from argos_tracker.pipeline import resolve_tracker_params
 from argos_tracker.tracker import Tracker
+
 from ..bench import tracker as bench
 from . import counting as counting_eval
 from . import machine, mot

@@ -1,7 +1,7 @@
 """Publish a node's stats() and health on /diagnostics (diagnostic_msgs/DiagnosticArray)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node

@@ -2,7 +2,9 @@
 the one map from ParamSpec types to rclpy parameter types."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
@@ -50,6 +52,19 @@ def declare_params(node: Node, specs: Sequence[ParamSpec | ParamGroup]) -> dict:
     except ConfigError as exc:
         raise exc.under(node.get_fully_qualified_name()) from None
     return values
+
+
+@contextmanager
+def configuring(node: Node) -> Iterator[None]:
+    """Build a node's configuration inside this block: a ConfigError raised in it names the
+    parameter under the node's fully qualified name (`/cam0/tracker.low_score`), and the half-built
+    node is destroyed before the error leaves the constructor."""
+    try:
+        yield
+    except ConfigError as exc:
+        name = node.get_fully_qualified_name()
+        node.destroy_node()
+        raise exc.under(name) from None
 
 
 def _declare(node: Node, spec: ParamSpec):

@@ -1,6 +1,5 @@
 """QoS profiles of the ARGOS topics (see README, "Topics")."""
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
-                       qos_profile_sensor_data)
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 # camera/image_raw, camera/camera_info, annotated/image_raw: latest frame wins.
 SENSOR = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2,
