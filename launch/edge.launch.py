@@ -8,6 +8,7 @@ camera, `/<camera>/<node>` sections to one. The nodes start once per camera name
 publishes camera/image_raw (inference subscribes to it), instead of the composed graph's
 in-process hand-off.
 """
+
 import os
 import tempfile
 
@@ -43,7 +44,9 @@ def _override_file(node: str, values: dict) -> str:
 
 def _nodes(context):
     config = LaunchConfiguration("config").perform(context)
-    namespaces = [ns.strip().strip("/") for ns in LaunchConfiguration("namespaces").perform(context).split(",") if ns.strip()]
+    namespaces = [
+        ns.strip().strip("/") for ns in LaunchConfiguration("namespaces").perform(context).split(",") if ns.strip()
+    ]
     log_level = LaunchConfiguration("log_level").perform(context)
     bridge_overrides = {}
     for key in ("redis_url", "mqtt_url"):
@@ -75,15 +78,23 @@ def _node(package, executable, name, namespace, parameters, log_level):
 
 def generate_launch_description():
     default_config = os.path.join(get_package_share_directory("argos_bringup"), "config", "edge.yaml")
-    return LaunchDescription([
-        DeclareLaunchArgument("config", default_value=default_config,
-                              description="ROS 2 parameter file for all ARGOS nodes"),
-        DeclareLaunchArgument("namespaces", default_value="cam0",
-                              description="comma-separated camera namespaces; the nodes start in each"),
-        DeclareLaunchArgument("redis_url", default_value="",
-                              description="overrides bridge.redis_url (empty: the config's value)"),
-        DeclareLaunchArgument("mqtt_url", default_value="",
-                              description="overrides bridge.mqtt_url (empty: the config's value)"),
-        DeclareLaunchArgument("log_level", default_value="info", description="ROS log level of every node"),
-        OpaqueFunction(function=_nodes),
-    ])
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(
+                "config", default_value=default_config, description="ROS 2 parameter file for all ARGOS nodes"
+            ),
+            DeclareLaunchArgument(
+                "namespaces",
+                default_value="cam0",
+                description="comma-separated camera namespaces; the nodes start in each",
+            ),
+            DeclareLaunchArgument(
+                "redis_url", default_value="", description="overrides bridge.redis_url (empty: the config's value)"
+            ),
+            DeclareLaunchArgument(
+                "mqtt_url", default_value="", description="overrides bridge.mqtt_url (empty: the config's value)"
+            ),
+            DeclareLaunchArgument("log_level", default_value="info", description="ROS log level of every node"),
+            OpaqueFunction(function=_nodes),
+        ]
+    )

@@ -3,6 +3,7 @@
 Each test session gets its own ROS domain and localhost-only discovery, so parallel runs on one
 machine (or a developer's running graph) never see each other's topics.
 """
+
 import os
 import random
 
@@ -29,6 +30,7 @@ def mqtt_broker():
 def _isolated_ros_context():
     import rclpy
     from rclpy.context import Context
+
     context = Context()
     rclpy.init(context=context)
     try:

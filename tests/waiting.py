@@ -1,5 +1,6 @@
 """Polling helpers the integration tests share (condition checks with a deadline, never a sleep
 that hopes it was long enough)."""
+
 import time
 
 

@@ -20,6 +20,7 @@ nor penalises predictions on them, and evaluation ignores detections that match 
 
 CLI: python -m training.dataset --out runs/data --train-scenes 64 --val-scenes 8 --frames 100
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,8 @@ class SceneSpec:
     seed: int
     density: float
     render_size: tuple[int, int]
-    frames: int                    # samples taken from this scene
-    stride: int = 4                # scene frames between samples
+    frames: int  # samples taken from this scene
+    stride: int = 4  # scene frames between samples
     warmup_s: float = 20.0
     occluders: bool = True
     options: dict[str, Any] = field(default_factory=dict)
@@ -90,7 +91,7 @@ def letterbox(image_bgr: np.ndarray, dst_w: int = INPUT_W, dst_h: int = INPUT_H)
     scale, px, py, nw, nh = letterbox_geometry(w, h, dst_w, dst_h)
     out = np.full((dst_h, dst_w, 3), PAD_VALUE, np.uint8)
     resized = image_bgr if (nw, nh) == (w, h) else cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    out[py:py + nh, px:px + nw] = resized[..., ::-1]
+    out[py : py + nh, px : px + nw] = resized[..., ::-1]
     return out, scale, px, py
 
 
@@ -108,8 +109,9 @@ def unletterbox_boxes(boxes: np.ndarray, scale: float, pad_x: int, pad_y: int, s
 
 
 # -- labels ---------------------------------------------------------------------------------
-def truth_to_labels(truth, scale: float, pad_x: int, pad_y: int, classes: Sequence[str] = CLASSES,
-                    rules: LabelRules = LabelRules()) -> np.ndarray:
+def truth_to_labels(
+    truth, scale: float, pad_x: int, pad_y: int, classes: Sequence[str] = CLASSES, rules: LabelRules = LabelRules()
+) -> np.ndarray:
     """GroundTruth -> (K, 6) float32 rows: class, x1, y1, x2, y2 (model-input px), ignore."""
     objects = truth.objects
     if len(objects) == 0:
@@ -118,8 +120,13 @@ def truth_to_labels(truth, scale: float, pad_x: int, pad_y: int, classes: Sequen
     boxes = objects.boxes.astype(np.float32) * scale + np.array([pad_x, pad_y, pad_x, pad_y], np.float32)
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     cls = np.array([index.get(label, -1) for label in objects.labels], np.float32)
-    ignore = ((objects.scores < rules.min_visible) | (w < rules.min_side_px) | (h < rules.min_side_px)
-              | (w * h < rules.min_area_px) | (cls < 0)).astype(np.float32)
+    ignore = (
+        (objects.scores < rules.min_visible)
+        | (w < rules.min_side_px)
+        | (h < rules.min_side_px)
+        | (w * h < rules.min_area_px)
+        | (cls < 0)
+    ).astype(np.float32)
     keep = (w > 0) & (h > 0)
     return np.concatenate([cls[:, None], boxes, ignore[:, None]], 1)[keep]
 
@@ -141,14 +148,21 @@ def available_conditions() -> list[str]:
     if "conditions" not in inspect.signature(IntersectionScene.__init__).parameters:
         return []
     from argos_sim.scene import CONDITIONS
+
     return list(CONDITIONS)
 
 
-def render_scene(spec: SceneSpec, size=(INPUT_W, INPUT_H), classes: Sequence[str] = CLASSES,
-                 rules: LabelRules = LabelRules(), fps: float = 15.0):
+def render_scene(
+    spec: SceneSpec,
+    size=(INPUT_W, INPUT_H),
+    classes: Sequence[str] = CLASSES,
+    rules: LabelRules = LabelRules(),
+    fps: float = 15.0,
+):
     """Yield (rgb letterboxed image, labels (K, 6)) for `spec.frames` samples of one scene."""
-    scene = IntersectionScene(spec.render_size[0], spec.render_size[1], fps, spec.seed, list(classes), [],
-                              **scene_kwargs(spec))
+    scene = IntersectionScene(
+        spec.render_size[0], spec.render_size[1], fps, spec.seed, list(classes), [], **scene_kwargs(spec)
+    )
     for _ in range(spec.frames):
         for _ in range(spec.stride - 1):
             scene.next_frame()
@@ -165,8 +179,14 @@ def condition_cycle(conditions: Sequence[str]) -> list[tuple[str, ...]]:
     return looks
 
 
-def make_specs(n_scenes: int, frames: int, seed_base: int, stride: int = 4, conditions: Sequence[str] = (),
-               extra_options: dict[str, Any] | None = None) -> list[SceneSpec]:
+def make_specs(
+    n_scenes: int,
+    frames: int,
+    seed_base: int,
+    stride: int = 4,
+    conditions: Sequence[str] = (),
+    extra_options: dict[str, Any] | None = None,
+) -> list[SceneSpec]:
     """Scene i: seed seed_base + i, density and render size cycled, warm-up 20..60 s, no occluder
     in one scene of eight, conditions cycled by condition_cycle()."""
     specs = []
@@ -175,10 +195,18 @@ def make_specs(n_scenes: int, frames: int, seed_base: int, stride: int = 4, cond
         looks = condition_cycle(conditions)
         if looks[i % len(looks)]:
             options["conditions"] = looks[i % len(looks)]
-        specs.append(SceneSpec(seed=seed_base + i, density=DENSITIES[i % len(DENSITIES)],
-                               render_size=RENDER_SIZES[(i // len(DENSITIES)) % len(RENDER_SIZES)],
-                               frames=frames, stride=stride, warmup_s=20.0 + (i * 7.3) % 40.0,
-                               occluders=(i % 8 != 7), options=options))
+        specs.append(
+            SceneSpec(
+                seed=seed_base + i,
+                density=DENSITIES[i % len(DENSITIES)],
+                render_size=RENDER_SIZES[(i // len(DENSITIES)) % len(RENDER_SIZES)],
+                frames=frames,
+                stride=stride,
+                warmup_s=20.0 + (i * 7.3) % 40.0,
+                occluders=(i % 8 != 7),
+                options=options,
+            )
+        )
     return specs
 
 
@@ -195,8 +223,13 @@ def _render_job(args):
     return np.concatenate(labels) if labels else np.zeros((0, 7), np.float32)
 
 
-def build_split(out_dir: Path, specs: Sequence[SceneSpec], size=(INPUT_W, INPUT_H), workers: int = 1,
-                rules: LabelRules = LabelRules()) -> dict:
+def build_split(
+    out_dir: Path,
+    specs: Sequence[SceneSpec],
+    size=(INPUT_W, INPUT_H),
+    workers: int = 1,
+    rules: LabelRules = LabelRules(),
+) -> dict:
     """Render `specs` into out_dir (images.npy, labels.npy, meta.json); returns the meta dict."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -220,7 +253,8 @@ def build_split(out_dir: Path, specs: Sequence[SceneSpec], size=(INPUT_W, INPUT_
     meta = {
         "format": "argos-synthetic-det-v1",
         "input_size": {"width": size[0], "height": size[1]},
-        "color": "rgb", "pad_value": PAD_VALUE,
+        "color": "rgb",
+        "pad_value": PAD_VALUE,
         "classes": list(CLASSES),
         "images": int(total),
         "instances": int(len(kept)),
@@ -253,7 +287,7 @@ class DetDataset:
 
     def targets(self, i: int) -> np.ndarray:
         """(K, 6): class, x1, y1, x2, y2, ignore of image i."""
-        return self.labels[self._bounds[i]:self._bounds[i + 1], 1:]
+        return self.labels[self._bounds[i] : self._bounds[i + 1], 1:]
 
 
 def main(argv=None) -> int:
@@ -271,14 +305,19 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     conditions = [] if args.no_conditions else available_conditions()
     size = (args.width, args.height)
-    for name, n, base, frames in (("train", args.train_scenes, TRAIN_SEED_BASE, args.frames),
-                                  ("val", args.val_scenes, VAL_SEED_BASE, args.val_frames or args.frames)):
+    for name, n, base, frames in (
+        ("train", args.train_scenes, TRAIN_SEED_BASE, args.frames),
+        ("val", args.val_scenes, VAL_SEED_BASE, args.val_frames or args.frames),
+    ):
         if n <= 0:
             continue
         specs = make_specs(n, frames, base, args.stride, conditions)
         meta = build_split(args.out / name, specs, size, args.workers)
-        print(f"{name}: {meta['images']} images, {meta['instances']} boxes (+{meta['ignored_instances']} ignored), "
-              f"{meta['render_seconds']} s; conditions {conditions or 'none'}", flush=True)
+        print(
+            f"{name}: {meta['images']} images, {meta['instances']} boxes (+{meta['ignored_instances']} ignored), "
+            f"{meta['render_seconds']} s; conditions {conditions or 'none'}",
+            flush=True,
+        )
     return 0
 
 

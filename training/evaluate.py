@@ -10,6 +10,7 @@ training.dataset.LabelRules) is neither a true nor a false positive.
 CLI (ONNX model on a rendered split, ONNX Runtime CPU):
     python -m training.evaluate --model models/argos-traffic-v1.onnx --data runs/data/val
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 _ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT / "src" / "argos_common") not in sys.path:   # run from a checkout without the workspace
+if str(_ROOT / "src" / "argos_common") not in sys.path:  # run from a checkout without the workspace
     sys.path.append(str(_ROOT / "src" / "argos_common"))
 
 from argos_common.geometry import iou_matrix  # noqa: E402
@@ -57,8 +58,14 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_
     return nms(boxes + offset, scores, iou_threshold)
 
 
-def decode_yolov8(output: np.ndarray, conf_threshold: float = 0.25, iou_threshold: float = 0.5,
-                  max_det: int = 300, class_agnostic: bool = False, max_candidates: int = 2000):
+def decode_yolov8(
+    output: np.ndarray,
+    conf_threshold: float = 0.25,
+    iou_threshold: float = 0.5,
+    max_det: int = 300,
+    class_agnostic: bool = False,
+    max_candidates: int = 2000,
+):
     """[1, 4 + C, N] or [4 + C, N] -> (boxes (K, 4) x1 y1 x2 y2 input px, scores (K,), classes (K,)).
     One class per anchor (its best); the `max_candidates` best anchors above the threshold go to NMS."""
     out = np.asarray(output, np.float32)
@@ -175,24 +182,35 @@ class Evaluator:
             "per_class": per_class,
             "images": self.images,
             "instances": n_gt,
-            "at_threshold": {"score_threshold": self.op,
-                             "precision": round(tps / max(tps + fps, 1), 4),
-                             "recall": round(tps / max(n_gt, 1), 4)},
+            "at_threshold": {
+                "score_threshold": self.op,
+                "precision": round(tps / max(tps + fps, 1), 4),
+                "recall": round(tps / max(n_gt, 1), 4),
+            },
         }
 
 
 # -- ONNX Runtime evaluation of a rendered split --------------------------------------------
 def ort_session(model_path, threads: int = 0):
     import onnxruntime as ort
+
     so = ort.SessionOptions()
     if threads:
         so.intra_op_num_threads = threads
     return ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
 
 
-def evaluate_onnx(model_path, images: np.ndarray, targets, classes: Sequence[str], conf_threshold: float = 0.001,
-                  iou_threshold: float = 0.5, operating_threshold: float = 0.3, threads: int = 0,
-                  limit: int = 0) -> dict:
+def evaluate_onnx(
+    model_path,
+    images: np.ndarray,
+    targets,
+    classes: Sequence[str],
+    conf_threshold: float = 0.001,
+    iou_threshold: float = 0.5,
+    operating_threshold: float = 0.3,
+    threads: int = 0,
+    limit: int = 0,
+) -> dict:
     """mAP@0.5 of an ONNX model over letterboxed RGB uint8 images and their targets
     (targets(i) -> (K, 6)); also the median ORT latency per image."""
     session = ort_session(model_path, threads)
@@ -224,13 +242,18 @@ def benchmark_onnx(model_path, input_shape, threads: int = 2, runs: int = 50, wa
         t = time.perf_counter()
         session.run(None, {name: x})
         times.append(time.perf_counter() - t)
-    return {"threads": threads, "runs": runs, "p50_ms": round(float(np.median(times)) * 1e3, 2),
-            "p90_ms": round(float(np.percentile(times, 90)) * 1e3, 2)}
+    return {
+        "threads": threads,
+        "runs": runs,
+        "p50_ms": round(float(np.median(times)) * 1e3, 2),
+        "p90_ms": round(float(np.percentile(times, 90)) * 1e3, 2),
+    }
 
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from training.dataset import DetDataset
+
     ap = argparse.ArgumentParser(description="mAP@0.5 of an ONNX model on a rendered split")
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", required=True, help="split folder (images.npy, labels.npy, meta.json)")

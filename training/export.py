@@ -10,6 +10,7 @@ everything after them) stays float so that coordinates and scores keep their res
 
 CLI: python -m training.export --checkpoint runs/x/best.pt --data runs/x/data --out models
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,24 +34,29 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
     import torch
 
     from training.model import ExportWrapper
+
     wrapper = ExportWrapper(model).eval().cpu()
     x = torch.rand(1, 3, height, width)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     kwargs = dict(input_names=["images"], output_names=["output0"], opset_version=OPSET, do_constant_folding=True)
     import warnings
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)   # the TorchScript exporter is deprecated, not gone
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated, not gone
         try:
             torch.onnx.export(wrapper, (x,), str(path), dynamo=False, **kwargs)
-        except TypeError:    # torch without the `dynamo` switch: the TorchScript exporter is the default
+        except TypeError:  # torch without the `dynamo` switch: the TorchScript exporter is the default
             torch.onnx.export(wrapper, (x,), str(path), **kwargs)
     import onnx
+
     m = onnx.load(str(path))
     onnx.checker.check_model(m)
     m.producer_name = "argos-training"
-    m.doc_string = ("ARGOS traffic detector (synthetic intersection, 11 classes). output0 [1, 4+C, N]: "
-                    "cx, cy, w, h (input px), sigmoid class scores; no NMS.")
+    m.doc_string = (
+        "ARGOS traffic detector (synthetic intersection, 11 classes). output0 [1, 4+C, N]: "
+        "cx, cy, w, h (input px), sigmoid class scores; no NMS."
+    )
     onnx.save(m, str(path))
     return path
 
@@ -61,6 +67,7 @@ def check_onnx_matches_torch(model, onnx_path: Path, images: np.ndarray, atol: f
     import torch
 
     from training.model import ExportWrapper
+
     wrapper = ExportWrapper(model).eval().cpu()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     worst_box = worst_score = 0.0
@@ -72,8 +79,12 @@ def check_onnx_matches_torch(model, onnx_path: Path, images: np.ndarray, atol: f
         worst_box = max(worst_box, float(np.abs(out[:, :4] - ref[:, :4]).max()))
         worst_score = max(worst_score, float(np.abs(out[:, 4:] - ref[:, 4:]).max()))
     ok = worst_box < 100 * atol and worst_score < atol
-    return {"max_abs_diff_box_px": worst_box, "max_abs_diff_score": worst_score, "ok": bool(ok),
-            "images": int(len(images))}
+    return {
+        "max_abs_diff_box_px": worst_box,
+        "max_abs_diff_score": worst_score,
+        "ok": bool(ok),
+        "images": int(len(images)),
+    }
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, calib_images: Sequence[np.ndarray]) -> dict:
@@ -99,36 +110,70 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calib_images: Sequence[np.nd
             return {"images": x}
 
     from argos_inference.quantize import float_tail_nodes
+
     exclude = float_tail_nodes(onnx.load(str(fp32_path)))
     if not exclude:
         raise RuntimeError("could not find the detection heads' last convs in the ONNX graph")
     t0 = time.time()
-    quantize_static(str(fp32_path), str(int8_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=exclude)
-    return {"calibration_images": int(len(calib_images)), "format": "QDQ", "per_channel": True,
-            "activations": "uint8", "weights": "int8", "calibration": "MinMax",
-            "float_tail_nodes": len(exclude), "seconds": round(time.time() - t0, 1)}
+    quantize_static(
+        str(fp32_path),
+        str(int8_path),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=exclude,
+    )
+    return {
+        "calibration_images": int(len(calib_images)),
+        "format": "QDQ",
+        "per_channel": True,
+        "activations": "uint8",
+        "weights": "int8",
+        "calibration": "MinMax",
+        "float_tail_nodes": len(exclude),
+        "seconds": round(time.time() - t0, 1),
+    }
 
 
-def model_json(classes: Sequence[str], height: int, width: int, n_anchors: int, *, fp32_file: str,
-               int8_file: str, model_cfg: dict, training: dict, metrics: dict) -> dict:
+def model_json(
+    classes: Sequence[str],
+    height: int,
+    width: int,
+    n_anchors: int,
+    *,
+    fp32_file: str,
+    int8_file: str,
+    model_cfg: dict,
+    training: dict,
+    metrics: dict,
+) -> dict:
     return {
         "name": MODEL_NAME,
         "file": fp32_file,
         "int8_file": int8_file,
         "layout": "yolov8",
         "input": {"name": "images", "shape": [1, 3, height, width], "dtype": "float32"},
-        "output": {"name": "output0", "shape": [1, 4 + len(classes), n_anchors], "dtype": "float32",
-                   "rows": "cx, cy, w, h (input-image pixels), then one sigmoid score per class",
-                   "nms": False},
+        "output": {
+            "name": "output0",
+            "shape": [1, 4 + len(classes), n_anchors],
+            "dtype": "float32",
+            "rows": "cx, cy, w, h (input-image pixels), then one sigmoid score per class",
+            "nms": False,
+        },
         "input_size": {"width": width, "height": height},
         "color": "rgb",
         "normalization": "0-1",
-        "letterbox": {"pad_value": 114, "centered": True, "scale_up": True,
-                      "interpolation": "linear",
-                      "rule": "scale = min(W/w, H/h); resize to round(w*scale) x round(h*scale); "
-                              "pad (W-new_w)//2 left, (H-new_h)//2 top, the rest right/bottom"},
+        "letterbox": {
+            "pad_value": 114,
+            "centered": True,
+            "scale_up": True,
+            "interpolation": "linear",
+            "rule": "scale = min(W/w, H/h); resize to round(w*scale) x round(h*scale); "
+            "pad (W-new_w)//2 left, (H-new_h)//2 top, the rest right/bottom",
+        },
         "classes": list(classes),
         "recommended": {"score_threshold": 0.3, "nms_iou_threshold": 0.5, "class_agnostic_nms": False},
         "architecture": model_cfg,
@@ -143,6 +188,7 @@ def main(argv=None) -> int:
 
     from training.dataset import DetDataset
     from training.model import ModelConfig, TrafficDetector
+
     ap = argparse.ArgumentParser(description="export a checkpoint to ONNX fp32 + int8")
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--data", required=True, help="dataset folder with train/ (calibration images)")

@@ -19,6 +19,7 @@ compute sits at stride 8; the stride-16 level serves long vehicles (a semi-trail
 ONNX output in the YOLOv8 layout [B, 4 + C, N]: rows 0..3 box cx, cy, w, h in input pixels,
 rows 4.. class scores after sigmoid; no NMS.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,8 @@ import torch.nn.functional as F
 @dataclass(frozen=True)
 class ModelConfig:
     num_classes: int = 11
-    widths: tuple[int, int, int, int] = (16, 32, 64, 96)   # stride 2, 4, 8, 16
-    depth: int = 1                                         # bottlenecks per CSP block
+    widths: tuple[int, int, int, int] = (16, 32, 64, 96)  # stride 2, 4, 8, 16
+    depth: int = 1  # bottlenecks per CSP block
     head_width: int = 48
     strides: tuple[int, int] = (8, 16)
 
@@ -51,9 +52,11 @@ class ModelConfig:
 
 class ConvBNAct(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1):
-        super().__init__(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
-                         nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.1),
-                         nn.SiLU(inplace=True))
+        super().__init__(
+            nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
+            nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.1),
+            nn.SiLU(inplace=True),
+        )
 
 
 class Residual(nn.Module):
@@ -109,8 +112,12 @@ class TrafficDetector(nn.Module):
         self.down3 = nn.Sequential(ConvBNAct(w2, w3, 3, 2), CSPBlock(w3, w3, cfg.depth))
         self.lateral = ConvBNAct(w3, w2, 1)
         self.merge = CSPBlock(2 * w2, w2, cfg.depth)
-        self.heads = nn.ModuleList([Head(w2, cfg.head_width, cfg.num_classes, cfg.strides[0]),
-                                    Head(w3, cfg.head_width, cfg.num_classes, cfg.strides[1])])
+        self.heads = nn.ModuleList(
+            [
+                Head(w2, cfg.head_width, cfg.num_classes, cfg.strides[0]),
+                Head(w3, cfg.head_width, cfg.num_classes, cfg.strides[1]),
+            ]
+        )
 
     def features(self, x):
         c3 = self.down2(self.down1(self.stem(x)))
@@ -129,7 +136,7 @@ class TrafficDetector(nn.Module):
             ys = (torch.arange(h, device=x.device, dtype=torch.float32) + 0.5) * head.stride
             xs = (torch.arange(w, device=x.device, dtype=torch.float32) + 0.5) * head.stride
             gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-            centre = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)                 # (hw, 2)
+            centre = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)  # (hw, 2)
             dist = F.softplus(raw_box.float()).flatten(2).transpose(1, 2) * head.stride  # (B, hw, 4)
             xyxy = torch.cat([centre - dist[..., :2], centre + dist[..., 2:]], -1)
             boxes.append(xyxy)

@@ -14,6 +14,7 @@ argos-traffic-v1-int8.onnx, argos-traffic-v1.json}.
 schedule's total step count is shortened to what fits (the cosine schedule still ends at its
 minimum), so a run on unknown hardware ends on time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,6 +68,7 @@ class EMA:
 
     def __init__(self, model: torch.nn.Module, decay: float = 0.9995, tau: float = 500.0):
         import copy
+
         self.model = copy.deepcopy(model).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -93,13 +95,13 @@ class GpuData:
         h, w = split.images.shape[1:3]
         self.images = torch.empty((n, h, w, 3), dtype=torch.uint8, device=device)
         for s in range(0, n, chunk):
-            self.images[s:s + chunk] = torch.from_numpy(np.array(split.images[s:s + chunk])).to(device)
+            self.images[s : s + chunk] = torch.from_numpy(np.array(split.images[s : s + chunk])).to(device)
         m = max([len(split.targets(i)) for i in range(n)] + [1])
         t = np.zeros((n, m, 6), np.float32)
         t[:, :, 0] = -1
         for i in range(n):
             g = split.targets(i)
-            t[i, :len(g)] = g
+            t[i, : len(g)] = g
         self.targets = torch.from_numpy(t).to(device)
         self.height, self.width = h, w
 
@@ -113,8 +115,8 @@ def augment(x_u8: torch.Tensor, targets: torch.Tensor, gen: torch.Generator):
     x_u8 (B, H, W, 3) uint8 -> (B, 3, H, W) float 0..1, targets flipped alike."""
     dev = x_u8.device
     B, H, W, _ = x_u8.shape
-    pad_rows = (x_u8 == 114).all(-1).all(-1)                                  # (B, H)
-    pad_cols = (x_u8 == 114).all(-1).all(1)                                   # (B, W)
+    pad_rows = (x_u8 == 114).all(-1).all(-1)  # (B, H)
+    pad_cols = (x_u8 == 114).all(-1).all(1)  # (B, W)
     x = x_u8.permute(0, 3, 1, 2).float().div_(255.0)
     t = targets.clone()
     rnd = lambda *s: torch.rand(*s, generator=gen, device=dev)  # noqa: E731
@@ -156,18 +158,19 @@ def split_targets(t: torch.Tensor):
 
 
 @torch.no_grad()
-def evaluate_torch(model, data: GpuData, classes, device, batch: int = 32, amp: bool = False,
-                   conf: float = 0.01) -> dict:
+def evaluate_torch(
+    model, data: GpuData, classes, device, batch: int = 32, amp: bool = False, conf: float = 0.01
+) -> dict:
     """Held-out mAP@0.5 during training (conf 0.01 keeps the numpy NMS quick on an untrained
     model; the final ONNX evaluation uses 0.001)."""
     model.eval()
     wrapper = ExportWrapper(model)
     ev = Evaluator(classes)
     for s in range(0, len(data), batch):
-        x = data.images[s:s + batch].permute(0, 3, 1, 2).float().div_(255.0)
+        x = data.images[s : s + batch].permute(0, 3, 1, 2).float().div_(255.0)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
             out = wrapper(x).float().cpu().numpy()
-        tg = data.targets[s:s + batch].cpu().numpy()
+        tg = data.targets[s : s + batch].cpu().numpy()
         for o, g in zip(out, tg):
             boxes, scores, cls = decode_yolov8(o, conf, 0.5)
             ev.add(boxes, scores, cls, g[g[:, 0] >= 0])
@@ -176,7 +179,7 @@ def evaluate_torch(model, data: GpuData, classes, device, batch: int = 32, amp: 
 
 def param_groups(model: torch.nn.Module, weight_decay: float):
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for _name, p in model.named_parameters():
         (decay if p.ndim >= 2 else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
@@ -232,25 +235,44 @@ def main(argv=None) -> int:
     data_dir = args.data or out / "data"
     if not (data_dir / "train" / "meta.json").exists() or not (data_dir / "val" / "meta.json").exists():
         conditions = ds.available_conditions()
-        for name, n, base in (("train", args.train_scenes, ds.TRAIN_SEED_BASE), ("val", args.val_scenes, ds.VAL_SEED_BASE)):
-            meta = ds.build_split(data_dir / name, ds.make_specs(n, args.frames, base, args.stride, conditions),
-                                  workers=args.workers)
-            log(f"rendered {name}: {meta['images']} images, {meta['instances']} boxes "
-                f"(+{meta['ignored_instances']} ignored) in {meta['render_seconds']} s, conditions {conditions or 'none'}")
+        for name, n, base in (
+            ("train", args.train_scenes, ds.TRAIN_SEED_BASE),
+            ("val", args.val_scenes, ds.VAL_SEED_BASE),
+        ):
+            meta = ds.build_split(
+                data_dir / name, ds.make_specs(n, args.frames, base, args.stride, conditions), workers=args.workers
+            )
+            log(
+                f"rendered {name}: {meta['images']} images, {meta['instances']} boxes "
+                f"(+{meta['ignored_instances']} ignored) in {meta['render_seconds']} s, "
+                f"conditions {conditions or 'none'}"
+            )
     # (CUDA is touched only after the render processes are done)
-    log(f"torch {torch.__version__} device {device}"
-        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f" threads {torch.get_num_threads()}"))
+    log(
+        f"torch {torch.__version__} device {device}"
+        + (
+            f" ({torch.cuda.get_device_name(device)})"
+            if device.type == "cuda"
+            else f" threads {torch.get_num_threads()}"
+        )
+    )
     train_split, val_split = ds.DetDataset(data_dir / "train"), ds.DetDataset(data_dir / "val")
     classes = train_split.meta["classes"]
     t0 = time.time()
     train, val = GpuData(train_split, device), GpuData(val_split, device)
     H, W = train.height, train.width
-    log(f"data: train {len(train)} images ({train_split.meta['instances']} boxes), held-out {len(val)} images "
-        f"({val_split.meta['instances']} boxes), input {W}x{H}, loaded in {time.time() - t0:.1f} s")
+    log(
+        f"data: train {len(train)} images ({train_split.meta['instances']} boxes), held-out {len(val)} images "
+        f"({val_split.meta['instances']} boxes), input {W}x{H}, loaded in {time.time() - t0:.1f} s"
+    )
 
     # -- model --------------------------------------------------------------------------
-    cfg = ModelConfig(num_classes=len(classes), widths=tuple(int(v) for v in args.widths.split(",")),
-                      depth=args.depth, head_width=args.head_width)
+    cfg = ModelConfig(
+        num_classes=len(classes),
+        widths=tuple(int(v) for v in args.widths.split(",")),
+        depth=args.depth,
+        head_width=args.head_width,
+    )
     model = TrafficDetector(cfg).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -267,8 +289,10 @@ def main(argv=None) -> int:
     gen.manual_seed(args.seed)
     perm_gen = torch.Generator()
     perm_gen.manual_seed(args.seed)
-    log(f"schedule: {args.epochs} epochs x {steps_per_epoch} steps = {total} steps, batch {args.batch}, "
-        f"lr {args.lr}, warmup {warmup}")
+    log(
+        f"schedule: {args.epochs} epochs x {steps_per_epoch} steps = {total} steps, batch {args.batch}, "
+        f"lr {args.lr}, warmup {warmup}"
+    )
 
     best_map, best_epoch, history, best_res = -1.0, -1, [], None
     step, epoch = 0, 0
@@ -284,7 +308,7 @@ def main(argv=None) -> int:
         for b in range(steps_per_epoch):
             if step >= total:
                 break
-            idx = perm[b * args.batch:(b + 1) * args.batch].to(device)
+            idx = perm[b * args.batch : (b + 1) * args.batch].to(device)
             x, t = augment(train.images[idx], train.targets[idx], gen)
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -294,7 +318,9 @@ def main(argv=None) -> int:
                 g["lr"] = lr
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
                 boxes, logits, anchors, strides = model(x)
-            loss, parts = criterion(boxes.float(), logits.float(), anchors, strides, gt_cls, gt_box, gt_valid, gt_ignore)
+            loss, parts = criterion(
+                boxes.float(), logits.float(), anchors, strides, gt_cls, gt_box, gt_valid, gt_ignore
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -309,7 +335,10 @@ def main(argv=None) -> int:
                 t_step = (time.time() - t_mark) / 30
                 fits = int((args.time_budget - (time.time() - t_train)) / t_step) + step
                 if fits < total:
-                    log(f"time budget {args.time_budget:.0f} s: {t_step * 1e3:.0f} ms/step -> total steps {total} -> {max(fits, step + 1)}")
+                    log(
+                        f"time budget {args.time_budget:.0f} s: {t_step * 1e3:.0f} ms/step -> "
+                        f"total steps {total} -> {max(fits, step + 1)}"
+                    )
                     total = max(fits, step + 1)
                 else:
                     log(f"time budget {args.time_budget:.0f} s: {t_step * 1e3:.0f} ms/step, {total} steps fit")
@@ -320,8 +349,10 @@ def main(argv=None) -> int:
                 t_mark = time.time()
             if step % 50 == 0 or step == total:
                 p = (run_parts / max(run_n, 1)).tolist()
-                log(f"epoch {epoch} step {step}/{total} lr {lr:.2e} loss cls {p[0]:.3f} iou {p[1]:.3f} "
-                    f"l1 {p[2]:.3f} fg/img {p[3] / args.batch:.1f} ({time.time() - t_train:.0f} s)")
+                log(
+                    f"epoch {epoch} step {step}/{total} lr {lr:.2e} loss cls {p[0]:.3f} iou {p[1]:.3f} "
+                    f"l1 {p[2]:.3f} fg/img {p[3] / args.batch:.1f} ({time.time() - t_train:.0f} s)"
+                )
                 run_parts.zero_()
                 run_n = 0
         epoch += 1
@@ -330,33 +361,59 @@ def main(argv=None) -> int:
             per_step = (time.time() - t_train) / step
             fits = step + int((args.time_budget - (time.time() - t_train)) / per_step)
             if fits < total:
-                log(f"time budget: {per_step * 1e3:.0f} ms/step so far (with evaluations) -> total steps {total} -> {max(fits, step)}")
+                log(
+                    f"time budget: {per_step * 1e3:.0f} ms/step so far (with evaluations) -> "
+                    f"total steps {total} -> {max(fits, step)}"
+                )
                 total = max(fits, step)
         last_epoch = step >= total
-        state = {"model": model.state_dict(), "ema": ema.model.state_dict(), "model_config": cfg.to_dict(),
-                 "classes": classes, "input_size": [W, H], "epoch": epoch, "step": step, "args": {k: str(v) for k, v in vars(args).items()}}
+        state = {
+            "model": model.state_dict(),
+            "ema": ema.model.state_dict(),
+            "model_config": cfg.to_dict(),
+            "classes": classes,
+            "input_size": [W, H],
+            "epoch": epoch,
+            "step": step,
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
         torch.save(state, out / "last.pt")
         if epoch % args.eval_every == 0 or last_epoch:
             res = evaluate_torch(ema.model, val, classes, device, amp=False)
             history.append({"epoch": epoch, "step": step, "map50": res["map50"], **res["at_threshold"]})
-            log(f"epoch {epoch}: held-out mAP@0.5 {res['map50']} P {res['at_threshold']['precision']} "
-                f"R {res['at_threshold']['recall']} (epoch {time.time() - t_epoch:.0f} s, total {time.time() - t_train:.0f} s)")
+            log(
+                f"epoch {epoch}: held-out mAP@0.5 {res['map50']} P {res['at_threshold']['precision']} "
+                f"R {res['at_threshold']['recall']} (epoch {time.time() - t_epoch:.0f} s, "
+                f"total {time.time() - t_train:.0f} s)"
+            )
             if res["map50"] is not None and res["map50"] > best_map:
                 best_map, best_epoch = res["map50"], epoch
                 torch.save(state, out / "best.pt")
                 best_res = res
     train_seconds = time.time() - t_train
-    log(f"training done: {step} steps, {epoch} epochs, {train_seconds:.0f} s; best held-out mAP@0.5 {best_map} (epoch {best_epoch})")
+    log(
+        f"training done: {step} steps, {epoch} epochs, {train_seconds:.0f} s; "
+        f"best held-out mAP@0.5 {best_map} (epoch {best_epoch})"
+    )
     if best_res is None:
         raise SystemExit("no held-out evaluation produced a mAP (empty held-out split?)")
     for name, v in best_res["per_class"].items():
         log(f"  {name:20s} AP50 {v['ap50']}  ({v['instances']} boxes)")
 
-    metrics = {"model": MODEL_NAME, "torch_eval_best": best_res, "history": history, "best_epoch": best_epoch,
-               "train_seconds": round(train_seconds, 1), "steps": step, "epochs": epoch,
-               "train_images": len(train), "val_images": len(val),
-               "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-               "torch": torch.__version__, "python": platform.python_version()}
+    metrics = {
+        "model": MODEL_NAME,
+        "torch_eval_best": best_res,
+        "history": history,
+        "best_epoch": best_epoch,
+        "train_seconds": round(train_seconds, 1),
+        "steps": step,
+        "epochs": epoch,
+        "train_images": len(train),
+        "val_images": len(val),
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
     if not args.no_export:
         metrics.update(export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metrics))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -383,38 +440,69 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
     for tag, path in (("fp32", fp32), ("int8", int8)):
         res = evaluate_onnx(path, val_split.images, val_split.targets, classes, limit=args.eval_limit)
         onnx_eval[tag] = res
-        log(f"ORT CPU {tag}: held-out mAP@0.5 {res['map50']} P {res['at_threshold']['precision']} "
-            f"R {res['at_threshold']['recall']} ({res['images']} images)")
+        log(
+            f"ORT CPU {tag}: held-out mAP@0.5 {res['map50']} P {res['at_threshold']['precision']} "
+            f"R {res['at_threshold']['recall']} ({res['images']} images)"
+        )
     latency = {tag: benchmark_onnx(p, (1, 3, H, W), threads=2) for tag, p in (("fp32", fp32), ("int8", int8))}
     log(f"ORT CPU latency, 2 threads, on this machine ({platform.processor() or platform.machine()}): {latency}")
     train_meta, val_meta = train_split.meta, val_split.meta
     summary = {
-        "train": {"images": train_meta["images"], "instances": train_meta["instances"],
-                  "instances_per_class": train_meta["instances_per_class"],
-                  "scenes": len(train_meta["scenes"]), "seeds": [train_meta["scenes"][0]["seed"], train_meta["scenes"][-1]["seed"]]},
-        "held_out": {"images": val_meta["images"], "instances": val_meta["instances"],
-                     "instances_per_class": val_meta["instances_per_class"],
-                     "scenes": len(val_meta["scenes"]), "seeds": [val_meta["scenes"][0]["seed"], val_meta["scenes"][-1]["seed"]]},
+        "train": {
+            "images": train_meta["images"],
+            "instances": train_meta["instances"],
+            "instances_per_class": train_meta["instances_per_class"],
+            "scenes": len(train_meta["scenes"]),
+            "seeds": [train_meta["scenes"][0]["seed"], train_meta["scenes"][-1]["seed"]],
+        },
+        "held_out": {
+            "images": val_meta["images"],
+            "instances": val_meta["instances"],
+            "instances_per_class": val_meta["instances_per_class"],
+            "scenes": len(val_meta["scenes"]),
+            "seeds": [val_meta["scenes"][0]["seed"], val_meta["scenes"][-1]["seed"]],
+        },
         "label_rules": train_meta["label_rules"],
         "densities": sorted({s["density"] for s in train_meta["scenes"]}),
         "render_sizes": sorted({tuple(s["render_size"]) for s in train_meta["scenes"]}),
         "conditions": sorted({k for s in train_meta["scenes"] for k in s["options"]}),
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
-        "epochs": metrics["epochs"], "steps": metrics["steps"], "best_epoch": metrics["best_epoch"],
-        "device": metrics["device"], "train_seconds": metrics["train_seconds"],
+        "epochs": metrics["epochs"],
+        "steps": metrics["steps"],
+        "best_epoch": metrics["best_epoch"],
+        "device": metrics["device"],
+        "train_seconds": metrics["train_seconds"],
     }
-    mm = {"map50_fp32": onnx_eval["fp32"]["map50"], "map50_int8": onnx_eval["int8"]["map50"],
-          "per_class_ap50_fp32": {k: v["ap50"] for k, v in onnx_eval["fp32"]["per_class"].items()},
-          "per_class_ap50_int8": {k: v["ap50"] for k, v in onnx_eval["int8"]["per_class"].items()},
-          "at_threshold_fp32": onnx_eval["fp32"]["at_threshold"], "at_threshold_int8": onnx_eval["int8"]["at_threshold"],
-          "held_out_images": onnx_eval["fp32"]["images"],
-          "ort_cpu_latency_ms": latency, "eval": "ONNX Runtime CPU, conf 0.001, class-wise NMS IoU 0.5, AP all-point, IoU 0.5"}
-    card = model_json(classes, H, W, num_anchors(H, W, cfg.strides), fp32_file=fp32.name, int8_file=int8.name,
-                      model_cfg={**cfg.to_dict(), "parameters": count_parameters(model)},
-                      training=summary, metrics=mm)
+    mm = {
+        "map50_fp32": onnx_eval["fp32"]["map50"],
+        "map50_int8": onnx_eval["int8"]["map50"],
+        "per_class_ap50_fp32": {k: v["ap50"] for k, v in onnx_eval["fp32"]["per_class"].items()},
+        "per_class_ap50_int8": {k: v["ap50"] for k, v in onnx_eval["int8"]["per_class"].items()},
+        "at_threshold_fp32": onnx_eval["fp32"]["at_threshold"],
+        "at_threshold_int8": onnx_eval["int8"]["at_threshold"],
+        "held_out_images": onnx_eval["fp32"]["images"],
+        "ort_cpu_latency_ms": latency,
+        "eval": "ONNX Runtime CPU, conf 0.001, class-wise NMS IoU 0.5, AP all-point, IoU 0.5",
+    }
+    card = model_json(
+        classes,
+        H,
+        W,
+        num_anchors(H, W, cfg.strides),
+        fp32_file=fp32.name,
+        int8_file=int8.name,
+        model_cfg={**cfg.to_dict(), "parameters": count_parameters(model)},
+        training=summary,
+        metrics=mm,
+    )
     (mdir / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=1))
-    return {"onnx_check": check, "quantization": qinfo, "onnx_eval": onnx_eval, "ort_cpu_latency_ms": latency,
-            "model_files": {p.name: p.stat().st_size for p in (fp32, int8)}}
+    return {
+        "onnx_check": check,
+        "quantization": qinfo,
+        "onnx_eval": onnx_eval,
+        "ort_cpu_latency_ms": latency,
+        "model_files": {p.name: p.stat().st_size for p in (fp32, int8)},
+    }
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ setup(
     zip_safe=True,
     maintainer="ARGOS edge maintainers",
     maintainer_email="maintainers@argos-edge.org",
-    description="ARGOS camera node: capture sources (synthetic traffic scene, video files) publishing sensor_msgs/Image.",
+    description=(
+        "ARGOS camera node: capture sources (synthetic traffic scene, video files) publishing sensor_msgs/Image."
+    ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

@@ -14,7 +14,10 @@ setup(
     zip_safe=True,
     maintainer="ARGOS edge maintainers",
     maintainer_email="maintainers@argos-edge.org",
-    description="ARGOS collector: reads a camera's Redis stream with a consumer group, aggregates per interval, writes InfluxDB and MQTT (plain Python service, no ROS).",
+    description=(
+        "ARGOS collector: reads a camera's Redis stream with a consumer group, aggregates per interval, "
+        "writes InfluxDB and MQTT (plain Python service, no ROS)."
+    ),
     license="Apache-2.0",
     tests_require=["pytest"],
     entry_points={

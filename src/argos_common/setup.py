@@ -14,7 +14,10 @@ setup(
     zip_safe=True,
     maintainer="ARGOS edge maintainers",
     maintainer_email="maintainers@argos-edge.org",
-    description="ARGOS shared core: parameter specs, counting-line geometry, detections, frame hand-off, health, endpoints (ROS-free), and the rclpy helpers every node uses (argos_common.ros).",
+    description=(
+        "ARGOS shared core: parameter specs, counting-line geometry, detections, frame hand-off, health, "
+        "endpoints (ROS-free), and the rclpy helpers every node uses (argos_common.ros)."
+    ),
     license="Apache-2.0",
     tests_require=["pytest"],
 )

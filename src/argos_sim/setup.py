@@ -14,7 +14,10 @@ setup(
     zip_safe=True,
     maintainer="ARGOS edge maintainers",
     maintainer_email="maintainers@argos-edge.org",
-    description="ARGOS synthetic intersection: road network, traffic with signal plans, rendering under conditions, exact ground truth (ROS-free).",
+    description=(
+        "ARGOS synthetic intersection: road network, traffic with signal plans, rendering under conditions, "
+        "exact ground truth (ROS-free)."
+    ),
     license="Apache-2.0",
     tests_require=["pytest"],
 )

@@ -1,5 +1,6 @@
 """A private InfluxDB 1.x server (Debian's `influxd`) for the collector's tests and benchmarks:
 free loopback ports, data in a temporary directory, usage reporting off, removed on close."""
+
 from __future__ import annotations
 
 import json
@@ -36,10 +37,12 @@ class InfluxServer:
             f'[data]\n  dir = "{self.workdir}/data"\n  wal-dir = "{self.workdir}/wal"\n'
             '  query-log-enabled = false\n'
             "[monitor]\n  store-enabled = false\n"
-            f'[http]\n  bind-address = "{self.host}:{self.port}"\n  log-enabled = false\n')
+            f'[http]\n  bind-address = "{self.host}:{self.port}"\n  log-enabled = false\n'
+        )
         log = open(self.workdir / "influxd.log", "wb")
-        self.proc = subprocess.Popen([find_binary("influxd"), "-config", str(conf)], stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [find_binary("influxd"), "-config", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         try:
             wait_for_port(self.host, self.port, 20.0, self.proc)

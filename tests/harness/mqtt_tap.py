@@ -3,6 +3,7 @@
 For checking a deployment by hand (`argos status` can build on it) and for the integration
 tests: it is an independent paho client, so it sees exactly what any consumer would see.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,14 @@ class TappedMessage:
 
 
 class MqttTap:
-    def __init__(self, url: str, topics: Iterable[str] = ("argos/#",), client_id: str = "",
-                 persistent_session: bool = False, reconnect_s: float = 0.1):
+    def __init__(
+        self,
+        url: str,
+        topics: Iterable[str] = ("argos/#",),
+        client_id: str = "",
+        persistent_session: bool = False,
+        reconnect_s: float = 0.1,
+    ):
         """`persistent_session` (needs a `client_id`): the broker keeps the subscription and queues
         QoS 1 messages while this subscriber is away, e.g. across a broker restart with persistence."""
         if persistent_session and not client_id:
@@ -41,8 +48,9 @@ class MqttTap:
         self._cond = threading.Condition()
         self._messages: list[TappedMessage] = []
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   clean_session=not persistent_session)
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not persistent_session
+        )
         self._client.reconnect_delay_set(reconnect_s, reconnect_s)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
@@ -90,6 +98,7 @@ class MqttTap:
 
     def _on_message(self, client, userdata, message) -> None:
         with self._cond:
-            self._messages.append(TappedMessage(message.topic, bytes(message.payload), bool(message.retain),
-                                                message.qos))
+            self._messages.append(
+                TappedMessage(message.topic, bytes(message.payload), bool(message.retain), message.qos)
+            )
             self._cond.notify_all()

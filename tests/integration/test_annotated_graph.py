@@ -1,5 +1,6 @@
 """The composed graph serves its annotated stream over RTSP: an independent client decodes it
 while the pipeline keeps processing every captured frame."""
+
 import json
 import shutil
 import subprocess
@@ -14,16 +15,43 @@ pytestmark = pytest.mark.integration
 
 def test_composed_graph_serves_annotated_rtsp_to_a_viewer(tmp_path):
     port, out = free_port(), tmp_path / "summary.json"
-    run = subprocess.Popen([shutil.which("argos"), "run", "--duration", "12", "--quiet", "--summary", str(out),
-                            "--param", f"annotator.rtsp_port={port}"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [
+            shutil.which("argos"),
+            "run",
+            "--duration",
+            "12",
+            "--quiet",
+            "--summary",
+            str(out),
+            "--param",
+            f"annotator.rtsp_port={port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         probe = None
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:   # the server starts with the graph
-            probe = subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
-                                    "stream=codec_name,width,height", "-of", "csv=p=0",
-                                    f"rtsp://127.0.0.1:{port}/annotated"], capture_output=True, text=True, timeout=20)
+        while time.monotonic() < deadline:  # the server starts with the graph
+            probe = subprocess.run(
+                [
+                    "ffprobe",
+                    "-v",
+                    "error",
+                    "-rtsp_transport",
+                    "tcp",
+                    "-show_entries",
+                    "stream=codec_name,width,height",
+                    "-of",
+                    "csv=p=0",
+                    f"rtsp://127.0.0.1:{port}/annotated",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
             if probe.returncode == 0:
                 break
             time.sleep(0.5)

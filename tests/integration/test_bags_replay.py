@@ -1,5 +1,6 @@
 """Record a real run, read it with the standard reader, replay it twice (identical counts),
 and play it back into a live subscriber with remapping and /clock."""
+
 import json
 import shutil
 import subprocess
@@ -64,21 +65,38 @@ def test_play_publishes_remapped_topics_and_clock(recorded):
     got = {"dets": 0, "clock": 0}
     try:
         node = rclpy.create_node("play_probe", context=ctx)
-        node.create_subscription(Detection2DArray, "/replayed/detections", lambda _m: got.__setitem__("dets", got["dets"] + 1),
-                                 QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE))
+        node.create_subscription(
+            Detection2DArray,
+            "/replayed/detections",
+            lambda _m: got.__setitem__("dets", got["dets"] + 1),
+            QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE),
+        )
         node.create_subscription(Clock, "/clock", lambda _m: got.__setitem__("clock", got["clock"] + 1), 10)
         executor = SingleThreadedExecutor(context=ctx)
         executor.add_node(node)
         spin = threading.Thread(target=executor.spin, daemon=True)
         spin.start()
-        proc = argos("bag", "play", str(out), "--rate", "4", "--topics", "/cam0/detections",
-                     "--remap", "/cam0/detections:=/replayed/detections", "--clock", "50", "--wait-for-subscribers", "5")
+        proc = argos(
+            "bag",
+            "play",
+            str(out),
+            "--rate",
+            "4",
+            "--topics",
+            "/cam0/detections",
+            "--remap",
+            "/cam0/detections:=/replayed/detections",
+            "--clock",
+            "50",
+            "--wait-for-subscribers",
+            "5",
+        )
         time.sleep(1.0)
         assert proc.returncode == 0, proc.stderr[-3000:]
         (part,) = sorted(out.iterdir())
         with Reader(part) as reader:
             recorded = sum(c.msgcount for c in reader.connections if c.topic == "/cam0/detections")
-        assert got["dets"] == recorded   # every recorded message played, none twice
+        assert got["dets"] == recorded  # every recorded message played, none twice
         assert got["clock"] > 0
     finally:
         executor.shutdown()
@@ -86,13 +104,29 @@ def test_play_publishes_remapped_topics_and_clock(recorded):
 
 
 def test_bag_record_from_another_process_with_size_splitting(tmp_path):
-    graph = subprocess.Popen([shutil.which("argos"), "run", "--duration", "14", "--quiet"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    graph = subprocess.Popen(
+        [shutil.which("argos"), "run", "--duration", "14", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(3.0)
         out = tmp_path / "field"
-        proc = argos("bag", "record", "-o", str(out), "--duration", "6", "--max-bag-size", "20000",
-                     "--topics", "/cam0/detections", "/cam0/tracks", "/cam0/camera/camera_info")
+        proc = argos(
+            "bag",
+            "record",
+            "-o",
+            str(out),
+            "--duration",
+            "6",
+            "--max-bag-size",
+            "20000",
+            "--topics",
+            "/cam0/detections",
+            "/cam0/tracks",
+            "/cam0/camera/camera_info",
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
     finally:
         graph.wait(timeout=60)

@@ -1,4 +1,5 @@
 """The bridge core against a real mosquitto, observed by an independent paho subscriber."""
+
 import subprocess
 import sys
 import textwrap
@@ -19,8 +20,15 @@ BASE = "argos/s/d/c"
 
 
 def make_bridge(redis_server, mqtt_broker, **params) -> Bridge:
-    values = {"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "site": "s", "device": "d", "camera": "c",
-              "mqtt_reconnect_max_s": 0.5, "totals_interval_s": 60.0}
+    values = {
+        "redis_url": redis_server.url,
+        "mqtt_url": mqtt_broker.url,
+        "site": "s",
+        "device": "d",
+        "camera": "c",
+        "mqtt_reconnect_max_s": 0.5,
+        "totals_interval_s": 60.0,
+    }
     values.update(params)
     return Bridge(values)
 
@@ -38,21 +46,41 @@ def test_detections_counts_and_totals_reach_a_subscriber(redis_server, mqtt_brok
             stamps = [time.time_ns() for _ in range(9)]
             for stamp in stamps:
                 bridge.submit_tracks(stamp, "c_optical", BOXES)
-            bridge.submit_count({"stamp_ns": stamps[4], "line_id": "north", "class_id": "bus", "direction": "out",
-                                 "track_id": "5", "speed_px_s": 33.0})
-            assert tap.wait_for(lambda msgs: any(m.topic == f"{BASE}/totals" and m.json()["total"] == 1
-                                                 for m in msgs))
+            bridge.submit_count(
+                {
+                    "stamp_ns": stamps[4],
+                    "line_id": "north",
+                    "class_id": "bus",
+                    "direction": "out",
+                    "track_id": "5",
+                    "speed_px_s": 33.0,
+                }
+            )
+            assert tap.wait_for(lambda msgs: any(m.topic == f"{BASE}/totals" and m.json()["total"] == 1 for m in msgs))
         finally:
             bridge.close()
 
     detections = [m.json() for m in tap.messages("/detections")]
-    assert [d["detection_frame_number"] for d in detections] == [0, 3, 6]   # every 3rd frame
+    assert [d["detection_frame_number"] for d in detections] == [0, 3, 6]  # every 3rd frame
     assert [d["stamp_ns"] for d in detections] == stamps[0::3]
     assert detections[0]["inference_results"][0] == {
-        "classID": 7, "label": "bus", "confidence": 0.8, "coor_left": 10.0, "coor_top": 20.0, "box_width": 50.0,
-        "box_height": 60.0, "objectID": "5", "unique_com_id": "c-0-0"}
+        "classID": 7,
+        "label": "bus",
+        "confidence": 0.8,
+        "coor_left": 10.0,
+        "coor_top": 20.0,
+        "box_width": 50.0,
+        "box_height": 60.0,
+        "objectID": "5",
+        "unique_com_id": "c-0-0",
+    }
     (count,) = [m.json() for m in tap.messages("/counts")]
-    assert (count["line_id"], count["class_id"], count["direction"], count["speed_px_s"]) == ("north", "bus", "out", 33.0)
+    assert (count["line_id"], count["class_id"], count["direction"], count["speed_px_s"]) == (
+        "north",
+        "bus",
+        "out",
+        33.0,
+    )
     assert tap.messages("/counts")[0].qos == 1
     stats = bridge.stats()
     assert stats["detections_published"] == 3 and stats["latency_samples"] == 3
@@ -90,8 +118,9 @@ CORE_PROCESS = textwrap.dedent("""
 
 def test_last_will_says_offline_when_the_bridge_process_dies(redis_server, mqtt_broker):
     with MqttTap(mqtt_broker.url, [f"{BASE}/status"]) as tap:
-        proc = subprocess.Popen([sys.executable, "-c", CORE_PROCESS, redis_server.url, mqtt_broker.url],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CORE_PROCESS, redis_server.url, mqtt_broker.url], stdout=subprocess.PIPE, text=True
+        )
         try:
             assert proc.stdout.readline().strip() == "connected"
             assert tap.wait_for(lambda msgs: len(msgs) >= 1)
@@ -149,6 +178,6 @@ def test_retained_status_carries_a_refreshed_health_summary(redis_server, mqtt_b
         assert health["queue_dropped"] == 0 and health["mqtt_spool_depth"] == 0
     finally:
         bridge.close()
-    with MqttTap(mqtt_broker.url, [f"{BASE}/status"]) as after:   # the will/shutdown replaces it
+    with MqttTap(mqtt_broker.url, [f"{BASE}/status"]) as after:  # the will/shutdown replaces it
         assert after.wait_for(lambda msgs: len(msgs) >= 1)
         assert status_states(after) == [("offline", "shutdown", True)]

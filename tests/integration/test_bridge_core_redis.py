@@ -1,4 +1,5 @@
 """The bridge core against a real redis-server (and a real mosquitto): stream layout, trimming, outages."""
+
 import json
 import time
 
@@ -16,8 +17,15 @@ BOXES = Detections(np.array([[10, 20, 60, 80], [100, 100, 140, 190]]), [0.8, 0.6
 
 
 def count_event(i):
-    return {"stamp_ns": time.time_ns(), "line_id": "west", "lane": "eastbound", "class_id": "car",
-            "direction": "in", "track_id": str(i), "tracker_frame": i}
+    return {
+        "stamp_ns": time.time_ns(),
+        "line_id": "west",
+        "lane": "eastbound",
+        "class_id": "car",
+        "direction": "in",
+        "track_id": str(i),
+        "tracker_frame": i,
+    }
 
 
 @pytest.fixture
@@ -27,8 +35,16 @@ def client(redis_server):
 
 
 def test_tracks_counts_and_totals_become_stream_entries(redis_server, mqtt_broker, client):
-    bridge = Bridge({"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "site": "s", "device": "d",
-                     "camera": "c", "totals_interval_s": 60.0})
+    bridge = Bridge(
+        {
+            "redis_url": redis_server.url,
+            "mqtt_url": mqtt_broker.url,
+            "site": "s",
+            "device": "d",
+            "camera": "c",
+            "totals_interval_s": 60.0,
+        }
+    )
     bridge.start()
     stamps = [time.time_ns() + i for i in range(20)]
     for i, stamp in enumerate(stamps):
@@ -72,8 +88,15 @@ def test_totals_are_written_every_interval(redis_server, mqtt_broker, client):
 
 
 def test_small_maxlen_keeps_the_stream_bounded(redis_server, mqtt_broker, client):
-    bridge = Bridge({"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "stream_maxlen": 100,
-                     "queue_size": 5000, "totals_interval_s": 60.0})
+    bridge = Bridge(
+        {
+            "redis_url": redis_server.url,
+            "mqtt_url": mqtt_broker.url,
+            "stream_maxlen": 100,
+            "queue_size": 5000,
+            "totals_interval_s": 60.0,
+        }
+    )
     bridge.start()
     for _ in range(2000):
         bridge.submit_tracks(time.time_ns(), "f", BOXES)
@@ -88,8 +111,16 @@ def test_small_maxlen_keeps_the_stream_bounded(redis_server, mqtt_broker, client
 
 
 def test_redis_outage_is_buffered_in_memory_and_flushed_in_order(redis_server, mqtt_broker, client):
-    bridge = Bridge({"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "redis_retry_max_s": 0.5,
-                     "redis_timeout_s": 0.5, "totals_interval_s": 60.0, "redis_buffer_size": 8})
+    bridge = Bridge(
+        {
+            "redis_url": redis_server.url,
+            "mqtt_url": mqtt_broker.url,
+            "redis_retry_max_s": 0.5,
+            "redis_timeout_s": 0.5,
+            "totals_interval_s": 60.0,
+            "redis_buffer_size": 8,
+        }
+    )
     bridge.start()
     try:
         for _ in range(5):
@@ -115,6 +146,7 @@ def test_redis_outage_is_buffered_in_memory_and_flushed_in_order(redis_server, m
         bridge.close()
     with redis.Redis.from_url(redis_server.url, decode_responses=True) as fresh:
         entries = fresh.xrange(bridge.stats()["stream"])
-    frames = [json.loads(fields["payload"])["detection_frame_number"] for _, fields in entries
-              if fields["type"] == "tracks"]
+    frames = [
+        json.loads(fields["payload"])["detection_frame_number"] for _, fields in entries if fields["type"] == "tracks"
+    ]
     assert frames == list(range(7, 16))  # 5..6 dropped from the full buffer, the rest in order

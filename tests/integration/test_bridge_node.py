@@ -1,4 +1,5 @@
 """The rclpy bridge node fed by a test publisher on `tracks` and `counts`, with real Redis and mosquitto."""
+
 import json
 import signal
 import subprocess
@@ -29,15 +30,30 @@ BOXES = Detections(np.array([[10, 20, 60, 80], [200, 50, 260, 120]]), [0.8, 0.7]
 
 
 def overrides(redis_server, mqtt_broker, **extra):
-    values = {"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "site": "s", "device": "d",
-              "camera": "camX", "totals_interval_s": 60.0, **extra}
+    values = {
+        "redis_url": redis_server.url,
+        "mqtt_url": mqtt_broker.url,
+        "site": "s",
+        "device": "d",
+        "camera": "camX",
+        "totals_interval_s": 60.0,
+        **extra,
+    }
     return [Parameter(k, value=v) for k, v in values.items()]
 
 
 def count_msg(stamp_ns: int, track_id: str) -> CountEvent:
-    return CountEvent(header=make_header(stamp_ns, "camX_optical"), tracker_frame=12, line_id="south",
-                      lane="northbound", class_id="van", direction=CountEvent.DIRECTION_IN, track_id=track_id,
-                      speed_px_s=float("nan"), speed_m_s=4.5)
+    return CountEvent(
+        header=make_header(stamp_ns, "camX_optical"),
+        tracker_frame=12,
+        line_id="south",
+        lane="northbound",
+        class_id="van",
+        direction=CountEvent.DIRECTION_IN,
+        track_id=track_id,
+        speed_px_s=float("nan"),
+        speed_m_s=4.5,
+    )
 
 
 def test_node_bridges_tracks_and_counts_to_redis_and_mqtt(ctx, redis_server, mqtt_broker):
@@ -59,15 +75,20 @@ def test_node_bridges_tracks_and_counts_to_redis_and_mqtt(ctx, redis_server, mqt
         counts_pub.publish(count_msg(stamps[2], "3"))
         counts_pub.publish(count_msg(stamps[7], "4"))
         assert wait_until(lambda: node.stats()["frames"] == 10 and node.stats()["counts"] == 2)
-        assert tap.wait_for(lambda msgs: sum(m.topic.endswith("/detections") for m in msgs) == 10
-                            and sum(m.topic.endswith("/counts") for m in msgs) == 2)
+        assert tap.wait_for(
+            lambda msgs: (
+                sum(m.topic.endswith("/detections") for m in msgs) == 10
+                and sum(m.topic.endswith("/counts") for m in msgs) == 2
+            )
+        )
         assert wait_until(lambda: node.stats()["redis_written"] == 12)
     finally:
         executor.shutdown()
         node.destroy_node()
         feeder.destroy_node()
-        said_goodbye = tap.wait_for(lambda msgs: any(m.topic.endswith("/status") and m.json()["state"] == "offline"
-                                                     for m in msgs))
+        said_goodbye = tap.wait_for(
+            lambda msgs: any(m.topic.endswith("/status") and m.json()["state"] == "offline" for m in msgs)
+        )
         tap.close()
 
     stats = node.stats()
@@ -91,7 +112,9 @@ def test_node_bridges_tracks_and_counts_to_redis_and_mqtt(ctx, redis_server, mqt
     assert [m.topic for m in tap.messages("/detections")][:1] == ["argos/s/d/camX/detections"]
     assert said_goodbye
     assert [(m.json()["state"], m.json()["reason"]) for m in tap.messages("/status")] == [
-        ("online", "connected"), ("offline", "shutdown")]
+        ("online", "connected"),
+        ("offline", "shutdown"),
+    ]
 
 
 def test_out_of_range_parameter_raises_config_error_naming_it(ctx):
@@ -107,8 +130,12 @@ def test_bad_url_raises_config_error_naming_it(ctx):
 
 
 def test_main_prints_one_error_line_and_exits_2_on_bad_config():
-    proc = subprocess.run([sys.executable, "-m", "argos_bridge.node", "--ros-args", "-p", "detections_every_n_frames:=0"],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "argos_bridge.node", "--ros-args", "-p", "detections_every_n_frames:=0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: /bridge.detections_every_n_frames: ")
@@ -116,10 +143,18 @@ def test_main_prints_one_error_line_and_exits_2_on_bad_config():
 
 def test_main_runs_and_interrupt_closes_cleanly(redis_server, mqtt_broker):
     with MqttTap(mqtt_broker.url, ["argos/s/d/camX/status"]) as tap:
-        proc = subprocess.Popen([sys.executable, "-m", "argos_bridge.node", "--ros-args",
-                                 *[a for p in overrides(redis_server, mqtt_broker)
-                                   for a in ("-p", f"{p.name}:={p.value}")]],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "argos_bridge.node",
+                "--ros-args",
+                *[a for p in overrides(redis_server, mqtt_broker) for a in ("-p", f"{p.name}:={p.value}")],
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert tap.wait_for(lambda msgs: any(m.json()["state"] == "online" for m in msgs), timeout_s=10.0)
             proc.send_signal(signal.SIGINT)
@@ -129,5 +164,8 @@ def test_main_runs_and_interrupt_closes_cleanly(redis_server, mqtt_broker):
                 proc.kill()
                 proc.wait()
         assert proc.returncode == 0, stderr
-        assert tap.wait_for(lambda msgs: any(m.json()["reason"] == "shutdown" for m in msgs)), (stderr, [m.payload for m in tap.messages()])
+        assert tap.wait_for(lambda msgs: any(m.json()["reason"] == "shutdown" for m in msgs)), (
+            stderr,
+            [m.payload for m in tap.messages()],
+        )
     assert "Traceback" not in stderr

@@ -5,6 +5,7 @@ The observing subscriber keeps a persistent session on a broker with persistence
 broker itself holds what arrives while the subscriber is reconnecting after the restart: what
 the subscriber sees is what the broker accepted from the bridge.
 """
+
 import subprocess
 import sys
 import textwrap
@@ -80,12 +81,21 @@ class Producer(threading.Thread):
         return n / (t1 - t0)
 
 
-def test_broker_killed_for_30_s_at_15_msg_s_every_message_arrives_in_order(redis_server, persistent_broker,
-                                                                           tmp_path):
+def test_broker_killed_for_30_s_at_15_msg_s_every_message_arrives_in_order(redis_server, persistent_broker, tmp_path):
     broker = persistent_broker
-    bridge = Bridge({"redis_url": redis_server.url, "mqtt_url": broker.url, "site": "s", "device": "d",
-                     "camera": "c", "mqtt_qos_detections": 1, "mqtt_reconnect_max_s": 2.0,
-                     "totals_interval_s": 600.0, "spool_dir": str(tmp_path / "spool")})
+    bridge = Bridge(
+        {
+            "redis_url": redis_server.url,
+            "mqtt_url": broker.url,
+            "site": "s",
+            "device": "d",
+            "camera": "c",
+            "mqtt_qos_detections": 1,
+            "mqtt_reconnect_max_s": 2.0,
+            "totals_interval_s": 600.0,
+            "spool_dir": str(tmp_path / "spool"),
+        }
+    )
     tap = MqttTap(broker.url, [f"{BASE}/detections"], client_id="sf-observer", persistent_session=True).start()
     bridge.start()
     producer = Producer(bridge)
@@ -118,12 +128,14 @@ def test_broker_killed_for_30_s_at_15_msg_s_every_message_arrives_in_order(redis
     assert stats["mqtt_spool_dropped"] == 0 and stats["mqtt_failed"] == 0
     # the pipeline never noticed: nothing was dropped from the hand-off queue, Redis got every frame
     assert stats["queue_dropped"] == 0 and stats["redis_failed"] == 0
-    assert stats["redis_written"] == sent + 1   # + the final totals entry written on close
-    print(f"\nsent {sent}, received {len(received)} ({len(received) - sent} duplicates), spooled "
-          f"{stats['mqtt_spooled']}; producer rate before/during outage "
-          f"{producer.rate_between(outage_start - 2.0, outage_start):.1f}/"
-          f"{producer.rate_between(outage_start, outage_end):.1f} msg/s; "
-          f"slowest submit {max(producer.submit_s) * 1e3:.2f} ms")
+    assert stats["redis_written"] == sent + 1  # + the final totals entry written on close
+    print(
+        f"\nsent {sent}, received {len(received)} ({len(received) - sent} duplicates), spooled "
+        f"{stats['mqtt_spooled']}; producer rate before/during outage "
+        f"{producer.rate_between(outage_start - 2.0, outage_start):.1f}/"
+        f"{producer.rate_between(outage_start, outage_end):.1f} msg/s; "
+        f"slowest submit {max(producer.submit_s) * 1e3:.2f} ms"
+    )
 
 
 BRIDGE_PROCESS = textwrap.dedent("""
@@ -150,10 +162,14 @@ def test_bridge_killed_with_a_full_spool_sends_it_after_restart(redis_server, mq
     spool_dir = str(tmp_path / "spool")
     mqtt_broker.stop()
     first = [1_800_000_000_000_000_000 + i for i in range(200)]
-    proc = subprocess.Popen([sys.executable, "-c", BRIDGE_PROCESS, redis_server.url, mqtt_broker.url, spool_dir,
-                             str(first)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BRIDGE_PROCESS, redis_server.url, mqtt_broker.url, spool_dir, str(first)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         import json
+
         stats = json.loads(proc.stdout.readline())
         assert stats["mqtt_spooled"] == 200 and stats["mqtt_spool_depth"] == 200
         proc.kill()  # SIGKILL: no chance to flush or close anything
@@ -166,8 +182,11 @@ def test_bridge_killed_with_a_full_spool_sends_it_after_restart(redis_server, mq
     mqtt_broker.start()
     second = [1_900_000_000_000_000_000 + i for i in range(5)]
     with MqttTap(mqtt_broker.url, [f"{BASE}/detections"]) as tap:
-        proc = subprocess.Popen([sys.executable, "-c", BRIDGE_PROCESS, redis_server.url, mqtt_broker.url,
-                                 spool_dir, str(second)], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", BRIDGE_PROCESS, redis_server.url, mqtt_broker.url, spool_dir, str(second)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             proc.stdout.readline()
             assert tap.wait_for(lambda msgs: len({m.json()["stamp_ns"] for m in msgs}) >= 205, timeout_s=20.0)

@@ -1,6 +1,7 @@
 """The bridge against a mosquitto TLS listener with a password file, certificates made here with
 the openssl CLI: right settings connect; a wrong password or a wrong CA is a clear logged error,
 paho keeps retrying, nothing crashes, messages wait in the spool, and no secret reaches the log."""
+
 import logging
 import shutil
 import subprocess
@@ -27,16 +28,57 @@ def openssl(*args, cwd):
 
 
 def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem",
-            "-days", "2", "-subj", f"/CN={name}", cwd=d)
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
+        cwd=d,
+    )
 
 
 def make_cert(d, name, ca, san):
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", f"/CN={name}", cwd=d)
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        f"/CN={name}",
+        cwd=d,
+    )
     (d / f"{name}.ext").write_text(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
-    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=d)
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        f"{ca}.pem",
+        "-CAkey",
+        f"{ca}.key",
+        "-CAcreateserial",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        "2",
+        "-extfile",
+        f"{name}.ext",
+        cwd=d,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +90,9 @@ def pki():
     make_ca(d, "other_ca")
     make_cert(d, "server", "ca", "IP:127.0.0.1,DNS:localhost")
     make_cert(d, "client", "ca", "")
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(d / "passwd"), "argos", PASSWORD], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(d / "passwd"), "argos", PASSWORD], check=True, capture_output=True
+    )
     (d / "bridge_pw").write_text(PASSWORD + "\n")
     (d / "wrong_pw").write_text(WRONG_PASSWORD + "\n")
     d.chmod(0o755)
@@ -61,19 +104,33 @@ def pki():
 
 @pytest.fixture
 def tls_broker(pki):
-    config = (f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\n"
-              f"require_certificate true\npassword_file {pki}/passwd\nallow_anonymous false\n")
+    config = (
+        f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\n"
+        f"require_certificate true\npassword_file {pki}/passwd\nallow_anonymous false\n"
+    )
     with MosquittoServer(extra_config=config) as server:
         yield server
 
 
 def tls_bridge(broker, pki, *, ca="ca.pem", password_file="bridge_pw", protocol="3.1.1") -> Bridge:
-    return Bridge({"mqtt_url": f"mqtts://127.0.0.1:{broker.port}", "redis_url": "redis://127.0.0.1:9/0",
-                   "redis_timeout_s": 0.05, "site": "s", "device": "d", "camera": "c",
-                   "mqtt_tls_ca_file": str(pki / ca), "mqtt_tls_cert_file": str(pki / "client.pem"),
-                   "mqtt_tls_key_file": str(pki / "client.key"), "mqtt_username": "argos",
-                   "mqtt_password_file": str(pki / password_file), "mqtt_protocol": protocol,
-                   "mqtt_reconnect_max_s": 0.5, "totals_interval_s": 600.0})
+    return Bridge(
+        {
+            "mqtt_url": f"mqtts://127.0.0.1:{broker.port}",
+            "redis_url": "redis://127.0.0.1:9/0",
+            "redis_timeout_s": 0.05,
+            "site": "s",
+            "device": "d",
+            "camera": "c",
+            "mqtt_tls_ca_file": str(pki / ca),
+            "mqtt_tls_cert_file": str(pki / "client.pem"),
+            "mqtt_tls_key_file": str(pki / "client.key"),
+            "mqtt_username": "argos",
+            "mqtt_password_file": str(pki / password_file),
+            "mqtt_protocol": protocol,
+            "mqtt_reconnect_max_s": 0.5,
+            "totals_interval_s": 600.0,
+        }
+    )
 
 
 def wait_until(condition, timeout_s=10.0) -> bool:

@@ -1,6 +1,7 @@
 """AnnotatorNode's RTSP output against real clients: a GStreamer rtspsrc ! decodebin ! appsink
 pipeline and ffprobe decode the H.264 stream (size, frames, drawn content); the producer feeding
 frames (camera -> slots) never blocks and nothing is drawn or encoded while nobody watches."""
+
 import json
 import shutil
 import subprocess
@@ -21,9 +22,12 @@ from argos_common.ros.conversions import detections_to_msg
 from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not gstreamer_available(),
-                                 reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs them")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs them"
+    ),
+]
 
 W, H = 320, 240
 FEED_HZ = 20.0
@@ -45,6 +49,7 @@ class Feed:
 
     def __init__(self, ctx, annotator_slot: LatestSlot):
         from rclpy.node import Node
+
         self.node = Node("feed", context=ctx)
         self.tracks_pub = self.node.create_publisher(Detection2DArray, "tracks", RESULTS)
         self.counts_pub = self.node.create_publisher(CountEvent, "counts", COUNTS)
@@ -54,8 +59,10 @@ class Feed:
         self.inferred = 0
         self.frames = 0
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._camera, daemon=True),
-                        threading.Thread(target=self._inference, daemon=True)]
+        self.threads = [
+            threading.Thread(target=self._camera, daemon=True),
+            threading.Thread(target=self._inference, daemon=True),
+        ]
 
     def start(self):
         for t in self.threads:
@@ -68,7 +75,7 @@ class Feed:
         while not self.stop.is_set():
             img = np.full((H, W, 3), 60, np.uint8)
             x = 20 + (n * 4) % 200
-            img[100:180, x:x + 80] = (200, 200, 200)   # a moving "vehicle"
+            img[100:180, x : x + 80] = (200, 200, 200)  # a moving "vehicle"
             img.setflags(write=False)
             frame = Frame(img, time.time_ns(), n, "cam0_optical")
             t0 = time.perf_counter()
@@ -76,7 +83,7 @@ class Feed:
             self.annotator_slot.put(frame)
             self.put_s.append(time.perf_counter() - t0)
             self.frames += 1
-            if prev is not None:   # tracks of the previous frame arrive while this one is captured
+            if prev is not None:  # tracks of the previous frame arrive while this one is captured
                 dets = Detections(np.array([[x - 4, 100, x + 76, 180]], np.float32), [0.9], ["car"], ["7"])
                 self.tracks_pub.publish(detections_to_msg(dets, prev.stamp_ns, prev.frame_id))
             if n % 10 == 5:
@@ -87,6 +94,7 @@ class Feed:
 
     def _inference(self):
         import cv2
+
         while not self.stop.is_set():
             frame = self.inference_slot.take()
             if frame is None:
@@ -111,12 +119,20 @@ class Feed:
 def graph(ctx):
     from argos_camera.annotator_node import AnnotatorNode
     from argos_common.endpoints import free_port
+
     port = free_port()
     slot = LatestSlot()
-    annotator = AnnotatorNode(context=ctx, frame_slot=slot, parameter_overrides=[
-        Parameter("rtsp_port", value=port), Parameter("rtsp_address", value="127.0.0.1"),
-        Parameter("rtsp_rate_hz", value=10.0), Parameter("lines.names", value=["stop"]),
-        Parameter("lines.stop.points", value=[0.0, 200.0, float(W), 200.0])])
+    annotator = AnnotatorNode(
+        context=ctx,
+        frame_slot=slot,
+        parameter_overrides=[
+            Parameter("rtsp_port", value=port),
+            Parameter("rtsp_address", value="127.0.0.1"),
+            Parameter("rtsp_rate_hz", value=10.0),
+            Parameter("lines.names", value=["stop"]),
+            Parameter("lines.stop.points", value=[0.0, 200.0, float(W), 200.0]),
+        ],
+    )
     feed = Feed(ctx, slot)
     executor = SingleThreadedExecutor(context=ctx)
     executor.add_node(annotator)
@@ -141,7 +157,8 @@ class RtspClient:
         self.Gst = Gst
         self.pipeline = Gst.parse_launch(
             f"rtspsrc location={url} protocols=tcp latency=0 ! decodebin ! videoconvert "
-            "! video/x-raw,format=BGR ! appsink name=sink sync=false max-buffers=4 drop=true")
+            "! video/x-raw,format=BGR ! appsink name=sink sync=false max-buffers=4 drop=true"
+        )
         self.sink = self.pipeline.get_by_name("sink")
         self.pipeline.set_state(Gst.State.PLAYING)
 
@@ -158,7 +175,7 @@ class RtspClient:
             ok, info = buf.map(self.Gst.MapFlags.READ)
             try:
                 stride = info.size // h
-                out.append(np.frombuffer(info.data, np.uint8).reshape(h, stride)[:, :w * 3].reshape(h, w, 3).copy())
+                out.append(np.frombuffer(info.data, np.uint8).reshape(h, stride)[:, : w * 3].reshape(h, w, 3).copy())
             finally:
                 buf.unmap(info)
         return out
@@ -185,7 +202,7 @@ def test_rtsp_client_decodes_the_annotated_stream(graph):
     row = last[199:202, 40:300].reshape(-1, 3).mean(axis=0)
     assert row[2] - row[0] > 60, row
     # the totals panel darkens the top-left corner of the grey frame
-    assert np.median(last[4:14, 4:40]) < 40   # 60 * 0.4 = 24 under the panel (text aside)
+    assert np.median(last[4:14, 4:40]) < 40  # 60 * 0.4 = 24 under the panel (text aside)
     assert stats["rtsp_clients"] == 1 and stats["frames_annotated"] > 0 and stats["rtsp_frames_served"] >= 8
     assert stats["counts_received"] > 0 and stats["counted_total"] == stats["counts_received"]
     assert wait_for(lambda: annotator.stats()["rtsp_clients"] == 0, timeout_s=10)
@@ -204,12 +221,30 @@ def test_viewer_does_not_block_the_producer_and_nothing_is_encoded_without_one(g
     fps_alone, inferred_alone, put_max_alone = window(2.0)
     idle = annotator.stats()
     assert idle["frames_received"] > 0
-    assert idle["frames_annotated"] == 0 and idle["rtsp_frames_served"] == 0   # nobody looks: no work
+    assert idle["frames_annotated"] == 0 and idle["rtsp_frames_served"] == 0  # nobody looks: no work
 
     probe = subprocess.Popen(
-        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0", "-count_frames",
-         "-read_intervals", "%+3", "-show_entries", "stream=codec_name,width,height,nb_read_frames",
-         "-of", "json", annotator.stats()["rtsp_url"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "tcp",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-read_intervals",
+            "%+3",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "json",
+            annotator.stats()["rtsp_url"],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert wait_for(lambda: annotator.stats()["rtsp_frames_served"] > 0, timeout_s=10)
         fps_viewed, inferred_viewed, put_max_viewed = window(2.0)
@@ -222,9 +257,11 @@ def test_viewer_does_not_block_the_producer_and_nothing_is_encoded_without_one(g
     stream = json.loads(out)["streams"][0]
     assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", W, H)
     assert int(stream["nb_read_frames"]) > 0
-    print(f"\nfeed {fps_alone:.1f} -> {fps_viewed:.1f} FPS, stand-in inference {inferred_alone:.1f} -> "
-          f"{inferred_viewed:.1f} FPS, put() max {put_max_alone * 1e3:.2f} -> {put_max_viewed * 1e3:.2f} ms, "
-          f"annotated {annotator.stats()['frames_annotated']}, served {annotator.stats()['rtsp_frames_served']}")
+    print(
+        f"\nfeed {fps_alone:.1f} -> {fps_viewed:.1f} FPS, stand-in inference {inferred_alone:.1f} -> "
+        f"{inferred_viewed:.1f} FPS, put() max {put_max_alone * 1e3:.2f} -> {put_max_viewed * 1e3:.2f} ms, "
+        f"annotated {annotator.stats()['frames_annotated']}, served {annotator.stats()['rtsp_frames_served']}"
+    )
     # the only timing check: handing a frame over never waits on the annotator or the encoder
     assert put_max_alone < 0.05 and put_max_viewed < 0.05
 
@@ -235,6 +272,7 @@ def test_annotated_topic_is_published_only_while_subscribed(graph, ctx):
 
     from argos_common.ros.conversions import msg_to_image, ns_from_stamp
     from argos_common.ros.qos import SENSOR
+
     annotator, feed = graph
     assert wait_for(lambda: annotator.stats()["tracks_received"] >= 5)
     assert annotator.stats()["images_published"] == 0
@@ -242,6 +280,7 @@ def test_annotated_topic_is_published_only_while_subscribed(graph, ctx):
     viewer = Node("viewer", context=ctx)
     sub = viewer.create_subscription(Image, "annotated/image_raw", received.append, SENSOR)
     from rclpy.executors import SingleThreadedExecutor
+
     executor = SingleThreadedExecutor(context=ctx)
     executor.add_node(viewer)
     try:
@@ -257,13 +296,13 @@ def test_annotated_topic_is_published_only_while_subscribed(graph, ctx):
     assert img.shape == (H, W, 3) and received[-1].header.frame_id == "cam0_optical"
     stamps = [ns_from_stamp(m.header.stamp) for m in received]
     assert stamps == sorted(stamps)
-    assert np.all(img[200, 40:300] == (0, 215, 255))   # the counting line, exact (no encoding on the topic)
+    assert np.all(img[200, 40:300] == (0, 215, 255))  # the counting line, exact (no encoding on the topic)
     published = annotator.stats()["images_published"]
-    time.sleep(1.0)   # the publisher notices the subscription is gone
+    time.sleep(1.0)  # the publisher notices the subscription is gone
     after = annotator.stats()["images_published"]
     time.sleep(1.0)
     assert annotator.stats()["images_published"] == after and after >= published
-    assert annotator.stats()["tracks_unmatched"] <= 1   # tracks are drawn on the frame they belong to
+    assert annotator.stats()["tracks_unmatched"] <= 1  # tracks are drawn on the frame they belong to
 
 
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (ffmpeg) not installed")
@@ -274,9 +313,23 @@ def test_stream_appears_with_the_first_frame_at_its_size():
     from argos_common.endpoints import free_port
 
     def probe(url):
-        return subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
-                               "stream=codec_name,width,height", "-of", "csv=p=0", url],
-                              capture_output=True, text=True, timeout=20)
+        return subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-rtsp_transport",
+                "tcp",
+                "-show_entries",
+                "stream=codec_name,width,height",
+                "-of",
+                "csv=p=0",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
 
     with AnnotatedRtspOutput(free_port(), rate_hz=10.0, address="127.0.0.1") as out:
         early = probe(out.url)

@@ -1,4 +1,5 @@
 """CameraNode in a real rclpy graph: topics under a namespace, the frame slot, end of a file."""
+
 import time
 
 import cv2
@@ -18,8 +19,12 @@ from argos_sim.scene import PIXELS_PER_METER
 
 pytestmark = pytest.mark.integration
 
-LINES = {"west": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0], "east": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
-         "north": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0], "south": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0]}
+LINES = {
+    "west": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
+    "east": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
+    "north": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
+    "south": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
+}
 
 
 def line_parameters():
@@ -48,8 +53,15 @@ def spin_until(executor, done, timeout_s=12.0, between=None):
 
 def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
     slot = LatestSlot()
-    camera = CameraNode(context=ctx, namespace="cam0", frame_slot=slot, parameter_overrides=[
-        Parameter("source", value="synthetic://intersection?density=3.0"), Parameter("realtime", value=False)])
+    camera = CameraNode(
+        context=ctx,
+        namespace="cam0",
+        frame_slot=slot,
+        parameter_overrides=[
+            Parameter("source", value="synthetic://intersection?density=3.0"),
+            Parameter("realtime", value=False),
+        ],
+    )
     listener = rclpy.create_node("listener", context=ctx)
     got = {"image": [], "info": [], "truth": [], "frames": []}
     listener.create_subscription(Image, "/cam0/camera/image_raw", got["image"].append, SENSOR)
@@ -63,6 +75,7 @@ def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
         frame = slot.take()
         if frame is not None:
             got["frames"].append(frame)
+
     try:
         assert spin_until(executor, lambda: got["image"] and len(got["truth"]) >= 20, between=take)
     finally:
@@ -88,9 +101,16 @@ def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
 
 def test_synthetic_camera_publishes_ground_truth_counts(ctx):
     slot = LatestSlot()
-    camera = CameraNode(context=ctx, namespace="cam0", frame_slot=slot, parameter_overrides=[
-        Parameter("source", value="synthetic://intersection?density=3.0"),
-        Parameter("realtime", value=False), *line_parameters()])
+    camera = CameraNode(
+        context=ctx,
+        namespace="cam0",
+        frame_slot=slot,
+        parameter_overrides=[
+            Parameter("source", value="synthetic://intersection?density=3.0"),
+            Parameter("realtime", value=False),
+            *line_parameters(),
+        ],
+    )
     listener = rclpy.create_node("listener", context=ctx)
     got = {"image": [], "info": [], "truth": [], "counts": [], "frames": []}
     listener.create_subscription(Image, "/cam0/camera/image_raw", got["image"].append, SENSOR)
@@ -105,6 +125,7 @@ def test_synthetic_camera_publishes_ground_truth_counts(ctx):
         frame = slot.take()
         if frame is not None:
             got["frames"].append(frame)
+
     try:
         assert spin_until(executor, lambda: got["image"] and got["counts"] and len(got["truth"]) >= 20, between=take)
     finally:
@@ -136,8 +157,15 @@ def test_synthetic_camera_publishes_ground_truth_counts(ctx):
 
 def test_auto_image_publishing_stays_quiet_without_subscribers(ctx):
     slot = LatestSlot()
-    camera = CameraNode(context=ctx, frame_slot=slot, parameter_overrides=[
-        Parameter("realtime", value=False), Parameter("width", value=320), Parameter("height", value=180)])
+    camera = CameraNode(
+        context=ctx,
+        frame_slot=slot,
+        parameter_overrides=[
+            Parameter("realtime", value=False),
+            Parameter("width", value=320),
+            Parameter("height", value=180),
+        ],
+    )
     executor = SingleThreadedExecutor(context=ctx)
     executor.add_node(camera)
     try:
@@ -154,8 +182,10 @@ def test_file_camera_finishes_at_end_of_file(ctx, tmp_path):
     for i in range(8):
         writer.write(np.full((48, 64, 3), i * 30, np.uint8))
     writer.release()
-    camera = CameraNode(context=ctx, parameter_overrides=[Parameter("source", value=f"file://{path}"),
-                                                          Parameter("image_publish", value="always")])
+    camera = CameraNode(
+        context=ctx,
+        parameter_overrides=[Parameter("source", value=f"file://{path}"), Parameter("image_publish", value="always")],
+    )
     executor = SingleThreadedExecutor(context=ctx)
     executor.add_node(camera)
     try:

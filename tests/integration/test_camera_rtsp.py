@@ -1,5 +1,6 @@
 """CameraNode against a real RTSP server (GstRtspServer in a child process): reconnection after the
 server dies and comes back, bounded buffering while the consumer stalls, an unreachable camera."""
+
 import time
 
 import pytest
@@ -12,12 +13,19 @@ from argos_camera.rtsp_server import RtspServerProcess
 from argos_common.endpoints import free_port
 from argos_common.handoff import LatestSlot
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not gstreamer_available(),
-                                 reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs them")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs them"
+    ),
+]
 
-FAST_RECOVERY = [Parameter("stall_timeout_s", value=2.0), Parameter("connect_timeout_s", value=3.0),
-                 Parameter("reconnect_initial_s", value=0.2), Parameter("reconnect_max_s", value=1.0)]
+FAST_RECOVERY = [
+    Parameter("stall_timeout_s", value=2.0),
+    Parameter("connect_timeout_s", value=3.0),
+    Parameter("reconnect_initial_s", value=0.2),
+    Parameter("reconnect_max_s", value=1.0),
+]
 
 
 @pytest.fixture
@@ -45,8 +53,9 @@ def test_camera_reconnects_after_the_server_dies_and_returns(ctx):
     taken = []
     camera = None
     try:
-        camera = CameraNode(context=ctx, frame_slot=slot, parameter_overrides=[
-            Parameter("source", value=server.url), *FAST_RECOVERY])
+        camera = CameraNode(
+            context=ctx, frame_slot=slot, parameter_overrides=[Parameter("source", value=server.url), *FAST_RECOVERY]
+        )
 
         def consume():
             frame = slot.take()
@@ -57,10 +66,10 @@ def test_camera_reconnects_after_the_server_dies_and_returns(ctx):
         assert camera.stats()["source_state"] == "streaming"
         assert taken[0].image.shape == (240, 320, 3)
 
-        server.stop(hard=True)   # no TEARDOWN: what a crashed camera or a cut cable looks like
+        server.stop(hard=True)  # no TEARDOWN: what a crashed camera or a cut cable looks like
         assert wait_for(lambda: camera.stats()["source_state"] == "reconnecting", between=consume)
         frames_at_loss = camera.stats()["frames"]
-        assert wait_for(lambda: camera.stats()["reconnects"] >= 2, between=consume)   # it keeps trying
+        assert wait_for(lambda: camera.stats()["reconnects"] >= 2, between=consume)  # it keeps trying
         assert camera.stats()["frames"] == frames_at_loss
 
         server.start()
@@ -68,7 +77,7 @@ def test_camera_reconnects_after_the_server_dies_and_returns(ctx):
         stats = camera.stats()
         assert stats["source_state"] == "streaming" and stats["state"] == "running"
         numbers = [f.capture_index for f in taken]
-        assert numbers == sorted(set(numbers))   # numbering continues across the outage
+        assert numbers == sorted(set(numbers))  # numbering continues across the outage
         stamps = [f.stamp_ns for f in taken]
         assert stamps == sorted(stamps)
     finally:
@@ -80,26 +89,27 @@ def test_camera_reconnects_after_the_server_dies_and_returns(ctx):
 def test_buffering_stays_bounded_while_the_consumer_stalls(ctx):
     with RtspServerProcess(width=320, height=240, fps=30) as server:
         slot = LatestSlot()
-        camera = CameraNode(context=ctx, frame_slot=slot, parameter_overrides=[
-            Parameter("source", value=server.url), *FAST_RECOVERY])
+        camera = CameraNode(
+            context=ctx, frame_slot=slot, parameter_overrides=[Parameter("source", value=server.url), *FAST_RECOVERY]
+        )
         try:
             assert wait_for(lambda: camera.stats()["frames"] >= 5)
             # nobody takes frames now: each new one replaces the last, nothing queues up
             assert wait_for(lambda: camera.stats()["frames"] >= 60, timeout_s=20.0)
             stats = camera.stats()
-            held = slot.put_count - slot.dropped   # frames the slot holds or handed out
+            held = slot.put_count - slot.dropped  # frames the slot holds or handed out
             assert held == 1 and slot.dropped >= 55
             assert stats["dropped_in_handoff"] == slot.dropped
             latest = slot.take()
             assert latest is not None and slot.take() is None
-            assert latest.capture_index >= stats["frames"] - 2   # the newest frame, not an old one
-            assert camera.source.status()["dropped"] <= 1    # the capture thread itself kept up
+            assert latest.capture_index >= stats["frames"] - 2  # the newest frame, not an old one
+            assert camera.source.status()["dropped"] <= 1  # the capture thread itself kept up
         finally:
             camera.destroy_node()
 
 
 def test_unreachable_camera_keeps_retrying_with_backoff(ctx):
-    url = f"rtsp://127.0.0.1:{free_port()}/test"   # nothing listens there
+    url = f"rtsp://127.0.0.1:{free_port()}/test"  # nothing listens there
     camera = CameraNode(context=ctx, parameter_overrides=[Parameter("source", value=url), *FAST_RECOVERY])
     try:
         assert wait_for(lambda: camera.stats()["reconnects"] >= 3)

@@ -1,4 +1,5 @@
 """`argos run` as a user runs it: embedded servers, summary JSON, and clear errors on bad input."""
+
 import json
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def argos(*args, timeout=90):
-    exe = shutil.which("argos")   # the console script users call, installed by colcon on PATH
+    exe = shutil.which("argos")  # the console script users call, installed by colcon on PATH
     assert exe, "`argos` is not on PATH after `source scripts/env.sh`"
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
 
@@ -20,7 +21,7 @@ def test_run_writes_summary_with_counts_fps_latency(tmp_path):
     out = tmp_path / "summary.json"
     proc = argos("run", "--duration", "10", "--summary", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "mosquitto_sub -h 127.0.0.1 -p" in proc.stdout      # the user is told where to watch
+    assert "mosquitto_sub -h 127.0.0.1 -p" in proc.stdout  # the user is told where to watch
     s = json.loads(out.read_text())
     assert s["frames"]["processed"] > 0 and s["fps"]["mean"] > 0
     assert s["latency_ms"]["p50"] is not None and s["latency_ms"]["p95"] >= s["latency_ms"]["p50"]
@@ -33,12 +34,15 @@ def test_run_writes_summary_with_counts_fps_latency(tmp_path):
     assert s["mqtt"]["messages_published"] >= s["mqtt"]["received_by_independent_subscriber"]["detections"]
 
 
-@pytest.mark.parametrize("args, key", [
-    (["--source", "nothing://x"], "source"),
-    (["--source", "file:///no/such/video.mp4"], "source"),
-    (["--param", "camera.fps=fast"], "camera.fps"),
-    (["--param", "tracker.confirm_hitz=3"], "tracker.confirm_hitz"),
-])
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["--source", "nothing://x"], "source"),
+        (["--source", "file:///no/such/video.mp4"], "source"),
+        (["--param", "camera.fps=fast"], "camera.fps"),
+        (["--param", "tracker.confirm_hitz=3"], "tracker.confirm_hitz"),
+    ],
+)
 def test_bad_input_fails_fast_with_one_line_naming_the_parameter(args, key):
     proc = argos("run", "--duration", "3", *args, timeout=60)
     assert proc.returncode == 2, (proc.stdout[-2000:], proc.stderr[-2000:])
@@ -49,9 +53,18 @@ def test_bad_input_fails_fast_with_one_line_naming_the_parameter(args, key):
 def test_unreachable_brokers_do_not_stop_the_graph(tmp_path):
     out = tmp_path / "summary.json"
     dead_redis, dead_mqtt = free_port(), free_port()
-    proc = argos("run", "--duration", "5", "--quiet", "--summary", str(out),
-                 "--param", f"bridge.redis_url=redis://127.0.0.1:{dead_redis}/0",
-                 "--param", f"bridge.mqtt_url=mqtt://127.0.0.1:{dead_mqtt}")
+    proc = argos(
+        "run",
+        "--duration",
+        "5",
+        "--quiet",
+        "--summary",
+        str(out),
+        "--param",
+        f"bridge.redis_url=redis://127.0.0.1:{dead_redis}/0",
+        "--param",
+        f"bridge.mqtt_url=mqtt://127.0.0.1:{dead_mqtt}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads(out.read_text())
     assert s["frames"]["processed"] > 0

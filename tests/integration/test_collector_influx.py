@@ -1,5 +1,6 @@
 """The collector against real redis-server and InfluxDB 1.6 (Debian): consumer group, crash
 recovery by re-claiming pending entries, idempotent points, malformed entries, MQTT output."""
+
 import logging
 import signal
 import subprocess
@@ -43,16 +44,37 @@ def fill_stream(redis_url: str, seconds: int = 40, fps: int = 5) -> int:
     for i in range(seconds * fps):
         stamp = T0 + i * S // fps
         labels = ["car", "bus", "van"][: i % 4]
-        dets = Detections(np.array([[0, 0, 10, 10]] * len(labels)).reshape(-1, 4), [0.9] * len(labels), labels,
-                          [str(k) for k in range(len(labels))])
-        sink.write("tracks", schema.to_json(schema.detections_payload(
-            **IDENTITY, stamp_ns=stamp, frame_id="f", bridge_frame=i, dets=dets, classes=DEFAULT_CLASSES)), stamp)
+        dets = Detections(
+            np.array([[0, 0, 10, 10]] * len(labels)).reshape(-1, 4),
+            [0.9] * len(labels),
+            labels,
+            [str(k) for k in range(len(labels))],
+        )
+        sink.write(
+            "tracks",
+            schema.to_json(
+                schema.detections_payload(
+                    **IDENTITY, stamp_ns=stamp, frame_id="f", bridge_frame=i, dets=dets, classes=DEFAULT_CLASSES
+                )
+            ),
+            stamp,
+        )
         n += 1
         if i % 7 == 0:
-            record = CountRecord(stamp_ns=stamp, line_id="west", lane="eb" if i % 2 else "", class_id="car",
-                                 direction="in" if i % 3 else "out", track_id=str(i), speed_px_s=float(i))
-            sink.write("count", schema.to_json(schema.count_payload(**IDENTITY, record=record, count_seq=i,
-                                                                    classes=DEFAULT_CLASSES)), stamp)
+            record = CountRecord(
+                stamp_ns=stamp,
+                line_id="west",
+                lane="eb" if i % 2 else "",
+                class_id="car",
+                direction="in" if i % 3 else "out",
+                track_id=str(i),
+                speed_px_s=float(i),
+            )
+            sink.write(
+                "count",
+                schema.to_json(schema.count_payload(**IDENTITY, record=record, count_seq=i, classes=DEFAULT_CLASSES)),
+                stamp,
+            )
             n += 1
     sink.close()
     return n
@@ -61,15 +83,35 @@ def fill_stream(redis_url: str, seconds: int = 40, fps: int = 5) -> int:
 def all_points(influx: InfluxServer, db: str) -> list:
     rows = []
     for measurement in ("argos_counts", "argos_occupancy", "argos_interval"):
-        rows += [(measurement, sorted(r.items())) for r in
-                 influx.query(db, f'SELECT * FROM "{measurement}" GROUP BY *')]
+        rows += [
+            (measurement, sorted(r.items())) for r in influx.query(db, f'SELECT * FROM "{measurement}" GROUP BY *')
+        ]
     return sorted(rows)
 
 
 def collector_cmd(redis_url, influx_url, db, consumer, *extra):
-    return [sys.executable, "-m", "argos_collector.service", "--redis-url", redis_url, "--stream", STREAM,
-            "--influx-url", influx_url, "--influx-db", db, "--consumer", consumer, "--interval-s", "5",
-            "--grace-s", "1", "--batch", "20", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "argos_collector.service",
+        "--redis-url",
+        redis_url,
+        "--stream",
+        STREAM,
+        "--influx-url",
+        influx_url,
+        "--influx-db",
+        db,
+        "--consumer",
+        consumer,
+        "--interval-s",
+        "5",
+        "--grace-s",
+        "1",
+        "--batch",
+        "20",
+        *extra,
+    ]
 
 
 def test_collector_killed_mid_batch_leaves_influx_with_the_same_points(redis_server, influx_server):
@@ -77,20 +119,34 @@ def test_collector_killed_mid_batch_leaves_influx_with_the_same_points(redis_ser
     client = redis.Redis.from_url(redis_server.url)
 
     # reference: one uninterrupted run, its own group and database
-    reference = Collector(client, STREAM, [InfluxV1Writer(influx_server.url, "reference")], group="reference",
-                          consumer="ref", interval_s=5, grace_s=1, batch=20, block_ms=100)
+    reference = Collector(
+        client,
+        STREAM,
+        [InfluxV1Writer(influx_server.url, "reference")],
+        group="reference",
+        consumer="ref",
+        interval_s=5,
+        grace_s=1,
+        batch=20,
+        block_ms=100,
+    )
     reference.outputs[0].ensure_database()
     reference.run(exit_when_idle_s=0.3)
-    assert reference.read == n and reference.intervals == 7   # 40 s of data in 5 s intervals, the last stays open
+    assert reference.read == n and reference.intervals == 7  # 40 s of data in 5 s intervals, the last stays open
 
     # the crashing run: a process killed (SIGKILL) while it holds read-but-unacknowledged entries
-    proc = subprocess.Popen(collector_cmd(redis_server.url, influx_server.url, "crash", "first"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        collector_cmd(redis_server.url, influx_server.url, "crash", "first"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
+
         def partly_done():
             groups = {g["name"].decode(): g for g in client.xinfo_groups(STREAM)}
             group = groups.get("argos-collector")
             return group and group["pending"] > 0 and 0 < group["entries-read"] < n
+
         deadline = time.monotonic() + 20
         while not partly_done() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.002)
@@ -105,9 +161,14 @@ def test_collector_killed_mid_batch_leaves_influx_with_the_same_points(redis_ser
     assert pending_at_crash > 0
 
     # a standby under another name claims what the dead one left pending, then reads the rest
-    standby = subprocess.run(collector_cmd(redis_server.url, influx_server.url, "crash", "second",
-                                           "--claim-idle-s", "0", "--exit-when-idle", "0.5"),
-                             capture_output=True, text=True, timeout=60)
+    standby = subprocess.run(
+        collector_cmd(
+            redis_server.url, influx_server.url, "crash", "second", "--claim-idle-s", "0", "--exit-when-idle", "0.5"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert standby.returncode == 0, standby.stderr
     assert "claimed from idle consumers" in standby.stderr
     # only the last, still-open interval's entries stay pending
@@ -144,8 +205,9 @@ def test_malformed_entries_are_logged_acknowledged_and_skipped(redis_server, inf
     assert collector.malformed == 2 and collector.intervals == 1
     assert "unreadable count entry" in caplog.text and "unknown entry type 'weird'" in caplog.text
     # neither comes back after a restart: they were acknowledged
-    again = Collector(client, STREAM, [writer], group="g", consumer=collector.consumer, interval_s=5, grace_s=1,
-                      block_ms=100)
+    again = Collector(
+        client, STREAM, [writer], group="g", consumer=collector.consumer, interval_s=5, grace_s=1, block_ms=100
+    )
     again.run(exit_when_idle_s=0.2)
     assert again.malformed == 0
 
@@ -155,8 +217,16 @@ def test_influx_down_keeps_entries_pending_until_it_is_back(redis_server, influx
     client = redis.Redis.from_url(redis_server.url)
     dead = InfluxV1Writer("http://127.0.0.1:9", "argos", timeout_s=0.5)
     naps = []
-    collector = Collector(client, STREAM, [dead], group="g", interval_s=5, grace_s=1, block_ms=100,
-                          sleep=lambda s: (naps.append(s), collector.stop() if len(naps) >= 3 else None))
+    collector = Collector(
+        client,
+        STREAM,
+        [dead],
+        group="g",
+        interval_s=5,
+        grace_s=1,
+        block_ms=100,
+        sleep=lambda s: (naps.append(s), collector.stop() if len(naps) >= 3 else None),
+    )
     with pytest.raises(Exception, match="stay pending"):
         collector.run()
     assert collector.write_failures >= 3 and naps[:3] == [0.5, 1.0, 2.0]
@@ -164,11 +234,14 @@ def test_influx_down_keeps_entries_pending_until_it_is_back(redis_server, influx
     # back: the same consumer re-reads its pending entries and writes them
     live = InfluxV1Writer(influx_server.url, "argos")
     live.ensure_database()
-    again = Collector(client, STREAM, [live], group="g", consumer=collector.consumer, interval_s=5, grace_s=1,
-                      block_ms=100)
+    again = Collector(
+        client, STREAM, [live], group="g", consumer=collector.consumer, interval_s=5, grace_s=1, block_ms=100
+    )
     again.run(exit_when_idle_s=0.2)
-    assert again.intervals == 2 and influx_server.query("argos", "SELECT COUNT(frames) FROM argos_interval")[0][
-        "count"] == 2
+    assert (
+        again.intervals == 2
+        and influx_server.query("argos", "SELECT COUNT(frames) FROM argos_interval")[0]["count"] == 2
+    )
 
 
 def test_mqtt_output_publishes_the_line_protocol(redis_server, mqtt_broker):
@@ -181,7 +254,8 @@ def test_mqtt_output_publishes_the_line_protocol(redis_server, mqtt_broker):
             while not output._client.is_connected() and time.monotonic() < deadline:
                 time.sleep(0.02)
             Collector(client, STREAM, [output], group="g", interval_s=5, grace_s=1, block_ms=100).run(
-                exit_when_idle_s=0.2)
+                exit_when_idle_s=0.2
+            )
         finally:
             output.close()
         assert tap.wait_for(lambda msgs: len(msgs) >= 1)
@@ -191,9 +265,13 @@ def test_mqtt_output_publishes_the_line_protocol(redis_server, mqtt_broker):
 
 
 def test_continuous_queries_file_is_accepted_by_influxdb_1(influx_server):
-    statements = [line for line in (Path(__file__).resolve().parents[2] / "config" / "influxdb" /
-                                    "continuous_queries.iql").read_text().splitlines()
-                  if line.strip() and not line.startswith("--")]
+    statements = [
+        line
+        for line in (Path(__file__).resolve().parents[2] / "config" / "influxdb" / "continuous_queries.iql")
+        .read_text()
+        .splitlines()
+        if line.strip() and not line.startswith("--")
+    ]
     http_post(f"{influx_server.url}/query?" + urllib.parse.urlencode({"q": 'CREATE DATABASE "argos"'}), b"", {}, 10)
     for statement in statements:
         body = urllib.parse.urlencode({"q": statement}).encode()

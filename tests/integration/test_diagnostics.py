@@ -1,5 +1,6 @@
 """/diagnostics: every node of the composed graph reports; a stopped broker turns the bridge's
 status to WARN with the reason."""
+
 import threading
 import time
 from pathlib import Path
@@ -44,7 +45,9 @@ def test_every_node_reports_and_a_stopped_broker_warns(redis_server, mqtt_broker
         with lock:
             assert latest["/cam0/bridge"][2]["mqtt_connected"] == "1"
         mqtt_broker.stop()
-        assert wait_for(lambda s: s["/cam0/bridge"][0] >= 1 and "MQTT broker unreachable" in s["/cam0/bridge"][1], 15), latest
+        assert wait_for(
+            lambda s: s["/cam0/bridge"][0] >= 1 and "MQTT broker unreachable" in s["/cam0/bridge"][1], 15
+        ), latest
         with lock:
             assert latest["/cam0/camera"][0] == 0 and latest["/cam0/inference"][0] == 0  # the rest is unaffected
     finally:

@@ -1,5 +1,6 @@
 """The whole composed graph with real redis-server and mosquitto: messages on every topic,
 entries in the Redis stream, MQTT messages at an independent subscriber."""
+
 import json
 import threading
 import time
@@ -55,16 +56,21 @@ def test_composed_graph_end_to_end(redis_server, mqtt_broker):
     stamps = {"image": set(), "detections": set()}
     try:
         probe = rclpy.create_node("probe", namespace="/cam0", context=graph.context)
+
         def note(name, key=None):
             def cb(msg):
                 seen[name] += 1
                 if key:
                     stamps[key].add((msg.header.stamp.sec, msg.header.stamp.nanosec))
+
             return cb
+
         probe.create_subscription(Image, "camera/image_raw", note("camera/image_raw", "image"), qos_profile_sensor_data)
         probe.create_subscription(CameraInfo, "camera/camera_info", note("camera/camera_info"), qos_profile_sensor_data)
         probe.create_subscription(Detection2DArray, "camera/ground_truth", note("camera/ground_truth"), qos.RESULTS)
-        probe.create_subscription(CountEvent, "camera/ground_truth/counts", note("camera/ground_truth/counts"), qos.COUNTS)
+        probe.create_subscription(
+            CountEvent, "camera/ground_truth/counts", note("camera/ground_truth/counts"), qos.COUNTS
+        )
         probe.create_subscription(Detection2DArray, "detections", note("detections", "detections"), qos.RESULTS)
         probe.create_subscription(Detection2DArray, "tracks", note("tracks"), qos.RESULTS)
         probe.create_subscription(CountEvent, "counts", note("counts"), qos.COUNTS)
@@ -81,8 +87,15 @@ def test_composed_graph_end_to_end(redis_server, mqtt_broker):
         graph.close()
         collector.close()
 
-    for topic in ("camera/image_raw", "camera/camera_info", "camera/ground_truth", "camera/ground_truth/counts",
-                  "detections", "tracks", "counts"):
+    for topic in (
+        "camera/image_raw",
+        "camera/camera_info",
+        "camera/ground_truth",
+        "camera/ground_truth/counts",
+        "detections",
+        "tracks",
+        "counts",
+    ):
         assert seen[topic] > 0, f"no message on {topic}: {dict(seen)}"
     # detections carry the capture stamps of the frames (header.stamp along the chain)
     assert stamps["detections"] & stamps["image"]
@@ -102,6 +115,15 @@ def test_composed_graph_end_to_end(redis_server, mqtt_broker):
         assert key in sample
     if sample["inference_results"]:
         obj = sample["inference_results"][0]
-        assert set(obj) >= {"classID", "label", "confidence", "coor_left", "coor_top", "box_width",
-                            "box_height", "objectID", "unique_com_id"}
+        assert set(obj) >= {
+            "classID",
+            "label",
+            "confidence",
+            "coor_left",
+            "coor_top",
+            "box_width",
+            "box_height",
+            "objectID",
+            "unique_com_id",
+        }
     assert seen["counts"] == len(counts)

@@ -1,6 +1,7 @@
 """The inference node with engine onnxruntime: a YOLOv8-layout model built here, frames through
 the in-process slot, Detection2DArray in source-image pixels on `detections`; and the detector
 bench command end to end (short)."""
+
 import time
 import uuid
 
@@ -25,12 +26,19 @@ pytestmark = pytest.mark.integration
 
 def yolov8_model(path, raw):
     """Input [1,3,64,64]; output0 = raw + 0 x mean(input)."""
-    nodes = [helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
-             helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
-             helper.make_node("Add", ["raw", "nothing"], ["output0"])]
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+        helper.make_node("Add", ["raw", "nothing"], ["output0"]),
+    ]
     inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero"), numpy_helper.from_array(raw, "raw")]
-    graph = helper.make_graph(nodes, "v8", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
-                              [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(raw.shape))], inits)
+    graph = helper.make_graph(
+        nodes,
+        "v8",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(raw.shape))],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -39,14 +47,18 @@ def yolov8_model(path, raw):
 
 def test_node_publishes_model_detections_in_source_pixels(tmp_path):
     raw = np.zeros((1, 4 + 11, 16), np.float32)
-    raw[0, :4, 0], raw[0, 4 + 1, 0] = (32, 32, 16, 8), 0.9       # a car in the centre of the 64x64 input
+    raw[0, :4, 0], raw[0, 4 + 1, 0] = (32, 32, 16, 8), 0.9  # a car in the centre of the 64x64 input
     model = yolov8_model(tmp_path / "v8.onnx", raw)
     context = rclpy.context.Context()
     rclpy.init(context=context)
     namespace = f"/inference_dnn_{uuid.uuid4().hex[:8]}"
     slot: LatestSlot[Frame] = LatestSlot()
-    node = InferenceNode(namespace=namespace, context=context, frame_slot=slot, parameter_overrides=[
-        Parameter("engine", value="onnxruntime"), Parameter("model.path", value=str(model))])
+    node = InferenceNode(
+        namespace=namespace,
+        context=context,
+        frame_slot=slot,
+        parameter_overrides=[Parameter("engine", value="onnxruntime"), Parameter("model.path", value=str(model))],
+    )
     probe = rclpy.create_node("probe", namespace=namespace, context=context)
     received: list[Detection2DArray] = []
     probe.create_subscription(Detection2DArray, "detections", received.append, RESULTS)

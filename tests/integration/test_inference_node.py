@@ -1,5 +1,6 @@
 """The real InferenceNode in an isolated rclpy context: frames in through the in-process slot or
 camera/image_raw, Detection2DArray out on `detections`, stamped with each frame's capture time."""
+
 import os
 import subprocess
 import sys
@@ -70,9 +71,9 @@ def wait_for(condition, timeout_s=10.0):
 
 
 def assert_detects_the_car(frames, messages):
-    later = [msg_to_detections(m) for m in messages[WARMUP + 8:]]   # first-frame ghost has faded
+    later = [msg_to_detections(m) for m in messages[WARMUP + 8 :]]  # first-frame ghost has faded
     assert later
-    for frame, detections in zip(frames[WARMUP + 8:], later):
+    for frame, detections in zip(frames[WARMUP + 8 :], later):
         x = 20 + 8 * frame.capture_index
         assert len(detections) == 1 and detections.labels == ["car"]
         assert np.allclose(detections.boxes[0], [x, 100, x + 40, 116], atol=3)
@@ -80,8 +81,7 @@ def assert_detects_the_car(frames, messages):
 
 def test_slot_input_publishes_every_frame_with_its_capture_stamp(ros_context, namespace):
     slot: LatestSlot[Frame] = LatestSlot()
-    node = InferenceNode(namespace=namespace, context=ros_context, frame_slot=slot,
-                         parameter_overrides=QUICK_PARAMS)
+    node = InferenceNode(namespace=namespace, context=ros_context, frame_slot=slot, parameter_overrides=QUICK_PARAMS)
     probe = DetectionsCollector(ros_context, namespace)
     executor = SingleThreadedExecutor(context=ros_context)
     executor.add_node(node)
@@ -94,7 +94,7 @@ def test_slot_input_publishes_every_frame_with_its_capture_stamp(ros_context, na
             assert spin_until(executor, lambda: len(probe.messages) > i), f"no detections for frame {i}"
         assert probe.stamps() == [f.stamp_ns for f in frames]
         assert {m.header.frame_id for m in probe.messages} == {FRAME_ID}
-        assert all(len(m.detections) == 0 for m in probe.messages[:WARMUP])   # published even when empty
+        assert all(len(m.detections) == 0 for m in probe.messages[:WARMUP])  # published even when empty
         assert_detects_the_car(frames, probe.messages)
         stats = node.stats()
         assert stats["frames_received"] == stats["frames_processed"] == FRAMES
@@ -110,14 +110,15 @@ def test_slot_fed_by_a_camera_thread_under_a_multithreaded_executor(ros_context,
     """The composed process: the camera thread puts frames as fast as it likes; inference keeps
     the latest, so each published stamp is a frame's stamp, in order, none twice."""
     slot: LatestSlot[Frame] = LatestSlot()
-    node = InferenceNode(namespace=namespace, context=ros_context, frame_slot=slot,
-                         parameter_overrides=QUICK_PARAMS)
+    node = InferenceNode(namespace=namespace, context=ros_context, frame_slot=slot, parameter_overrides=QUICK_PARAMS)
     probe = DetectionsCollector(ros_context, namespace)
     executor = MultiThreadedExecutor(num_threads=2, context=ros_context)
     executor.add_node(node)
     executor.add_node(probe.node)
-    frames = [Frame(f.image, FIRST_STAMP_NS + i, i, FRAME_ID)   # distinct stamps across the repeats
-              for i, f in enumerate(make_frames() * 4)]
+    frames = [
+        Frame(f.image, FIRST_STAMP_NS + i, i, FRAME_ID)  # distinct stamps across the repeats
+        for i, f in enumerate(make_frames() * 4)
+    ]
 
     def camera():
         for frame in frames:
@@ -134,12 +135,15 @@ def test_slot_fed_by_a_camera_thread_under_a_multithreaded_executor(ros_context,
 
         def settled():
             stats = node.stats()
-            return (stats["frames_processed"] + stats["frames_dropped"] == len(frames)
-                    and len(probe.messages) == stats["frames_processed"])
+            return (
+                stats["frames_processed"] + stats["frames_dropped"] == len(frames)
+                and len(probe.messages) == stats["frames_processed"]
+            )
+
         assert wait_for(settled), node.stats()
         stamps = probe.stamps()
         assert stamps == sorted(set(stamps)) and set(stamps) <= {f.stamp_ns for f in frames}
-        assert stamps[-1] == frames[-1].stamp_ns   # the newest frame is never the one dropped
+        assert stamps[-1] == frames[-1].stamp_ns  # the newest frame is never the one dropped
         assert node.stats()["frames_received"] == len(frames)
     finally:
         executor.shutdown()
@@ -157,8 +161,9 @@ def test_image_topic_input_publishes_detections(ros_context, namespace):
     for n in (node, probe.node, camera):
         executor.add_node(n)
     try:
-        assert spin_until(executor, lambda: images.get_subscription_count() > 0
-                          and node._publisher.get_subscription_count() > 0)
+        assert spin_until(
+            executor, lambda: images.get_subscription_count() > 0 and node._publisher.get_subscription_count() > 0
+        )
         frames = make_frames()
         for i, frame in enumerate(frames):
             images.publish(image_to_msg(frame.image, frame.stamp_ns, frame.frame_id))
@@ -173,17 +178,32 @@ def test_image_topic_input_publishes_detections(ros_context, namespace):
             n.destroy_node()
 
 
-@pytest.mark.parametrize("argument, key", [
-    ("engine:=yolo", "engine"),
-    ("motion.scale:=0.0", "motion.scale"),
-    ("motion.history:=2.5", "motion.history"),
-    ("motion.class_labels:=[car, airplane, bus, van, truck, bus, bicycle]", "motion.class_labels"),
-])
+@pytest.mark.parametrize(
+    "argument, key",
+    [
+        ("engine:=yolo", "engine"),
+        ("motion.scale:=0.0", "motion.scale"),
+        ("motion.history:=2.5", "motion.history"),
+        ("motion.class_labels:=[car, airplane, bus, van, truck, bus, bicycle]", "motion.class_labels"),
+    ],
+)
 def test_entry_point_reports_bad_configuration_in_one_line(argument, key):
     result = subprocess.run(
-        [sys.executable, "-c", "from argos_inference.node import main; main()",
-         "--ros-args", "-r", f"__ns:=/inference_cli_{uuid.uuid4().hex[:8]}", "-p", argument],
-        capture_output=True, text=True, timeout=30, env=os.environ.copy())
+        [
+            sys.executable,
+            "-c",
+            "from argos_inference.node import main; main()",
+            "--ros-args",
+            "-r",
+            f"__ns:=/inference_cli_{uuid.uuid4().hex[:8]}",
+            "-p",
+            argument,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=os.environ.copy(),
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"inference.{key}: " in lines[0], result.stderr

@@ -1,5 +1,6 @@
 """The launch-file graph without launch_ros: each node its own process, every one reading
 config/edge.yaml through rcl's own --params-file parser (what launch_ros hands the nodes)."""
+
 import json
 import os
 import signal
@@ -14,8 +15,12 @@ import yaml
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 EDGE = REPO / "config" / "edge.yaml"
-NODES = [("argos_camera", "camera_node", "camera"), ("argos_inference", "inference_node", "inference"),
-         ("argos_tracker", "tracker_node", "tracker"), ("argos_bridge", "bridge_node", "bridge")]
+NODES = [
+    ("argos_camera", "camera_node", "camera"),
+    ("argos_inference", "inference_node", "inference"),
+    ("argos_tracker", "tracker_node", "tracker"),
+    ("argos_bridge", "bridge_node", "bridge"),
+]
 
 
 def executable(package: str, name: str) -> str:
@@ -36,16 +41,34 @@ def test_nodes_as_separate_processes_with_the_params_file(redis_server, mqtt_bro
     procs = []
     try:
         for package, exe, name in NODES:
-            args = [executable(package, exe), "--ros-args", "--params-file", str(EDGE),
-                    "-r", f"__node:={name}", "-r", "__ns:=/cam0"]
+            args = [
+                executable(package, exe),
+                "--ros-args",
+                "--params-file",
+                str(EDGE),
+                "-r",
+                f"__node:={name}",
+                "-r",
+                "__ns:=/cam0",
+            ]
             if name == "bridge":
                 # the launch file's mechanism: a second file under the same key, later file wins
                 override = tmp_path / "bridge_override.yaml"
-                override.write_text(yaml.safe_dump({"/**/bridge": {"ros__parameters": {
-                    "redis_url": redis_server.url, "mqtt_url": mqtt_broker.url}}}))
+                override.write_text(
+                    yaml.safe_dump(
+                        {
+                            "/**/bridge": {
+                                "ros__parameters": {"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url}
+                            }
+                        }
+                    )
+                )
                 args += ["--params-file", str(override)]
-            procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                          start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+                )
+            )
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline:
             kinds = {k for k, _ in received}

@@ -1,4 +1,5 @@
 """The real tracker node: Detection2DArray in on `detections`, tracks and CountEvents out."""
+
 import subprocess
 import sys
 import time
@@ -44,9 +45,10 @@ def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):
         tracks, counts = [], []
         peer.create_subscription(Detection2DArray, "tracks", tracks.append, RESULTS)
         peer.create_subscription(CountEvent, "counts", counts.append, COUNTS)
-        assert spin_until(executor, lambda: publisher.get_subscription_count() > 0
-                          and tracker.count_publishers("detections") > 0)
-        time.sleep(0.2)   # let discovery settle for the peer's subscriptions too
+        assert spin_until(
+            executor, lambda: publisher.get_subscription_count() > 0 and tracker.count_publishers("detections") > 0
+        )
+        time.sleep(0.2)  # let discovery settle for the peer's subscriptions too
         executor.spin_once(timeout_sec=0.1)
 
         rng = np.random.default_rng(4)
@@ -62,11 +64,11 @@ def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):
             assert tracks[-1].header.frame_id == "cam_test_optical"
         spin_until(executor, lambda: len(counts) >= 2, timeout_s=2.0)
 
-        assert [len(m.detections) for m in tracks[:2]] == [0, 0]   # tentative: not published yet
+        assert [len(m.detections) for m in tracks[:2]] == [0, 0]  # tentative: not published yet
         final = {d.results[0].hypothesis.class_id: d.id for d in tracks[-1].detections}
         assert set(final) == {"car", "bus"} and final["car"] != final["bus"]
         ids_over_time = {(d.results[0].hypothesis.class_id, d.id) for m in tracks for d in m.detections}
-        assert ids_over_time == {("car", final["car"]), ("bus", final["bus"])}   # no id switches
+        assert ids_over_time == {("car", final["car"]), ("bus", final["bus"])}  # no id switches
 
         by_class = {c.class_id: c for c in counts}
         assert len(counts) == 2 and set(by_class) == {"car", "bus"}
@@ -90,22 +92,35 @@ def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):
         tracker.destroy_node()
 
 
-
 def test_inconsistent_parameters_raise_config_error_naming_the_key(ctx):
     with pytest.raises(ConfigError) as err:
-        TrackerNode(namespace=NS, context=ctx, parameter_overrides=[
-            Parameter("low_score", Parameter.Type.DOUBLE, 0.8), Parameter("high_score", Parameter.Type.DOUBLE, 0.5)])
+        TrackerNode(
+            namespace=NS,
+            context=ctx,
+            parameter_overrides=[
+                Parameter("low_score", Parameter.Type.DOUBLE, 0.8),
+                Parameter("high_score", Parameter.Type.DOUBLE, 0.5),
+            ],
+        )
     assert err.value.key == f"{NS}/tracker.low_score"
     with pytest.raises(ConfigError) as err:
-        TrackerNode(context=ctx, parameter_overrides=[
-            Parameter("lines.names", Parameter.Type.STRING_ARRAY, ["bad"]),
-            Parameter("lines.bad.points", Parameter.Type.DOUBLE_ARRAY, [1.0, 2.0, 3.0])])
+        TrackerNode(
+            context=ctx,
+            parameter_overrides=[
+                Parameter("lines.names", Parameter.Type.STRING_ARRAY, ["bad"]),
+                Parameter("lines.bad.points", Parameter.Type.DOUBLE_ARRAY, [1.0, 2.0, 3.0]),
+            ],
+        )
     assert err.value.key == "/tracker.lines.bad.points"
 
 
 def test_main_prints_one_error_line_and_exits_2_on_bad_config():
-    proc = subprocess.run([sys.executable, "-m", "argos_tracker.node", "--ros-args", "-p", "anchor:=top_left"],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "argos_tracker.node", "--ros-args", "-p", "anchor:=top_left"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: /tracker.anchor: ")

@@ -1,6 +1,7 @@
 """The tracker node in a ROS graph on the clean synthetic intersection: ground-truth-derived
 detections published on `detections` frame by frame; the CountEvents it publishes must equal
 the scene's ground-truth crossings exactly, per line, lane-free class and direction."""
+
 import time
 from collections import Counter
 
@@ -49,8 +50,9 @@ def test_node_reproduces_ground_truth_counts_of_the_clean_scene(ctx):
         tracks, counts = [], []
         peer.create_subscription(Detection2DArray, "tracks", tracks.append, RESULTS)
         peer.create_subscription(CountEvent, "counts", counts.append, COUNTS)
-        assert spin_until(executor, lambda: publisher.get_subscription_count() > 0
-                          and peer.count_publishers("counts") > 0)
+        assert spin_until(
+            executor, lambda: publisher.get_subscription_count() > 0 and peer.count_publishers("counts") > 0
+        )
         time.sleep(0.2)
         executor.spin_once(timeout_sec=0.1)
 
@@ -63,16 +65,20 @@ def test_node_reproduces_ground_truth_counts_of_the_clean_scene(ctx):
             publisher.publish(detections_to_msg(truth_to_detections(gt.objects), stamp_ns, "cam_scene_optical"))
             assert spin_until(executor, lambda: len(tracks) == i), f"no tracks for frame {i}"
         # a frame long after the scene: every track ends, crossings still settling are decided
-        publisher.publish(detections_to_msg(Detections.empty(), START_NS + int((SCENE_S + 30.0) * 1e9),
-                                            "cam_scene_optical"))
+        publisher.publish(
+            detections_to_msg(Detections.empty(), START_NS + int((SCENE_S + 30.0) * 1e9), "cam_scene_optical")
+        )
         assert spin_until(executor, lambda: len(tracks) == frames + 1)
-        spin_until(executor, lambda: sum(Counter((c.line_id, c.class_id, c.direction) for c in counts).values())
-                   >= sum(truth.values()), timeout_s=2.0)
+        spin_until(
+            executor,
+            lambda: sum(Counter((c.line_id, c.class_id, c.direction) for c in counts).values()) >= sum(truth.values()),
+            timeout_s=2.0,
+        )
 
         counted = Counter((c.line_id, c.class_id, c.direction) for c in counts)
-        assert sum(truth.values()) >= 30                     # a real test: dozens of crossings
+        assert sum(truth.values()) >= 30  # a real test: dozens of crossings
         assert counted == truth
-        assert len({(c.track_id, c.line_id) for c in counts}) == len(counts)   # once per track and line
+        assert len({(c.track_id, c.line_id) for c in counts}) == len(counts)  # once per track and line
     finally:
         executor.shutdown()
         peer.destroy_node()

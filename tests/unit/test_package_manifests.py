@@ -2,6 +2,7 @@
 is declared in its package.xml, with a rosdep key where one exists; no package imports one that
 depends on it; the ROS-free cores import without rclpy. Fails the moment a new import lands
 without its manifest line, so the lists cannot rot."""
+
 from __future__ import annotations
 
 import ast
@@ -17,11 +18,20 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 # import name -> rosdep key (or package name). Keys ending in -pip are rosdep's pip keys.
 ROSDEP_KEYS = {
-    "numpy": "python3-numpy", "cv2": "python3-opencv", "yaml": "python3-yaml", "scipy": "python3-scipy",
-    "filterpy": "python3-filterpy-pip", "redis": "python3-redis", "paho": "python3-paho-mqtt",
-    "rich": "python3-rich", "gi": "python3-gi", "pandas": "python3-pandas",
-    "onnxruntime": "python3-onnxruntime-pip", "rosbags": "python3-rosbags-pip",
-    "supervision": "python3-supervision-pip", "pytest": "python3-pytest",
+    "numpy": "python3-numpy",
+    "cv2": "python3-opencv",
+    "yaml": "python3-yaml",
+    "scipy": "python3-scipy",
+    "filterpy": "python3-filterpy-pip",
+    "redis": "python3-redis",
+    "paho": "python3-paho-mqtt",
+    "rich": "python3-rich",
+    "gi": "python3-gi",
+    "pandas": "python3-pandas",
+    "onnxruntime": "python3-onnxruntime-pip",
+    "rosbags": "python3-rosbags-pip",
+    "supervision": "python3-supervision-pip",
+    "pytest": "python3-pytest",
 }
 # no rosdep key: the package.xml names them anyway (rosdep install ... --skip-keys, see README),
 # and requirements.txt pins them for pip
@@ -126,12 +136,47 @@ ROS_FREE = {
     "argos_common": "*",
     "argos_sim": "*",
     "argos_collector": "*",
-    "argos_camera": ["annotate", "backoff", "calibration", "capture", "file_source", "gst_runtime", "gst_source",
-                     "image_folder", "params", "pipelines", "publish_policy", "source_types", "sources"],
-    "argos_inference": ["class_map", "decoders", "dnn", "dnn_builder", "engine", "factory", "model_metadata",
-                        "motion", "onnx_model", "ort_engine", "params", "postprocess", "preprocess", "quantize"],
-    "argos_tracker": ["association", "counting", "ground_plane", "motion_model", "params", "pipeline", "tracker",
-                      "zones"],
+    "argos_camera": [
+        "annotate",
+        "backoff",
+        "calibration",
+        "capture",
+        "file_source",
+        "gst_runtime",
+        "gst_source",
+        "image_folder",
+        "params",
+        "pipelines",
+        "publish_policy",
+        "source_types",
+        "sources",
+    ],
+    "argos_inference": [
+        "class_map",
+        "decoders",
+        "dnn",
+        "dnn_builder",
+        "engine",
+        "factory",
+        "model_metadata",
+        "motion",
+        "onnx_model",
+        "ort_engine",
+        "params",
+        "postprocess",
+        "preprocess",
+        "quantize",
+    ],
+    "argos_tracker": [
+        "association",
+        "counting",
+        "ground_plane",
+        "motion_model",
+        "params",
+        "pipeline",
+        "tracker",
+        "zones",
+    ],
     "argos_bridge": ["bridge", "mqtt_security", "mqtt_sink", "params", "redis_sink", "schema", "spool"],
 }
 
@@ -140,8 +185,11 @@ def ros_free_modules() -> list[str]:
     modules = []
     for package, names in ROS_FREE.items():
         if names == "*":
-            names = [".".join(p.relative_to(SRC / package / package).with_suffix("").parts)
-                     for p in python_files(package, package) if "ros" not in p.relative_to(SRC / package).parts[1:-1]]
+            names = [
+                ".".join(p.relative_to(SRC / package / package).with_suffix("").parts)
+                for p in python_files(package, package)
+                if "ros" not in p.relative_to(SRC / package).parts[1:-1]
+            ]
             names = [n.removesuffix("__init__").rstrip(".") for n in names]
         modules += [f"{package}.{n}" if n else package for n in names]
     return modules

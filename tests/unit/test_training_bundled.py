@@ -5,6 +5,7 @@ training.dataset. The clip uses a seed outside the training (1000+) and held-out
 Targets are the boxes the model is trained for (visible fraction >= 0.3, not tiny: see
 training.dataset.LabelRules); detections on the other boxes count neither way.
 """
+
 import json
 import os
 import sys
@@ -30,8 +31,9 @@ CLIP_SEED, CLIP_FRAMES, CLIP_STRIDE = 4242, 40, 3
 # boxes matched at IoU >= 0.5 in source pixels
 MIN_RECALL, MIN_PRECISION, MIN_CLASS_ACCURACY = 0.80, 0.80, 0.75
 
-pytestmark = pytest.mark.skipif(not FP32.exists(), reason=f"{FP32} not bundled yet "
-                                "(trained by training/gpu_run.sh, see docs/detector.md)")
+pytestmark = pytest.mark.skipif(
+    not FP32.exists(), reason=f"{FP32} not bundled yet (trained by training/gpu_run.sh, see docs/detector.md)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,24 +63,30 @@ def detect(session, image, card):
 
 def clip_metrics(model_path, clip):
     import onnxruntime as ort
+
     card = json.loads(CARD.read_text())
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     tp = fp = n_gt = right_class = 0
     for image, gt in clip:
         boxes, scores, classes = detect(session, image, card)
         ignore = gt[:, 5] > 0
-        res = match_image(boxes, scores, gt[:, 1:5], ignore)          # class-agnostic: is it a vehicle
+        res = match_image(boxes, scores, gt[:, 1:5], ignore)  # class-agnostic: is it a vehicle
         tp, fp, n_gt = tp + int((res == 1).sum()), fp + int((res == 0).sum()), n_gt + int((~ignore).sum())
         if (res == 1).any():
             real = gt[~ignore]
             iou = iou_matrix(boxes[res == 1], real[:, 1:5])
             right_class += int((classes[res == 1] == real[iou.argmax(1), 0]).sum())
-    return {"recall": tp / max(n_gt, 1), "precision": tp / max(tp + fp, 1),
-            "class_accuracy": right_class / max(tp, 1), "boxes": n_gt}
+    return {
+        "recall": tp / max(n_gt, 1),
+        "precision": tp / max(tp + fp, 1),
+        "class_accuracy": right_class / max(tp, 1),
+        "boxes": n_gt,
+    }
 
 
 def test_model_card_matches_the_onnx_files():
     import onnx
+
     card = json.loads(CARD.read_text())
     assert card["layout"] == "yolov8" and card["color"] == "rgb" and card["normalization"] == "0-1"
     assert card["classes"] == list(DEFAULT_CLASSES)

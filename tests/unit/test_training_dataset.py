@@ -1,4 +1,5 @@
 """training.dataset: letterbox geometry, label rules, rendered splits (numpy + OpenCV; no torch)."""
+
 import sys
 from pathlib import Path
 
@@ -17,13 +18,13 @@ def test_letterbox_geometry_of_the_default_camera():
     assert ds.letterbox_geometry(1280, 720) == (0.5, 0, 12, 640, 360)
     scale, px, py, nw, nh = ds.letterbox_geometry(1920, 1080)
     assert (px, py, nw, nh) == (0, 12, 640, 360) and scale == pytest.approx(1 / 3)
-    scale, px, py, nw, nh = ds.letterbox_geometry(640, 480)        # 4:3: bars left and right
+    scale, px, py, nw, nh = ds.letterbox_geometry(640, 480)  # 4:3: bars left and right
     assert (px, py, nw, nh) == (64, 0, 512, 384) and scale == pytest.approx(0.8)
 
 
 def test_letterbox_pads_with_114_and_converts_to_rgb():
     bgr = np.zeros((720, 1280, 3), np.uint8)
-    bgr[..., 0] = 255                                              # pure blue in BGR
+    bgr[..., 0] = 255  # pure blue in BGR
     rgb, scale, px, py = ds.letterbox(bgr)
     assert rgb.shape == (384, 640, 3) and rgb.dtype == np.uint8
     assert (rgb[:12] == 114).all() and (rgb[-12:] == 114).all()
@@ -41,17 +42,26 @@ def test_unletterbox_inverts_the_label_mapping():
 
 
 def _truth(boxes, scores, labels):
-    return GroundTruth(Detections(np.array(boxes, np.float32), np.array(scores, np.float32), labels,
-                                  [f"o{i}" for i in range(len(labels))]), [])
+    return GroundTruth(
+        Detections(
+            np.array(boxes, np.float32), np.array(scores, np.float32), labels, [f"o{i}" for i in range(len(labels))]
+        ),
+        [],
+    )
 
 
 def test_label_rules_mark_occluded_tiny_and_unknown_boxes_ignored():
-    truth = _truth([[100, 100, 140, 116],     # car, fully visible -> target
-                    [200, 100, 240, 116],     # car, 20 % visible -> ignore
-                    [300, 100, 302, 130],     # 1 px wide at model scale -> ignore
-                    [400, 100, 416, 105],     # bicycle 8 x 2.5 px at model scale -> target
-                    [500, 100, 540, 116]],    # a label the model does not know -> ignore
-                   [1.0, 0.2, 1.0, 0.9, 1.0], ["car", "car", "bus", "bicycle", "tram"])
+    truth = _truth(
+        [
+            [100, 100, 140, 116],  # car, fully visible -> target
+            [200, 100, 240, 116],  # car, 20 % visible -> ignore
+            [300, 100, 302, 130],  # 1 px wide at model scale -> ignore
+            [400, 100, 416, 105],  # bicycle 8 x 2.5 px at model scale -> target
+            [500, 100, 540, 116],
+        ],  # a label the model does not know -> ignore
+        [1.0, 0.2, 1.0, 0.9, 1.0],
+        ["car", "car", "bus", "bicycle", "tram"],
+    )
     lab = ds.truth_to_labels(truth, 0.5, 0, 12)
     assert lab.shape == (5, 6)
     assert lab[:, 5].tolist() == [0, 1, 1, 0, 1]
@@ -68,8 +78,7 @@ def test_train_and_held_out_seeds_are_disjoint():
 
 
 def test_scene_options_are_passed_only_when_the_scene_has_them():
-    spec = ds.SceneSpec(seed=1, density=1.0, render_size=(1280, 720), frames=1,
-                        options={"no_such_option_xyz": True})
+    spec = ds.SceneSpec(seed=1, density=1.0, render_size=(1280, 720), frames=1, options={"no_such_option_xyz": True})
     kwargs = ds.scene_kwargs(spec)
     assert "no_such_option_xyz" not in kwargs and kwargs["density"] == 1.0
     assert {"night", "rain", "jitter"} <= set(ds.available_conditions())
@@ -85,8 +94,10 @@ def test_conditions_cycle_keeps_clear_scenes_and_covers_every_condition():
 
 
 def test_rendered_split_is_complete_and_deterministic(tmp_path):
-    specs = [ds.SceneSpec(seed=5, density=2.0, render_size=(1280, 720), frames=3, stride=2, warmup_s=5.0),
-             ds.SceneSpec(seed=6, density=1.0, render_size=(960, 540), frames=2, stride=2, warmup_s=5.0)]
+    specs = [
+        ds.SceneSpec(seed=5, density=2.0, render_size=(1280, 720), frames=3, stride=2, warmup_s=5.0),
+        ds.SceneSpec(seed=6, density=1.0, render_size=(960, 540), frames=2, stride=2, warmup_s=5.0),
+    ]
     meta = ds.build_split(tmp_path / "a", specs, workers=1)
     ds.build_split(tmp_path / "b", specs, workers=2)
     a, b = ds.DetDataset(tmp_path / "a"), ds.DetDataset(tmp_path / "b")
@@ -101,6 +112,6 @@ def test_rendered_split_is_complete_and_deterministic(tmp_path):
         assert ((t[:, 0] >= 0) & (t[:, 0] < len(DEFAULT_CLASSES))).all()
         assert (t[:, 3] > t[:, 1]).all() and (t[:, 4] > t[:, 2]).all()
         assert (t[:, 1:5] >= 0).all() and (t[:, [1, 3]] <= 640).all()
-        assert (t[:, [2, 4]] >= 12).all() and (t[:, [2, 4]] <= 372).all()   # inside the image, not the bars
+        assert (t[:, [2, 4]] >= 12).all() and (t[:, [2, 4]] <= 372).all()  # inside the image, not the bars
     # the boxes sit on vehicles: inside a target box the image differs from the road around it
     assert (np.asarray(a.images[:, :12]) == 114).all()

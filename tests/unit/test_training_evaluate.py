@@ -1,4 +1,5 @@
 """training.evaluate: IoU, NMS, YOLOv8-layout decoding, AP with ignore boxes (numpy only)."""
+
 import sys
 from pathlib import Path
 
@@ -27,13 +28,13 @@ def test_nms_keeps_the_best_of_overlapping_boxes_per_class():
 def test_decode_yolov8_layout():
     C, N = 11, 6
     out = np.zeros((1, 4 + C, N), np.float32)
-    out[0, :4, 0] = [100, 50, 20, 10]        # cx, cy, w, h
-    out[0, 4 + 1, 0] = 0.9                   # class 1
-    out[0, :4, 1] = [101, 50, 20, 10]        # duplicate, lower score: suppressed
+    out[0, :4, 0] = [100, 50, 20, 10]  # cx, cy, w, h
+    out[0, 4 + 1, 0] = 0.9  # class 1
+    out[0, :4, 1] = [101, 50, 20, 10]  # duplicate, lower score: suppressed
     out[0, 4 + 1, 1] = 0.8
     out[0, :4, 2] = [300, 200, 8, 3]
     out[0, 4 + 9, 2] = 0.5
-    out[0, 4 + 3, 3] = 0.1                   # below threshold
+    out[0, 4 + 3, 3] = 0.1  # below threshold
     boxes, scores, classes = decode_yolov8(out, conf_threshold=0.25, iou_threshold=0.5)
     assert classes.tolist() == [1, 9]
     assert scores == pytest.approx([0.9, 0.5])
@@ -43,7 +44,9 @@ def test_decode_yolov8_layout():
 
 def test_average_precision():
     assert average_precision(np.array([1, 1]), np.array([0.9, 0.8]), 2) == pytest.approx(1.0)
-    assert average_precision(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.7]), 4) == pytest.approx(0.25 * 1 + 0.25 * 2 / 3)
+    assert average_precision(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.7]), 4) == pytest.approx(
+        0.25 * 1 + 0.25 * 2 / 3
+    )
     assert average_precision(np.array([], np.int8), np.array([]), 3) == 0.0
     assert np.isnan(average_precision(np.array([0]), np.array([0.5]), 0))
 
@@ -59,11 +62,15 @@ def test_matching_ignores_detections_on_ignore_boxes_and_counts_duplicates():
 def test_evaluator_map_and_operating_point():
     ev = Evaluator(["car", "bus"], operating_threshold=0.5)
     gt = np.array([[0, 0, 0, 10, 10, 0], [1, 20, 20, 40, 30, 0], [0, 60, 60, 70, 70, 1]], np.float32)
-    ev.add(np.array([[0, 0, 10, 10], [20, 20, 40, 30], [60, 60, 70, 70], [80, 80, 90, 90]]),
-           np.array([0.9, 0.8, 0.7, 0.3]), np.array([0, 1, 0, 0]), gt)
+    ev.add(
+        np.array([[0, 0, 10, 10], [20, 20, 40, 30], [60, 60, 70, 70], [80, 80, 90, 90]]),
+        np.array([0.9, 0.8, 0.7, 0.3]),
+        np.array([0, 1, 0, 0]),
+        gt,
+    )
     s = ev.summary()
     assert s["per_class"]["car"]["instances"] == 1 and s["per_class"]["bus"]["instances"] == 1
-    assert s["per_class"]["car"]["ap50"] == pytest.approx(1.0)     # the FP scores below the TP
+    assert s["per_class"]["car"]["ap50"] == pytest.approx(1.0)  # the FP scores below the TP
     assert s["map50"] == pytest.approx(1.0)
     assert s["at_threshold"] == {"score_threshold": 0.5, "precision": 1.0, "recall": 1.0}
     # a wrong class is a false positive and a miss

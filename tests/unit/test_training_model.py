@@ -3,6 +3,7 @@
 torch is a training-only dependency (not in requirements.txt, never imported under src/):
 these tests skip where it is not installed (`pip install torch==2.13.0` to run them).
 """
+
 import sys
 from pathlib import Path
 
@@ -47,12 +48,17 @@ def test_default_model_is_small():
 def test_assignment_gives_every_box_positives_even_tiny_ones(model):
     x = torch.rand(2, 3, H, W)
     boxes, logits, anchors, strides = model(x)
-    gt_box = torch.tensor([[[40.0, 40.0, 80.0, 56.0], [100.0, 60.0, 108.0, 63.0], [0, 0, 0, 0]],
-                           [[10.0, 10.0, 30.0, 20.0], [0, 0, 0, 0], [0, 0, 0, 0]]])
+    gt_box = torch.tensor(
+        [
+            [[40.0, 40.0, 80.0, 56.0], [100.0, 60.0, 108.0, 63.0], [0, 0, 0, 0]],
+            [[10.0, 10.0, 30.0, 20.0], [0, 0, 0, 0], [0, 0, 0, 0]],
+        ]
+    )
     gt_cls = torch.tensor([[1, 9, -1], [2, -1, -1]])
     valid = gt_cls >= 0
-    fg, t_box, t_scores, w = assign(logits.sigmoid(), boxes, anchors, strides, gt_cls, gt_box, valid,
-                                    torch.zeros_like(valid))
+    fg, t_box, t_scores, w = assign(
+        logits.sigmoid(), boxes, anchors, strides, gt_cls, gt_box, valid, torch.zeros_like(valid)
+    )
     assert fg[0].sum() >= 2 and fg[1].sum() >= 1
     # the tiny bicycle (8 x 3 px) has positives, with class 9 targets
     tiny = fg[0] & (t_box[0, :, 0] == 100.0)
@@ -64,8 +70,9 @@ def test_ignore_boxes_mask_the_classification_loss(model):
     boxes, logits, anchors, strides = model(torch.rand(1, 3, H, W))
     gt_box = torch.tensor([[[40.0, 40.0, 80.0, 56.0]]])
     gt_cls = torch.tensor([[1]])
-    fg, _, t_scores, w = assign(logits.sigmoid(), boxes, anchors, strides, gt_cls, gt_box,
-                                torch.tensor([[False]]), torch.tensor([[True]]))
+    fg, _, t_scores, w = assign(
+        logits.sigmoid(), boxes, anchors, strides, gt_cls, gt_box, torch.tensor([[False]]), torch.tensor([[True]])
+    )
     assert not fg.any() and (t_scores == 0).all() and (w == 0).any() and (w == 1).any()
 
 
@@ -73,8 +80,10 @@ def test_loss_backward_is_finite_and_a_few_steps_reduce_it():
     torch.manual_seed(0)
     m = TrafficDetector(CFG).train()
     x = torch.rand(2, 3, H, W)
-    t = torch.tensor([[[1, 40, 40, 80, 56, 0], [9, 100, 60, 108, 63, 0]],
-                      [[2, 10, 10, 30, 20, 0], [0, 50, 50, 60, 60, 1]]], dtype=torch.float32)
+    t = torch.tensor(
+        [[[1, 40, 40, 80, 56, 0], [9, 100, 60, 108, 63, 0]], [[2, 10, 10, 30, 20, 0], [0, 50, 50, 60, 60, 1]]],
+        dtype=torch.float32,
+    )
     crit = DetectionLoss(11)
     opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
     losses = []
@@ -91,15 +100,17 @@ def test_loss_backward_is_finite_and_a_few_steps_reduce_it():
 def test_augment_flips_boxes_with_the_image_and_keeps_padding():
     img = np.full((1, 64, 96, 3), 114, np.uint8)
     img[0, 8:56] = 60
-    img[0, 20:30, 10:40] = 250                              # a bright "vehicle"
+    img[0, 20:30, 10:40] = 250  # a bright "vehicle"
     t = torch.tensor([[[1, 10, 20, 40, 30, 0]]], dtype=torch.float32)
     gen = torch.Generator().manual_seed(3)
     for _ in range(8):
         x, tt = augment(torch.from_numpy(img), t, gen)
         x1, y1, x2, y2 = tt[0, 0, 1:5].round().int().tolist()
         inside = x[0, :, y1:y2, x1:x2].mean()
-        assert inside > x[0, :, 8:56].mean() + 0.1         # the box still covers the bright patch
-        assert torch.allclose(x[0, :, :8], torch.tensor(114 / 255)) and torch.allclose(x[0, :, 56:], torch.tensor(114 / 255))
+        assert inside > x[0, :, 8:56].mean() + 0.1  # the box still covers the bright patch
+        assert torch.allclose(x[0, :, :8], torch.tensor(114 / 255)) and torch.allclose(
+            x[0, :, 56:], torch.tensor(114 / 255)
+        )
 
 
 def test_onnx_export_matches_torch_and_quantizes(model, tmp_path):
@@ -109,6 +120,7 @@ def test_onnx_export_matches_torch_and_quantizes(model, tmp_path):
 
     from argos_inference.quantize import float_tail_nodes
     from training.export import check_onnx_matches_torch, export_onnx, quantize_int8
+
     path = export_onnx(model, tmp_path / "m.onnx", H, W)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,), (out,) = sess.get_inputs(), sess.get_outputs()

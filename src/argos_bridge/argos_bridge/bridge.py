@@ -19,6 +19,7 @@ spool (argos_bridge.spool); both are flushed in order by this worker between new
 Rejected before either sink (logged with the reason, counted in `rejected`): payloads above
 `max_payload_bytes` and count events that lack a field or carry an unknown direction.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,23 +44,28 @@ from .params import PARAMS, validate
 from .redis_sink import RedisSink
 from .spool import Spool
 
-_LATENCY_WINDOW = 100_000      # latency samples kept (most recent)
+_LATENCY_WINDOW = 100_000  # latency samples kept (most recent)
 _COUNT_OVERFLOW_FACTOR = 10
 _DRAIN_TIMEOUT_S = 5.0
-_PUMP_INTERVAL_S = 0.02   # how often the worker retries a flush while a buffer or the spool holds data
+_PUMP_INTERVAL_S = 0.02  # how often the worker retries a flush while a buffer or the spool holds data
 _DIRECTIONS = ("in", "out")
 
 _TRACKS = "tracks"
 _COUNT = "count"
 
 
-
 _HEALTH_COUNTERS = ("queue_dropped", "mqtt_spool_depth", "mqtt_spool_dropped", "redis_buffer_depth", "redis_dropped")
 
 
 class Bridge:
-    def __init__(self, params: Mapping[str, Any], clock_ns: Callable[[], int] = time.time_ns, *,
-                 logger=None, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        clock_ns: Callable[[], int] = time.time_ns,
+        *,
+        logger=None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         """`params`: bridge parameters by name (missing ones take their defaults); raises ConfigError."""
         p = resolve(PARAMS, dict(params))
         validate(p)
@@ -76,11 +82,18 @@ class Bridge:
         self._max_payload = p["max_payload_bytes"]
 
         base = topic_base(p["topic_prefix"], p["site"], p["device"], p["camera"])
-        self.redis = RedisSink(p["redis_url"], stream_key(p["site"], p["device"], p["camera"]), p["stream_maxlen"],
-                               timeout_s=p["redis_timeout_s"], retry_max_s=p["redis_retry_max_s"],
-                               buffer_size=p["redis_buffer_size"], username=p["redis_username"],
-                               password=read_secret_file(p["redis_password_file"], "redis_password_file"),
-                               logger=self._log, monotonic=monotonic)
+        self.redis = RedisSink(
+            p["redis_url"],
+            stream_key(p["site"], p["device"], p["camera"]),
+            p["stream_maxlen"],
+            timeout_s=p["redis_timeout_s"],
+            retry_max_s=p["redis_retry_max_s"],
+            buffer_size=p["redis_buffer_size"],
+            username=p["redis_username"],
+            password=read_secret_file(p["redis_password_file"], "redis_password_file"),
+            logger=self._log,
+            monotonic=monotonic,
+        )
         security = security_from_params(p, url_scheme(p["mqtt_url"]))
         spool_path = None
         if p["spool_dir"]:
@@ -88,18 +101,31 @@ class Bridge:
         else:
             self._log.info("bridge: spool_dir is empty: the MQTT spool is in memory and does not survive a restart")
         try:
-            spool = Spool(spool_path, max_messages=p["spool_max_messages"], max_bytes=int(p["spool_max_mb"] * (1 << 20)))
+            spool = Spool(
+                spool_path, max_messages=p["spool_max_messages"], max_bytes=int(p["spool_max_mb"] * (1 << 20))
+            )
         except Exception as exc:  # noqa: BLE001 - sqlite/OS errors: the directory is the thing to fix
             raise ConfigError("spool_dir", f"cannot open the spool {spool_path!r}: {exc}") from None
         client_id = p["mqtt_client_id"] or f"argos-{p['site']}-{p['device']}-{p['camera']}"
         self.mqtt = MqttSink(
-            p["mqtt_url"], base, client_id,
-            qos={"detections": p["mqtt_qos_detections"], "counts": p["mqtt_qos_counts"],
-                 "totals": p["mqtt_qos_totals"], "status": p["mqtt_qos_status"]},
+            p["mqtt_url"],
+            base,
+            client_id,
+            qos={
+                "detections": p["mqtt_qos_detections"],
+                "counts": p["mqtt_qos_counts"],
+                "totals": p["mqtt_qos_totals"],
+                "status": p["mqtt_qos_status"],
+            },
             online_payload=lambda: self._status_json(schema.STATE_ONLINE, "connected"),
             shutdown_payload=lambda: self._status_json(schema.STATE_OFFLINE, "shutdown"),
-            keepalive_s=p["mqtt_keepalive_s"], reconnect_max_s=p["mqtt_reconnect_max_s"],
-            max_queued=p["queue_size"], security=security, spool=spool, logger=self._log)
+            keepalive_s=p["mqtt_keepalive_s"],
+            reconnect_max_s=p["mqtt_reconnect_max_s"],
+            max_queued=p["queue_size"],
+            security=security,
+            spool=spool,
+            logger=self._log,
+        )
 
         self._cond = threading.Condition()
         self._queue: deque[tuple] = deque()
@@ -185,8 +211,10 @@ class Bridge:
         if self._worker is not None:
             self._worker.join(drain_timeout_s)
             if self._worker.is_alive():
-                self._log.warning(f"bridge: writer did not drain within {drain_timeout_s:g} s; "
-                                  f"{len(self._queue)} queued messages are lost")
+                self._log.warning(
+                    f"bridge: writer did not drain within {drain_timeout_s:g} s; "
+                    f"{len(self._queue)} queued messages are lost"
+                )
         self._worker = None
         self.mqtt.close()
         self.redis.close()
@@ -254,9 +282,16 @@ class Bridge:
             self._log.error(f"bridge: could not write a {item[0]} message", exc_info=True)
 
     def _write_tracks(self, stamp_ns: int, frame_id: str, dets: Detections, bridge_frame: int) -> None:
-        payload = schema.to_json(schema.detections_payload(
-            **self._identity, stamp_ns=stamp_ns, frame_id=frame_id, bridge_frame=bridge_frame, dets=dets,
-            classes=self._classes))
+        payload = schema.to_json(
+            schema.detections_payload(
+                **self._identity,
+                stamp_ns=stamp_ns,
+                frame_id=frame_id,
+                bridge_frame=bridge_frame,
+                dets=dets,
+                classes=self._classes,
+            )
+        )
         if not self._fits(payload, "tracks"):
             return
         self.redis.write("tracks", payload, stamp_ns)
@@ -268,8 +303,9 @@ class Bridge:
 
     def _write_count(self, record: CountRecord, count_seq: int) -> None:
         self._totals.add(record)
-        payload = schema.to_json(schema.count_payload(**self._identity, record=record, count_seq=count_seq,
-                                                      classes=self._classes))
+        payload = schema.to_json(
+            schema.count_payload(**self._identity, record=record, count_seq=count_seq, classes=self._classes)
+        )
         if not self._fits(payload, "count"):
             return
         self.redis.write("count", payload, record.stamp_ns)
@@ -277,9 +313,16 @@ class Bridge:
 
     def _write_totals(self) -> None:
         now_ns = self._clock_ns()
-        payload = schema.to_json(schema.totals_payload(
-            **self._identity, started_ns=self._started_ns, interval_start_ns=self._interval_start_ns, now_ns=now_ns,
-            rows=self._totals.roll(), classes=self._classes))
+        payload = schema.to_json(
+            schema.totals_payload(
+                **self._identity,
+                started_ns=self._started_ns,
+                interval_start_ns=self._interval_start_ns,
+                now_ns=now_ns,
+                rows=self._totals.roll(),
+                classes=self._classes,
+            )
+        )
         self._interval_start_ns = now_ns
         if not self._fits(payload, "totals"):
             return
@@ -297,16 +340,22 @@ class Bridge:
 
     def _status_json(self, state: str, reason: str) -> str:
         health = self._last_health if state == schema.STATE_ONLINE else None
-        return schema.to_json(schema.status_payload(state=state, reason=reason, stamp_ns=self._clock_ns(),
-                                                    health=health, **self._identity))
+        return schema.to_json(
+            schema.status_payload(
+                state=state, reason=reason, stamp_ns=self._clock_ns(), health=health, **self._identity
+            )
+        )
 
     def _refresh_status(self) -> None:
         """On the writer thread, every totals interval: recompute the health summary and, while
         connected, re-publish the retained `online` status with it (a stale health is never spooled)."""
         stats = self.stats()
         level, message = bridge_health(stats)
-        self._last_health = {"level": LEVEL_NAMES[level], "message": message,
-                             **{k: stats.get(k, 0) for k in _HEALTH_COUNTERS}}
+        self._last_health = {
+            "level": LEVEL_NAMES[level],
+            "message": message,
+            **{k: stats.get(k, 0) for k in _HEALTH_COUNTERS},
+        }
         if self.mqtt.connected:
             self.mqtt.publish("status", self._status_json(schema.STATE_ONLINE, "health"))
 

@@ -1,4 +1,5 @@
 """Bridge health for /diagnostics, from BridgeNode.stats(): unreachable sinks and data loss."""
+
 from argos_common.health import ERROR, OK, WARN, worst
 
 
@@ -6,7 +7,9 @@ def health(stats: dict) -> tuple[int, str]:
     checks = [(OK, f"{stats.get('mqtt_published', 0)} MQTT messages, {stats.get('redis_written', 0)} Redis entries")]
     mqtt_down, redis_down = not stats.get("mqtt_connected", 1), not stats.get("redis_connected", 1)
     if mqtt_down:
-        checks.append((WARN, f"MQTT broker unreachable (mqtt_url); spooling, {stats.get('mqtt_spool_depth', 0)} waiting"))
+        checks.append(
+            (WARN, f"MQTT broker unreachable (mqtt_url); spooling, {stats.get('mqtt_spool_depth', 0)} waiting")
+        )
     if redis_down:
         checks.append((WARN, f"Redis unreachable (redis_url); buffering, {stats.get('redis_buffer_depth', 0)} waiting"))
     if mqtt_down and redis_down:

@@ -1,6 +1,7 @@
 """How the bridge authenticates to the broker: TLS (CA, optional client certificate), username and
 password, MQTT protocol version. Checked when the bridge is built, so a wrong path is a
 ConfigError naming the key instead of a connection that silently never comes up."""
+
 from __future__ import annotations
 
 import socket
@@ -19,16 +20,18 @@ PROTOCOLS = ("3.1.1", "5")
 @dataclass(frozen=True)
 class MqttSecurity:
     tls: bool = False
-    ca_file: str = ""          # empty with TLS: the system's trusted CAs
-    cert_file: str = ""        # client certificate (mutual TLS), with key_file
+    ca_file: str = ""  # empty with TLS: the system's trusted CAs
+    cert_file: str = ""  # client certificate (mutual TLS), with key_file
     key_file: str = ""
     username: str = ""
     password: str | None = None
     protocol: str = "3.1.1"
 
     def __repr__(self) -> str:  # the password must not leak through a debug print
-        return (f"MqttSecurity(tls={self.tls}, ca_file={self.ca_file!r}, cert_file={self.cert_file!r}, "
-                f"username={self.username!r}, password={'***' if self.password else None}, protocol={self.protocol})")
+        return (
+            f"MqttSecurity(tls={self.tls}, ca_file={self.ca_file!r}, cert_file={self.cert_file!r}, "
+            f"username={self.username!r}, password={'***' if self.password else None}, protocol={self.protocol})"
+        )
 
     def ssl_context(self) -> ssl.SSLContext | None:
         if not self.tls:
@@ -51,14 +54,22 @@ def security_from_params(p: Mapping[str, Any], url_scheme: str) -> MqttSecurity:
     cert = _existing_file(p["mqtt_tls_cert_file"], "mqtt_tls_cert_file")
     key = _existing_file(p["mqtt_tls_key_file"], "mqtt_tls_key_file")
     if bool(cert) != bool(key):
-        raise ConfigError("mqtt_tls_cert_file" if key else "mqtt_tls_key_file",
-                          "a client certificate needs both mqtt_tls_cert_file and mqtt_tls_key_file")
+        raise ConfigError(
+            "mqtt_tls_cert_file" if key else "mqtt_tls_key_file",
+            "a client certificate needs both mqtt_tls_cert_file and mqtt_tls_key_file",
+        )
     password = read_secret_file(p["mqtt_password_file"], "mqtt_password_file")
     if password and not p["mqtt_username"]:
         raise ConfigError("mqtt_username", "mqtt_password_file is set but mqtt_username is empty")
-    security = MqttSecurity(tls=url_scheme == "mqtts" or bool(ca) or bool(cert), ca_file=ca, cert_file=cert,
-                            key_file=key, username=p["mqtt_username"], password=password,
-                            protocol=p["mqtt_protocol"])
+    security = MqttSecurity(
+        tls=url_scheme == "mqtts" or bool(ca) or bool(cert),
+        ca_file=ca,
+        cert_file=cert,
+        key_file=key,
+        username=p["mqtt_username"],
+        password=password,
+        protocol=p["mqtt_protocol"],
+    )
     try:
         security.ssl_context()  # a broken certificate or key file fails here, by key
     except (ssl.SSLError, OSError) as exc:

@@ -24,6 +24,7 @@ at most the keepalive) is gone, as QoS 0 allows; QoS 1/2 messages handed to paho
 path live in paho's memory until acknowledged (resent on reconnect), and are lost only if the
 process dies in that window; spool overflow drops the oldest rows (counted).
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,13 +44,9 @@ from .spool import Spool
 
 KINDS = ("detections", "counts", "totals", "status")
 _RECONNECT_MIN_S = 0.5
-_FLUSH_WINDOW = 100       # spooled messages handed to paho and not yet acknowledged
+_FLUSH_WINDOW = 100  # spooled messages handed to paho and not yet acknowledged
 
 PUBLISHED, SPOOLED, REJECTED, FAILED = "published", "spooled", "rejected", "failed"
-
-
-
-
 
 
 def topic_base(prefix: str, site: str, device: str, camera: str) -> str:
@@ -61,10 +58,22 @@ def topic_base(prefix: str, site: str, device: str, camera: str) -> str:
 
 
 class MqttSink:
-    def __init__(self, url: str, base_topic: str, client_id: str, *, qos: Mapping[str, int],
-                 online_payload: Callable[[], str], shutdown_payload: Callable[[], str],
-                 keepalive_s: int = 30, reconnect_max_s: float = 30.0, max_queued: int = 1000,
-                 security: MqttSecurity | None = None, spool: Spool | None = None, logger=None):
+    def __init__(
+        self,
+        url: str,
+        base_topic: str,
+        client_id: str,
+        *,
+        qos: Mapping[str, int],
+        online_payload: Callable[[], str],
+        shutdown_payload: Callable[[], str],
+        keepalive_s: int = 30,
+        reconnect_max_s: float = 30.0,
+        max_queued: int = 1000,
+        security: MqttSecurity | None = None,
+        spool: Spool | None = None,
+        logger=None,
+    ):
         self.url = url or DEFAULT_MQTT_URL
         self._host, self._port = parse_mqtt_url(url)
         self.topics = {kind: f"{base_topic}/{kind}" for kind in KINDS}
@@ -82,23 +91,24 @@ class MqttSink:
         self._started = False
         self.spool = spool if spool is not None else Spool(None, max_messages=100_000, max_bytes=64 << 20)
         # spool flushing state, writer thread only
-        self._flush_cursor = 0                    # highest seq handed to paho in this process
+        self._flush_cursor = 0  # highest seq handed to paho in this process
         self._mid_to_seq: dict[int, int] = {}
-        self._acked_mids: deque[int] = deque()    # appended by paho's thread, drained by the writer
-        self.published = 0     # handed to paho directly
-        self.spooled = 0       # appended to the spool
-        self.flushed = 0       # spooled rows acknowledged and removed
-        self.rejected = 0      # refused by paho (e.g. over the broker's packet size)
-        self.failed = 0        # neither published nor spooled
-        self.delivered = 0     # paho's on_publish for any message (status included)
+        self._acked_mids: deque[int] = deque()  # appended by paho's thread, drained by the writer
+        self.published = 0  # handed to paho directly
+        self.spooled = 0  # appended to the spool
+        self.flushed = 0  # spooled rows acknowledged and removed
+        self.rejected = 0  # refused by paho (e.g. over the broker's packet size)
+        self.failed = 0  # neither published nor spooled
+        self.delivered = 0  # paho's on_publish for any message (status included)
         self.connects = 0
 
         sec = self._security
         if sec.protocol == "5":
             self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         else:
-            self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
-                                       protocol=mqtt.MQTTv311)
+            self._client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311
+            )
         # credentials and TLS go on the client before any connection attempt
         self._ssl_context = sec.ssl_context()
         if self._ssl_context is not None:
@@ -120,8 +130,10 @@ class MqttSink:
         """Connect in the background; `will_payload` is what the broker retains on `status` if the
         connection dies without a goodbye."""
         if len(self.spool):
-            self._log.info(f"mqtt: {len(self.spool)} messages from an earlier run wait in the spool; "
-                           f"they are sent first, in order, once the broker is reachable")
+            self._log.info(
+                f"mqtt: {len(self.spool)} messages from an earlier run wait in the spool; "
+                f"they are sent first, in order, once the broker is reachable"
+            )
         self._client.will_set(self.topics["status"], will_payload, qos=self._qos["status"], retain=True)
         self._client.reconnect_delay_set(_RECONNECT_MIN_S, self._reconnect_max_s)
         if self._security.protocol == "5":
@@ -212,10 +224,18 @@ class MqttSink:
 
     def counters(self) -> dict[str, int]:
         with self._lock:
-            return {"published": self.published, "spooled": self.spooled, "flushed": self.flushed,
-                    "rejected": self.rejected, "failed": self.failed, "delivered": self.delivered,
-                    "connects": self.connects, "spool_depth": len(self.spool), "spool_dropped": self.spool.dropped,
-                    "spool_recovered": self.spool.recovered}
+            return {
+                "published": self.published,
+                "spooled": self.spooled,
+                "flushed": self.flushed,
+                "rejected": self.rejected,
+                "failed": self.failed,
+                "delivered": self.delivered,
+                "connects": self.connects,
+                "spool_depth": len(self.spool),
+                "spool_dropped": self.spool.dropped,
+                "spool_recovered": self.spool.recovered,
+            }
 
     def close(self, timeout_s: float = 2.0) -> None:
         if not self._started:
@@ -224,8 +244,9 @@ class MqttSink:
         self._started = False
         if self._client.is_connected():
             try:
-                info = self._client.publish(self.topics["status"], self._shutdown_payload(),
-                                            qos=self._qos["status"], retain=True)
+                info = self._client.publish(
+                    self.topics["status"], self._shutdown_payload(), qos=self._qos["status"], retain=True
+                )
                 info.wait_for_publish(timeout_s)
             except (ValueError, RuntimeError, OSError):
                 pass
@@ -233,8 +254,11 @@ class MqttSink:
         self._client.loop_stop()
         self._remove_acknowledged()
         if len(self.spool):
-            where = f"kept in {self.spool.path} for the next start" if self.spool.path else \
-                "lost (spool_dir is empty: the spool is in memory)"
+            where = (
+                f"kept in {self.spool.path} for the next start"
+                if self.spool.path
+                else "lost (spool_dir is empty: the spool is in memory)"
+            )
             self._log.warning(f"mqtt: {len(self.spool)} unsent messages {where}")
         self.spool.close()
 
@@ -258,8 +282,10 @@ class MqttSink:
         if self._outage_logged:
             return
         reason = diagnose_tls(self._host, self._port, self._ssl_context) if self._ssl_context else None
-        self._report_outage(f"cannot connect to the broker at {self.url} (mqtt_url)"
-                            + (f": {reason} (check mqtt_tls_ca_file)" if reason else ""))
+        self._report_outage(
+            f"cannot connect to the broker at {self.url} (mqtt_url)"
+            + (f": {reason} (check mqtt_tls_ca_file)" if reason else "")
+        )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         # after a refused CONNACK paho reports a disconnect too: only a live session is "lost"
@@ -278,5 +304,7 @@ class MqttSink:
         if what != self._last_outage:
             self._last_outage = what
             self._outage_logged = True
-            self._log.warning(f"mqtt: {what}; messages go to the spool ({len(self.spool)} waiting), "
-                              f"reconnecting in the background (up to every {self._reconnect_max_s:g} s)")
+            self._log.warning(
+                f"mqtt: {what}; messages go to the spool ({len(self.spool)} waiting), "
+                f"reconnecting in the background (up to every {self._reconnect_max_s:g} s)"
+            )

@@ -1,4 +1,5 @@
 """rclpy wiring of the bridge: `tracks` and `counts` in, the core (argos_bridge.bridge) does the rest."""
+
 from __future__ import annotations
 
 import sys
@@ -7,7 +8,6 @@ import traceback
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
-from argos_common.params import ConfigError
 from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
@@ -39,7 +39,7 @@ class _RclpyLogAdapter:
 class BridgeNode(Node):
     def __init__(self, *, node_name: str = "bridge", **kwargs):
         super().__init__(node_name, **kwargs)
-        self._closed = True   # nothing to close until the bridge exists
+        self._closed = True  # nothing to close until the bridge exists
         with configuring(self):
             values = declare_params(self, PARAMS)
             if not values["camera"]:  # empty: named after this camera's namespace (/cam1 -> cam1)

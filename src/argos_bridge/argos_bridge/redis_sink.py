@@ -18,6 +18,7 @@ server (seconds), not a network partition, and the MQTT side already has the dis
 What is lost: the oldest entries beyond `buffer_size`, and the whole buffer if the bridge process
 ends while Redis is still down.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,13 +36,21 @@ _INITIAL_BACKOFF_S = 0.25
 _FLUSH_BATCH = 200
 
 
-
-
-
 class RedisSink:
-    def __init__(self, url: str, key: str, maxlen: int, *, timeout_s: float = 1.0, retry_max_s: float = 5.0,
-                 buffer_size: int = 10_000, username: str = "", password: str | None = None,
-                 logger=None, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        maxlen: int,
+        *,
+        timeout_s: float = 1.0,
+        retry_max_s: float = 5.0,
+        buffer_size: int = 10_000,
+        username: str = "",
+        password: str | None = None,
+        logger=None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.url = redact_url(url or DEFAULT_REDIS_URL)  # only ever printed
         self.key = key
         self.maxlen = int(maxlen)
@@ -54,11 +63,11 @@ class RedisSink:
         self._backoff_s = 0.0
         self._next_attempt = 0.0
         self._outage_failures = 0
-        self.written = 0      # entries stored by Redis (directly or from the buffer)
-        self.failed = 0       # write attempts that failed (each time an entry could not be stored)
-        self.buffered = 0     # entries that went to the buffer
-        self.flushed = 0      # buffered entries stored later
-        self.dropped = 0      # buffered entries given up (buffer full)
+        self.written = 0  # entries stored by Redis (directly or from the buffer)
+        self.failed = 0  # write attempts that failed (each time an entry could not be stored)
+        self.buffered = 0  # entries that went to the buffer
+        self.flushed = 0  # buffered entries stored later
+        self.dropped = 0  # buffered entries given up (buffer full)
 
     @property
     def connected(self) -> bool:
@@ -121,16 +130,20 @@ class RedisSink:
 
     def _on_success(self) -> None:
         if self._outage_failures:
-            self._log.info(f"redis: writing to {self.url} again (stream {self.key}); {len(self._buffer)} buffered "
-                           f"entries to flush, {self.dropped} dropped so far (buffer full)")
+            self._log.info(
+                f"redis: writing to {self.url} again (stream {self.key}); {len(self._buffer)} buffered "
+                f"entries to flush, {self.dropped} dropped so far (buffer full)"
+            )
         self._outage_failures = 0
         self._backoff_s = 0.0
 
     def _on_error(self, exc: Exception) -> None:
         if not self._outage_failures:
-            self._log.warning(f"redis: cannot write to {self.url} (stream {self.key}): {exc}; entries are buffered "
-                              f"in memory (up to {self._buffer_size}, then the oldest are dropped and counted), "
-                              f"retrying in the background")
+            self._log.warning(
+                f"redis: cannot write to {self.url} (stream {self.key}): {exc}; entries are buffered "
+                f"in memory (up to {self._buffer_size}, then the oldest are dropped and counted), "
+                f"retrying in the background"
+            )
         self.failed += 1
         self._outage_failures += 1
         self._backoff_s = min(self._retry_max_s, max(_INITIAL_BACKOFF_S, self._backoff_s * 2))
@@ -139,8 +152,14 @@ class RedisSink:
         self._client.connection_pool.disconnect()
 
     def counters(self) -> dict[str, int]:
-        return {"written": self.written, "failed": self.failed, "buffered": self.buffered, "flushed": self.flushed,
-                "dropped": self.dropped, "buffer_depth": len(self._buffer)}
+        return {
+            "written": self.written,
+            "failed": self.failed,
+            "buffered": self.buffered,
+            "flushed": self.flushed,
+            "dropped": self.dropped,
+            "buffer_depth": len(self._buffer),
+        }
 
     def close(self) -> None:
         try:

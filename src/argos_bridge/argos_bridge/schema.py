@@ -74,6 +74,7 @@ Status (MQTT .../status only, retained):
     For the last will, `timestamp` is when the MQTT session was set up (the broker publishes it
     later, unchanged).
 """
+
 from __future__ import annotations
 
 import json
@@ -104,77 +105,131 @@ def class_index(classes: Sequence[str], label: str) -> int:
 
 
 def _header(site: str, device: str, camera: str, stamp_ns: int) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "site": site, "device": device, "camera": camera,
-            "timestamp": iso_utc_ms(stamp_ns), "stamp_ns": int(stamp_ns)}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "site": site,
+        "device": device,
+        "camera": camera,
+        "timestamp": iso_utc_ms(stamp_ns),
+        "stamp_ns": int(stamp_ns),
+    }
 
 
 def _speed(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def detections_payload(*, site: str, device: str, camera: str, stamp_ns: int, frame_id: str,
-                       bridge_frame: int, dets: Detections, classes: Sequence[str]) -> dict[str, Any]:
+def detections_payload(
+    *,
+    site: str,
+    device: str,
+    camera: str,
+    stamp_ns: int,
+    frame_id: str,
+    bridge_frame: int,
+    dets: Detections,
+    classes: Sequence[str],
+) -> dict[str, Any]:
     classes = list(classes)
     results = []
     # tolist() once: per-element numpy scalars are slow and not JSON-serialisable
     for i, ((x1, y1, x2, y2), score, label, object_id) in enumerate(
-            zip(dets.boxes.tolist(), dets.scores.tolist(), dets.labels, dets.ids)):
-        results.append({
-            "classID": class_index(classes, label),
-            "label": label,
-            "confidence": round(score, 4),
-            "coor_left": round(x1, 2),
-            "coor_top": round(y1, 2),
-            "box_width": round(x2 - x1, 2),
-            "box_height": round(y2 - y1, 2),
-            "objectID": str(object_id),
-            "unique_com_id": f"{camera}-{bridge_frame}-{i}",
-        })
+        zip(dets.boxes.tolist(), dets.scores.tolist(), dets.labels, dets.ids)
+    ):
+        results.append(
+            {
+                "classID": class_index(classes, label),
+                "label": label,
+                "confidence": round(score, 4),
+                "coor_left": round(x1, 2),
+                "coor_top": round(y1, 2),
+                "box_width": round(x2 - x1, 2),
+                "box_height": round(y2 - y1, 2),
+                "objectID": str(object_id),
+                "unique_com_id": f"{camera}-{bridge_frame}-{i}",
+            }
+        )
     payload = _header(site, device, camera, stamp_ns)
-    payload.update({"frame_id": frame_id, "detection_frame_number": int(bridge_frame),
-                    "total_num_obj": len(results), "inference_results": results})
+    payload.update(
+        {
+            "frame_id": frame_id,
+            "detection_frame_number": int(bridge_frame),
+            "total_num_obj": len(results),
+            "inference_results": results,
+        }
+    )
     return payload
 
 
-def count_payload(*, site: str, device: str, camera: str, record: CountRecord, count_seq: int,
-                  classes: Sequence[str]) -> dict[str, Any]:
+def count_payload(
+    *, site: str, device: str, camera: str, record: CountRecord, count_seq: int, classes: Sequence[str]
+) -> dict[str, Any]:
     payload = _header(site, device, camera, record.stamp_ns)
-    payload.update({
-        "count_seq": int(count_seq),
-        "frame_number": int(record.tracker_frame),
-        "line_id": record.line_id,
-        "lane": record.lane,
-        "class_id": record.class_id,
-        "classID": class_index(list(classes), record.class_id),
-        "direction": record.direction,
-        "track_id": record.track_id,
-        "speed_px_s": _speed(record.speed_px_s),
-        "speed_m_s": _speed(record.speed_m_s),
-    })
+    payload.update(
+        {
+            "count_seq": int(count_seq),
+            "frame_number": int(record.tracker_frame),
+            "line_id": record.line_id,
+            "lane": record.lane,
+            "class_id": record.class_id,
+            "classID": class_index(list(classes), record.class_id),
+            "direction": record.direction,
+            "track_id": record.track_id,
+            "speed_px_s": _speed(record.speed_px_s),
+            "speed_m_s": _speed(record.speed_m_s),
+        }
+    )
     return payload
 
 
-def totals_payload(*, site: str, device: str, camera: str, started_ns: int, interval_start_ns: int,
-                   now_ns: int, rows: Iterable[tuple[TotalsKey, int, int]],
-                   classes: Sequence[str]) -> dict[str, Any]:
+def totals_payload(
+    *,
+    site: str,
+    device: str,
+    camera: str,
+    started_ns: int,
+    interval_start_ns: int,
+    now_ns: int,
+    rows: Iterable[tuple[TotalsKey, int, int]],
+    classes: Sequence[str],
+) -> dict[str, Any]:
     classes = list(classes)
-    table = [{"line_id": line_id, "lane": lane, "class_id": class_id, "classID": class_index(classes, class_id),
-              "direction": direction, "total": int(total), "interval": int(interval)}
-             for (line_id, lane, class_id, direction), total, interval in rows]
+    table = [
+        {
+            "line_id": line_id,
+            "lane": lane,
+            "class_id": class_id,
+            "classID": class_index(classes, class_id),
+            "direction": direction,
+            "total": int(total),
+            "interval": int(interval),
+        }
+        for (line_id, lane, class_id, direction), total, interval in rows
+    ]
     payload = _header(site, device, camera, now_ns)
-    payload.update({
-        "started_at": iso_utc_ms(started_ns),
-        "interval_start": iso_utc_ms(interval_start_ns),
-        "interval_s": round((now_ns - interval_start_ns) / 1e9, 3),
-        "total": sum(r["total"] for r in table),
-        "interval_total": sum(r["interval"] for r in table),
-        "totals": table,
-    })
+    payload.update(
+        {
+            "started_at": iso_utc_ms(started_ns),
+            "interval_start": iso_utc_ms(interval_start_ns),
+            "interval_s": round((now_ns - interval_start_ns) / 1e9, 3),
+            "total": sum(r["total"] for r in table),
+            "interval_total": sum(r["interval"] for r in table),
+            "totals": table,
+        }
+    )
     return payload
 
 
-def status_payload(*, state: str, reason: str, site: str, device: str, camera: str,
-                   stamp_ns: int, health: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def status_payload(
+    *,
+    state: str,
+    reason: str,
+    site: str,
+    device: str,
+    camera: str,
+    stamp_ns: int,
+    health: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     if state not in (STATE_ONLINE, STATE_OFFLINE):
         raise ValueError(f"status state must be {STATE_ONLINE} or {STATE_OFFLINE}, got {state!r}")
     payload = _header(site, device, camera, stamp_ns)

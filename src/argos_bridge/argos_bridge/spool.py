@@ -12,6 +12,7 @@ useful, and the bound keeps a unit's disk from filling up.
 With `path=None` the same queue lives in memory (bounded the same way, lost on restart).
 Used from one thread only (the bridge writer); not locked.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ class Spool:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit: every append is its own transaction, durable once the call returns
-        self._db = sqlite3.connect(str(self.path) if self.path else ":memory:", isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            str(self.path) if self.path else ":memory:", isolation_level=None, check_same_thread=False
+        )
         if self.path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed row survives a process crash (not a power cut mid-commit)
@@ -57,7 +59,7 @@ class Spool:
         count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool").fetchone()
         self._count = int(count)
         self._bytes = int(size)
-        self.recovered = self._count   # rows found on open (left by an earlier run)
+        self.recovered = self._count  # rows found on open (left by an earlier run)
         self.appended = 0
         self.removed = 0
         self.dropped = 0
@@ -75,8 +77,9 @@ class Spool:
         if len(data) > self.max_bytes:
             raise ValueError(f"message of {len(data)} bytes exceeds the whole spool ({self.max_bytes} bytes)")
         self._make_room(len(data))
-        seq = self._db.execute("INSERT INTO spool (topic, payload, qos) VALUES (?, ?, ?)",
-                               (topic, data, int(qos))).lastrowid
+        seq = self._db.execute(
+            "INSERT INTO spool (topic, payload, qos) VALUES (?, ?, ?)", (topic, data, int(qos))
+        ).lastrowid
         self._count += 1
         self._bytes += len(data)
         self.appended += 1
@@ -84,8 +87,10 @@ class Spool:
 
     def peek(self, after_seq: int = 0, limit: int = 100) -> list[SpooledMessage]:
         """The oldest `limit` rows with seq > after_seq, in order."""
-        rows = self._db.execute("SELECT seq, topic, payload, qos FROM spool WHERE seq > ? ORDER BY seq LIMIT ?",
-                                (int(after_seq), int(limit))).fetchall()
+        rows = self._db.execute(
+            "SELECT seq, topic, payload, qos FROM spool WHERE seq > ? ORDER BY seq LIMIT ?",
+            (int(after_seq), int(limit)),
+        ).fetchall()
         return [SpooledMessage(int(s), t, bytes(p), int(q)) for s, t, p, q in rows]
 
     def remove(self, seqs) -> int:
@@ -96,10 +101,11 @@ class Spool:
         removed = size = 0
         # chunks stay below SQLite's bound-parameter limit
         for start in range(0, len(seqs), 500):
-            chunk = seqs[start:start + 500]
+            chunk = seqs[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            n, b = self._db.execute(f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
-                                    f"WHERE seq IN ({marks})", chunk).fetchone()
+            n, b = self._db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool WHERE seq IN ({marks})", chunk
+            ).fetchone()
             self._db.execute(f"DELETE FROM spool WHERE seq IN ({marks})", chunk)
             removed += int(n)
             size += int(b)

@@ -1,4 +1,5 @@
 """Bridge parameters: the config/edge.yaml contract, URL parsing and validation errors naming the key."""
+
 from pathlib import Path
 
 import pytest
@@ -30,19 +31,39 @@ def test_every_bridge_key_of_edge_yaml_is_a_parameter_and_resolves():
     assert resolved["classes"] == global_values["classes"]
 
 
-@pytest.mark.parametrize("name,kind,default", [
-    ("site", "str", "demo-site"), ("device", "str", "edge-01"), ("camera", "str", "cam0"),
-    ("redis_url", "str", ""), ("mqtt_url", "str", ""), ("stream_maxlen", "int", 100000),
-    ("detections_every_n_frames", "int", 1), ("totals_interval_s", "float", 10.0),
-    ("mqtt_qos_detections", "int", 0), ("mqtt_qos_counts", "int", 1), ("mqtt_qos_totals", "int", 1),
-    ("mqtt_qos_status", "int", 1), ("topic_prefix", "str", "argos")])
+@pytest.mark.parametrize(
+    "name,kind,default",
+    [
+        ("site", "str", "demo-site"),
+        ("device", "str", "edge-01"),
+        ("camera", "str", "cam0"),
+        ("redis_url", "str", ""),
+        ("mqtt_url", "str", ""),
+        ("stream_maxlen", "int", 100000),
+        ("detections_every_n_frames", "int", 1),
+        ("totals_interval_s", "float", 10.0),
+        ("mqtt_qos_detections", "int", 0),
+        ("mqtt_qos_counts", "int", 1),
+        ("mqtt_qos_totals", "int", 1),
+        ("mqtt_qos_status", "int", 1),
+        ("topic_prefix", "str", "argos"),
+    ],
+)
 def test_parameter_types_and_defaults(name, kind, default):
     assert (SPECS[name].type, SPECS[name].default) == (kind, default)
 
 
-@pytest.mark.parametrize("key,value", [("stream_maxlen", 99), ("detections_every_n_frames", 0),
-                                       ("totals_interval_s", 0.0), ("mqtt_qos_counts", 3), ("queue_size", 1),
-                                       ("site", 5)])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("stream_maxlen", 99),
+        ("detections_every_n_frames", 0),
+        ("totals_interval_s", 0.0),
+        ("mqtt_qos_counts", 3),
+        ("queue_size", 1),
+        ("site", 5),
+    ],
+)
 def test_out_of_range_or_mistyped_values_name_the_key(key, value):
     with pytest.raises(ConfigError) as err:
         resolve(PARAMS, {key: value})
@@ -60,8 +81,7 @@ def test_mqtt_url_parsing():
     assert parse_mqtt_url("mqtt://broker.local") == ("broker.local", 1883)
 
 
-@pytest.mark.parametrize("url", ["http://x:1883", "mqtt://", "mqtt://h:notaport", "mqtt://h:1883/path",
-                                 "broker:1883"])
+@pytest.mark.parametrize("url", ["http://x:1883", "mqtt://", "mqtt://h:notaport", "mqtt://h:1883/path", "broker:1883"])
 def test_bad_mqtt_url_names_mqtt_url(url):
     with pytest.raises(ConfigError) as err:
         parse_mqtt_url(url)

@@ -1,4 +1,5 @@
 """Overflow policy of the bridge's hand-off queue (exercised before start(): nothing is sent)."""
+
 import numpy as np
 
 from argos_bridge.bridge import Bridge

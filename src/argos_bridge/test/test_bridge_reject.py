@@ -1,4 +1,5 @@
 """Malformed count events and oversized payloads are rejected with a logged reason, never raised."""
+
 import logging
 
 import numpy as np
@@ -10,7 +11,7 @@ from argos_common.detections import Detections
 def test_malformed_count_events_are_rejected_and_logged(caplog):
     bridge = Bridge({})
     with caplog.at_level(logging.WARNING):
-        bridge.submit_count({"stamp_ns": 1, "class_id": "car", "direction": "in"})              # no line_id
+        bridge.submit_count({"stamp_ns": 1, "class_id": "car", "direction": "in"})  # no line_id
         bridge.submit_count({"stamp_ns": 1, "line_id": "w", "class_id": "car", "direction": "up"})
         bridge.submit_count({"stamp_ns": "soon", "line_id": "w", "class_id": "car", "direction": "in"})
         bridge.submit_count({"stamp_ns": 2, "line_id": "w", "class_id": "car", "direction": "out"})
@@ -24,8 +25,9 @@ def test_malformed_count_events_are_rejected_and_logged(caplog):
 def test_oversized_payload_reaches_neither_sink(caplog):
     bridge = Bridge({"max_payload_bytes": 2048})
     n = 40
-    many = Detections(np.tile(np.array([[1.0, 2.0, 30.0, 40.0]]), (n, 1)), [0.5] * n, ["car"] * n,
-                      [str(i) for i in range(n)])
+    many = Detections(
+        np.tile(np.array([[1.0, 2.0, 30.0, 40.0]]), (n, 1)), [0.5] * n, ["car"] * n, [str(i) for i in range(n)]
+    )
     with caplog.at_level(logging.WARNING):
         bridge._write(("tracks", 1, "f", many, 0))
     stats = bridge.stats()

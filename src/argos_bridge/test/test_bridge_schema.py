@@ -1,4 +1,5 @@
 """Payload builders of the bridge: field names, types, classID mapping, unique ids, JSON round trip."""
+
 import json
 import math
 
@@ -13,18 +14,37 @@ from argos_common.detections import Detections
 IDENTITY = {"site": "s1", "device": "d1", "camera": "camA"}
 STAMP_NS = 1_700_000_000_123_456_789  # 2023-11-14T22:13:20.123456789Z
 
-DETECTION_FIELDS = {"classID": int, "label": str, "confidence": float, "coor_left": float, "coor_top": float,
-                    "box_width": float, "box_height": float, "objectID": str, "unique_com_id": str}
+DETECTION_FIELDS = {
+    "classID": int,
+    "label": str,
+    "confidence": float,
+    "coor_left": float,
+    "coor_top": float,
+    "box_width": float,
+    "box_height": float,
+    "objectID": str,
+    "unique_com_id": str,
+}
 
 
 def two_tracks() -> Detections:
-    return Detections(np.array([[10.0, 20.0, 110.5, 220.25], [300.0, 40.0, 350.0, 90.0]]), [0.91234567, 0.5],
-                      ["bus", "car"], ["17", "42"])
+    return Detections(
+        np.array([[10.0, 20.0, 110.5, 220.25], [300.0, 40.0, 350.0, 90.0]]),
+        [0.91234567, 0.5],
+        ["bus", "car"],
+        ["17", "42"],
+    )
 
 
 def build_detections(dets=None, bridge_frame=5, classes=DEFAULT_CLASSES):
-    return schema.detections_payload(**IDENTITY, stamp_ns=STAMP_NS, frame_id="camA_optical",
-                                     bridge_frame=bridge_frame, dets=two_tracks() if dets is None else dets, classes=classes)
+    return schema.detections_payload(
+        **IDENTITY,
+        stamp_ns=STAMP_NS,
+        frame_id="camA_optical",
+        bridge_frame=bridge_frame,
+        dets=two_tracks() if dets is None else dets,
+        classes=classes,
+    )
 
 
 def test_iso_timestamp_is_utc_with_milliseconds():
@@ -75,8 +95,16 @@ def test_unique_com_id_differs_across_detections_frames_and_cameras():
     ids = []
     for frame in range(3):
         ids += [r["unique_com_id"] for r in build_detections(bridge_frame=frame)["inference_results"]]
-    other_camera = schema.detections_payload(site="s1", device="d1", camera="camB", stamp_ns=STAMP_NS,
-                                             frame_id="f", bridge_frame=0, dets=two_tracks(), classes=DEFAULT_CLASSES)
+    other_camera = schema.detections_payload(
+        site="s1",
+        device="d1",
+        camera="camB",
+        stamp_ns=STAMP_NS,
+        frame_id="f",
+        bridge_frame=0,
+        dets=two_tracks(),
+        classes=DEFAULT_CLASSES,
+    )
     ids += [r["unique_com_id"] for r in other_camera["inference_results"]]
     assert len(ids) == len(set(ids)) == 8
 
@@ -92,8 +120,17 @@ def test_detections_json_round_trip():
 
 
 def count_record(**changes) -> CountRecord:
-    fields = dict(stamp_ns=STAMP_NS, line_id="west", lane="eastbound", class_id="truck", direction="in",
-                  track_id="17", tracker_frame=99, speed_px_s=120.5, speed_m_s=math.nan)
+    fields = dict(
+        stamp_ns=STAMP_NS,
+        line_id="west",
+        lane="eastbound",
+        class_id="truck",
+        direction="in",
+        track_id="17",
+        tracker_frame=99,
+        speed_px_s=120.5,
+        speed_m_s=math.nan,
+    )
     fields.update(changes)
     return CountRecord(**fields)
 
@@ -103,7 +140,11 @@ def test_count_payload_fields_and_nan_speed_becomes_null():
     assert payload["timestamp"] == "2023-11-14T22:13:20.123Z" and payload["stamp_ns"] == STAMP_NS
     assert payload["count_seq"] == 3 and payload["frame_number"] == 99
     assert (payload["line_id"], payload["lane"], payload["direction"], payload["track_id"]) == (
-        "west", "eastbound", "in", "17")
+        "west",
+        "eastbound",
+        "in",
+        "17",
+    )
     assert payload["class_id"] == "truck" and payload["classID"] == DEFAULT_CLASSES.index("truck")
     assert payload["speed_px_s"] == 120.5 and payload["speed_m_s"] is None
     text = schema.to_json(payload)
@@ -117,15 +158,27 @@ def test_to_json_refuses_nan():
 
 def test_totals_payload_rows_and_sums():
     rows = [(("east", "eastbound", "car", "in"), 5, 2), (("west", "", "bicycle", "out"), 1, 0)]
-    payload = schema.totals_payload(**IDENTITY, started_ns=STAMP_NS - 60_000_000_000,
-                                    interval_start_ns=STAMP_NS - 10_000_000_000, now_ns=STAMP_NS, rows=rows,
-                                    classes=DEFAULT_CLASSES)
+    payload = schema.totals_payload(
+        **IDENTITY,
+        started_ns=STAMP_NS - 60_000_000_000,
+        interval_start_ns=STAMP_NS - 10_000_000_000,
+        now_ns=STAMP_NS,
+        rows=rows,
+        classes=DEFAULT_CLASSES,
+    )
     assert payload["started_at"] == "2023-11-14T22:12:20.123Z"
     assert payload["interval_start"] == "2023-11-14T22:13:10.123Z"
     assert payload["interval_s"] == 10.0
     assert payload["total"] == 6 and payload["interval_total"] == 2
-    assert payload["totals"][0] == {"line_id": "east", "lane": "eastbound", "class_id": "car", "classID": 1,
-                                    "direction": "in", "total": 5, "interval": 2}
+    assert payload["totals"][0] == {
+        "line_id": "east",
+        "lane": "eastbound",
+        "class_id": "car",
+        "classID": 1,
+        "direction": "in",
+        "total": 5,
+        "interval": 2,
+    }
     assert json.loads(schema.to_json(payload)) == payload
 
 

@@ -1,4 +1,5 @@
 """Credentials and TLS settings of the bridge: read from files, checked by key, never printed."""
+
 import pytest
 
 from argos_bridge.bridge import Bridge
@@ -56,12 +57,15 @@ def test_tls_files_are_checked_by_key(tmp_path):
     assert err.value.key == "mqtt_tls_ca_file"
 
 
-@pytest.mark.parametrize("values, key", [
-    ({"mqtt_tls_cert_file": "/c.pem"}, "mqtt_tls_key_file"),
-    ({"mqtt_tls_key_file": "/k.pem"}, "mqtt_tls_cert_file"),
-    ({"mqtt_password_file": "/pw"}, "mqtt_username"),
-    ({"spool_max_mb": 0.1, "max_payload_bytes": 1 << 20}, "spool_max_mb"),
-])
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"mqtt_tls_cert_file": "/c.pem"}, "mqtt_tls_key_file"),
+        ({"mqtt_tls_key_file": "/k.pem"}, "mqtt_tls_cert_file"),
+        ({"mqtt_password_file": "/pw"}, "mqtt_username"),
+        ({"spool_max_mb": 0.1, "max_payload_bytes": 1 << 20}, "spool_max_mb"),
+    ],
+)
 def test_cross_parameter_rules_name_the_key(values, key):
     with pytest.raises(ConfigError) as err:
         validate(params(**values))

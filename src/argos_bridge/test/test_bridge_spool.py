@@ -1,4 +1,5 @@
 """The on-disk spool: order, bounds with oldest-drop, survival across reopen, removal by seq."""
+
 import pytest
 
 from argos_bridge.spool import Spool

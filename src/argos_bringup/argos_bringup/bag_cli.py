@@ -1,4 +1,5 @@
 """`argos bag record|play|info` and `argos replay`."""
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from argos_common.params import ConfigError
 def _ros_context():
     import rclpy
     from rclpy.context import Context
+
     ctx = Context()
     rclpy.init(args=[], context=ctx)
     return ctx
@@ -38,12 +40,20 @@ def cmd_record(args) -> int:
             topics = node.discover(patterns)
         topics = {t: ty for t, ty in topics.items() if t not in ("/rosout", "/parameter_events")}
         if not topics:
-            print(f"error: --topics: no published topic matches {' '.join(patterns)} "
-                  f"(after {args.discovery_wait:g} s of discovery)", file=sys.stderr)
+            print(
+                f"error: --topics: no published topic matches {' '.join(patterns)} "
+                f"(after {args.discovery_wait:g} s of discovery)",
+                file=sys.stderr,
+            )
             return 2
         try:
-            recorder = BagRecorder(args.output, topics, storage=args.storage, max_bytes=args.max_bag_size,
-                                   max_duration_s=args.max_bag_duration)
+            recorder = BagRecorder(
+                args.output,
+                topics,
+                storage=args.storage,
+                max_bytes=args.max_bag_size,
+                max_duration_s=args.max_bag_duration,
+            )
         except (FileExistsError, ValueError) as exc:
             print(f"error: --output: {exc}", file=sys.stderr)
             return 2
@@ -56,8 +66,10 @@ def cmd_record(args) -> int:
         while not stop.is_set() and (end is None or time.monotonic() < end):
             executor.spin_once(timeout_sec=0.1)
         stats = node.close()
-        print(f"recorded {sum(stats.messages.values())} messages ({stats.bytes_written / 1e6:.1f} MB) "
-              f"in {len(stats.parts)} part(s): " + ", ".join(f"{t} {n}" for t, n in sorted(stats.messages.items())))
+        print(
+            f"recorded {sum(stats.messages.values())} messages ({stats.bytes_written / 1e6:.1f} MB) "
+            f"in {len(stats.parts)} part(s): " + ", ".join(f"{t} {n}" for t, n in sorted(stats.messages.items()))
+        )
         return 0
     finally:
         executor.shutdown()
@@ -76,8 +88,12 @@ def cmd_play(args) -> int:
         topics = topics_of(args.bag)
         remaps = parse_remaps(args.remap)
         selected = set(args.topics) if args.topics else set(topics)
-        plan = schedule(read_messages(args.bag, selected), rate=args.rate, start_offset_s=args.start_offset,
-                        loops=0 if args.loop else 1)
+        plan = schedule(
+            read_messages(args.bag, selected),
+            rate=args.rate,
+            start_offset_s=args.start_offset,
+            loops=0 if args.loop else 1,
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -96,6 +112,7 @@ def cmd_play(args) -> int:
 
 def cmd_info(args) -> int:
     from .bags.reader import describe
+
     try:
         info = describe(args.bag)
     except FileNotFoundError as exc:
@@ -125,8 +142,9 @@ def cmd_replay(args) -> int:
             node, name, value = parse_assignment(text)
             overrides.setdefault(node, {})[name] = value
         cfg = load_config(args.config or default_config_path(), overrides)
-        result = replay(args.bag, cfg.node("tracker"), cfg.node("inference"), source=args.source,
-                        namespace=args.namespace)
+        result = replay(
+            args.bag, cfg.node("tracker"), cfg.node("inference"), source=args.source, namespace=args.namespace
+        )
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -134,12 +152,19 @@ def cmd_replay(args) -> int:
     print_count_comparison(result.replayed, [("recorded", result.recorded), ("truth", result.ground_truth)])
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"frames": result.frames, "source_topic": result.source_topic,
-                       "replayed": result.replayed.by_class_direction(),
-                       "replayed_by_line": result.replayed.by_line_direction(),
-                       "recorded": result.recorded.by_class_direction(),
-                       "ground_truth": result.ground_truth.by_class_direction(),
-                       "events": result.events}, fh, indent=2)
+            json.dump(
+                {
+                    "frames": result.frames,
+                    "source_topic": result.source_topic,
+                    "replayed": result.replayed.by_class_direction(),
+                    "replayed_by_line": result.replayed.by_line_direction(),
+                    "recorded": result.recorded.by_class_direction(),
+                    "ground_truth": result.ground_truth.by_class_direction(),
+                    "events": result.events,
+                },
+                fh,
+                indent=2,
+            )
     return 0
 
 
@@ -165,10 +190,16 @@ def register(sub) -> None:
     play.add_argument("--start-offset", type=float, default=0.0, metavar="S")
     play.add_argument("--topics", nargs="+", help="play only these topics")
     play.add_argument("--remap", nargs="+", metavar="FROM:=TO", help="publish FROM under the name TO")
-    play.add_argument("--clock", type=float, default=0.0, metavar="HZ",
-                      help="publish /clock at HZ (for nodes with use_sim_time)")
-    play.add_argument("--wait-for-subscribers", type=float, default=2.0, metavar="S",
-                      help="wait up to S seconds for a subscriber before starting")
+    play.add_argument(
+        "--clock", type=float, default=0.0, metavar="HZ", help="publish /clock at HZ (for nodes with use_sim_time)"
+    )
+    play.add_argument(
+        "--wait-for-subscribers",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="wait up to S seconds for a subscriber before starting",
+    )
     play.set_defaults(func=cmd_play)
 
     info = bag_sub.add_parser("info", help="topics, types, message counts and duration of a recording")
@@ -178,8 +209,12 @@ def register(sub) -> None:
 
     rp = sub.add_parser("replay", help="re-run tracking and counting on a recording, deterministically")
     rp.add_argument("bag")
-    rp.add_argument("--source", choices=("detections", "images"), default="detections",
-                    help="detections: tracker+counting on recorded detections; images: the whole chain")
+    rp.add_argument(
+        "--source",
+        choices=("detections", "images"),
+        default="detections",
+        help="detections: tracker+counting on recorded detections; images: the whole chain",
+    )
     rp.add_argument("--config", help="parameter file (default: config/edge.yaml)")
     rp.add_argument("--param", action="append", metavar="NODE.NAME=VALUE", help="override a parameter")
     rp.add_argument("--namespace", help="camera namespace when the bag holds several")

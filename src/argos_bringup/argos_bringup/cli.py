@@ -1,4 +1,5 @@
 """The `argos` command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,7 @@ def _cmd_bench_all(args) -> int:
 
 def _cmd_run(args) -> int:
     from .run import run
+
     return run(args)
 
 
@@ -24,6 +26,7 @@ def _cmd_check(args) -> int:
     from argos_common.params import ConfigError
 
     from .config import camera_namespaces, default_config_path, load_config
+
     path = args.config or default_config_path()
     try:
         for namespace in camera_namespaces(path):
@@ -41,6 +44,7 @@ def _cmd_params(args) -> int:
     from argos_common.params import ParamGroup
 
     from .config import NODE_PARAM_MODULES, node_specs
+
     for node in NODE_PARAM_MODULES:
         print(f"\n#### {node}\n")
         print("| parameter | type | default | description |")
@@ -48,7 +52,11 @@ def _cmd_params(args) -> int:
         for spec in node_specs(node):
             items = [spec.names, *(f for f in spec.fields)] if isinstance(spec, ParamGroup) else [spec]
             for item in items:
-                name = item.name if not isinstance(spec, ParamGroup) or item is spec.names else f"{spec.prefix}.<name>.{item.name}"
+                name = (
+                    item.name
+                    if not isinstance(spec, ParamGroup) or item is spec.names
+                    else f"{spec.prefix}.<name>.{item.name}"
+                )
                 limits = []
                 if item.choices:
                     limits.append("one of " + "/".join(map(str, item.choices)))
@@ -72,18 +80,37 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", help="override camera.source (synthetic://intersection, file:///path.mp4, ...)")
     run.add_argument("--duration", type=float, default=20.0, help="seconds to run (default 20)")
     run.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
-    run.add_argument("--param", action="append", metavar="NODE.NAME=VALUE",
-                     help="override one parameter, e.g. --param camera.fps=10.0 (repeatable)")
-    run.add_argument("--namespace", action="append", metavar="NS",
-                     help="camera namespace to run, repeatable (default: the namespaces the config names, "
-                          "e.g. /cam1/camera sections, else /cam0)")
-    run.add_argument("--shared-inference", action="store_true",
-                     help="one detector for all cameras, fed as a batch (DNN engines; default: one per camera)")
-    run.add_argument("--embedded-services", choices=("auto", "never"), default="auto",
-                     help="auto: start private redis-server/mosquitto when the config names none")
-    run.add_argument("--executor", choices=("per-node", "multi"), default="per-node",
-                     help="per-node: one single-threaded executor thread per node (default); "
-                          "multi: one rclpy MultiThreadedExecutor for all nodes")
+    run.add_argument(
+        "--param",
+        action="append",
+        metavar="NODE.NAME=VALUE",
+        help="override one parameter, e.g. --param camera.fps=10.0 (repeatable)",
+    )
+    run.add_argument(
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="camera namespace to run, repeatable (default: the namespaces the config names, "
+        "e.g. /cam1/camera sections, else /cam0)",
+    )
+    run.add_argument(
+        "--shared-inference",
+        action="store_true",
+        help="one detector for all cameras, fed as a batch (DNN engines; default: one per camera)",
+    )
+    run.add_argument(
+        "--embedded-services",
+        choices=("auto", "never"),
+        default="auto",
+        help="auto: start private redis-server/mosquitto when the config names none",
+    )
+    run.add_argument(
+        "--executor",
+        choices=("per-node", "multi"),
+        default="per-node",
+        help="per-node: one single-threaded executor thread per node (default); "
+        "multi: one rclpy MultiThreadedExecutor for all nodes",
+    )
     run.add_argument("--record", metavar="DIR", help="record the graph's topics to a new rosbag2 bag (MCAP)")
     run.add_argument("--record-images", action="store_true", help="with --record: also camera/image_raw")
     run.add_argument("--progress-interval", type=float, default=2.0, help="seconds between progress lines")
@@ -103,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import register as register_benches
     from .evaluation import register as register_evaluations
     from .status import register as register_status_command
+
     register_bag_commands(sub)
     register_status_command(sub)
     register_quantize_command(sub)

@@ -4,6 +4,7 @@ The same file is handed unchanged to launch_ros on a full ROS 2 install. ROS sil
 parameter nobody declares, so a misspelt key would quietly fall back to its default; this module
 checks every key and value against the nodes' ParamSpecs and names the offending key.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,7 +35,7 @@ def node_specs(node: str):
 @dataclass
 class EdgeConfig:
     path: Path
-    params: dict[str, dict[str, Any]]             # node -> resolved flat parameters
+    params: dict[str, dict[str, Any]]  # node -> resolved flat parameters
     explicit: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> keys set in the file
 
     def node(self, name: str) -> dict[str, Any]:
@@ -72,7 +73,11 @@ def _read_sections(path: Path) -> list[tuple[str | None, str | None, dict[str, A
     sections = []
     for key, body in raw.items():
         namespace, node = _parse_section(str(key))
-        if not isinstance(body, dict) or set(body) != {"ros__parameters"} or not isinstance(body["ros__parameters"], dict):
+        if (
+            not isinstance(body, dict)
+            or set(body) != {"ros__parameters"}
+            or not isinstance(body["ros__parameters"], dict)
+        ):
             raise ConfigError(str(key), "must contain exactly one mapping, ros__parameters")
         sections.append((namespace, node, flatten(body["ros__parameters"])))
     return sections
@@ -92,8 +97,9 @@ def _package_checks(node: str, values: dict[str, Any]) -> None:
         check(values)
 
 
-def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None,
-                namespace: str = DEFAULT_NAMESPACE) -> EdgeConfig:
+def load_config(
+    path: str | Path, overrides: dict[str, dict[str, Any]] | None = None, namespace: str = DEFAULT_NAMESPACE
+) -> EdgeConfig:
     """Resolve the parameters of one camera's nodes: defaults < /** < /**/<node> <
     /<namespace>/<node> < overrides (the more specific section wins, as in ROS)."""
     path = Path(path)
@@ -101,12 +107,12 @@ def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = 
     per_node: dict[str, dict[str, Any]] = {}
     own_sections: set[str] = set()
     sections = _read_sections(path)
-    for ns, node, values in sections:        # wildcard sections first ...
+    for ns, node, values in sections:  # wildcard sections first ...
         if ns is None and node is None:
             global_values.update(values)
         elif ns is None:
             per_node.setdefault(node, {}).update(values)
-    for ns, node, values in sections:        # ... then this camera's own
+    for ns, node, values in sections:  # ... then this camera's own
         if ns == namespace:
             per_node.setdefault(node, {}).update(values)
             own_sections.add(node)
@@ -156,7 +162,16 @@ def default_config_path() -> Path:
         if candidate.is_file() and (parent / "src" / "argos_bringup").is_dir():
             return candidate
     from ament_index_python.packages import get_package_share_directory
+
     return Path(get_package_share_directory("argos_bringup")) / "config" / "edge.yaml"
 
 
-__all__ = ["EdgeConfig", "load_config", "camera_namespaces", "parse_assignment", "default_config_path", "ConfigError", "ParamSpec"]
+__all__ = [
+    "EdgeConfig",
+    "load_config",
+    "camera_namespaces",
+    "parse_assignment",
+    "default_config_path",
+    "ConfigError",
+    "ParamSpec",
+]

@@ -4,6 +4,7 @@ Frames go camera -> inference by reference through a keep-latest slot (no serial
 everything downstream of inference travels on the ROS topics, exactly as in the launch-file
 graph, so both process models publish the same messages.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,14 @@ def parameter_overrides(node: str, values: dict[str, Any]) -> list[Parameter]:
 
 
 class ComposedGraph:
-    def __init__(self, config: EdgeConfig, namespace: str = "/cam0", executor: str = "per-node", threads: int = 4,
-                 own_inference: bool = True):
+    def __init__(
+        self,
+        config: EdgeConfig,
+        namespace: str = "/cam0",
+        executor: str = "per-node",
+        threads: int = 4,
+        own_inference: bool = True,
+    ):
         """own_inference False: frames wait in `frame_slot` for a detector shared with other cameras
         (see `adopt`)."""
         # Node classes are imported here so `argos --help` and config checks stay light.
@@ -48,19 +55,30 @@ class ComposedGraph:
         self.nodes: dict[str, Any] = {}
         try:
             self.nodes["monitor"] = MonitorNode(self.monitor, **common)
-            self.nodes["bridge"] = BridgeNode(parameter_overrides=parameter_overrides("bridge", config.node("bridge")), **common)
-            self.nodes["tracker"] = TrackerNode(parameter_overrides=parameter_overrides("tracker", config.node("tracker")), **common)
+            self.nodes["bridge"] = BridgeNode(
+                parameter_overrides=parameter_overrides("bridge", config.node("bridge")), **common
+            )
+            self.nodes["tracker"] = TrackerNode(
+                parameter_overrides=parameter_overrides("tracker", config.node("tracker")), **common
+            )
             if own_inference:
                 self.nodes["inference"] = InferenceNode(
-                    frame_slot=self.frame_slot, parameter_overrides=parameter_overrides("inference", config.node("inference")),
-                    **common)
+                    frame_slot=self.frame_slot,
+                    parameter_overrides=parameter_overrides("inference", config.node("inference")),
+                    **common,
+                )
             # the annotator gets every frame too (its own slot), and draws only while watched
             self.annotator_slot: LatestSlot = LatestSlot()
             self.nodes["annotator"] = AnnotatorNode(
                 frame_slot=self.annotator_slot,
-                parameter_overrides=parameter_overrides("annotator", config.node("annotator")), **common)
-            self.nodes["camera"] = CameraNode(frame_slot=FanOut(self.frame_slot, self.annotator_slot),
-                                              parameter_overrides=parameter_overrides("camera", config.node("camera")), **common)
+                parameter_overrides=parameter_overrides("annotator", config.node("annotator")),
+                **common,
+            )
+            self.nodes["camera"] = CameraNode(
+                frame_slot=FanOut(self.frame_slot, self.annotator_slot),
+                parameter_overrides=parameter_overrides("camera", config.node("camera")),
+                **common,
+            )
         except BaseException:
             self.close()
             raise

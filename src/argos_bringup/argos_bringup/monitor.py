@@ -3,6 +3,7 @@
 Fed from the topics (counts, camera/ground_truth/counts, detections) by monitor_node, so the
 summary reports what the graph actually published, not what a core believes it did.
 """
+
 from __future__ import annotations
 
 import threading
@@ -14,6 +15,7 @@ from argos_common.counts import CountRecord, CountTotals
 
 def count_errors(measured: CountTotals, truth: CountTotals) -> dict[str, object]:
     """Absolute per-cell error over (class, direction) and over (line, direction)."""
+
     def cells(table: dict[str, dict[str, int]]) -> Counter:
         return Counter({(k, d): n for k, row in table.items() for d, n in row.items()})
 

@@ -1,4 +1,5 @@
 """rclpy subscriber feeding RunMonitor from the graph's public topics."""
+
 from __future__ import annotations
 
 from rclpy.node import Node

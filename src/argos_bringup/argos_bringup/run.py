@@ -1,4 +1,5 @@
 """`argos run`: the whole graph of one camera in one process, with a progress line and a summary."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,10 @@ def _overrides(args) -> dict[str, dict[str, Any]]:
 def _start_services(stack: ExitStack, bridge_params: dict, embedded: str, say) -> dict[str, str]:
     """Fill in redis_url / mqtt_url: the configured ones, or private servers when empty."""
     urls = {}
-    for key, server_cls, default in (("redis_url", RedisServer, DEFAULT_REDIS_URL), ("mqtt_url", MosquittoServer, DEFAULT_MQTT_URL)):
+    for key, server_cls, default in (
+        ("redis_url", RedisServer, DEFAULT_REDIS_URL),
+        ("mqtt_url", MosquittoServer, DEFAULT_MQTT_URL),
+    ):
         if bridge_params[key]:
             urls[key] = bridge_params[key]
         elif embedded == "never":
@@ -54,9 +58,11 @@ def _progress_line(elapsed: float, graph, watcher) -> str:
     mq = sum(watcher.counts().values()) if watcher else 0
     p50 = f"{lat['p50']:.0f}" if lat["p50"] is not None else "-"
     p95 = f"{lat['p95']:.0f}" if lat["p95"] is not None else "-"
-    return (f"t={elapsed:5.1f}s frames={snap['detection_frames']:5d} fps={fps:5.1f} "
-            f"latency p50={p50}ms p95={p95}ms counted={snap['counted']} (truth {snap['truth']}) "
-            f"mqtt_rx={mq}")
+    return (
+        f"t={elapsed:5.1f}s frames={snap['detection_frames']:5d} fps={fps:5.1f} "
+        f"latency p50={p50}ms p95={p95}ms counted={snap['counted']} (truth {snap['truth']}) "
+        f"mqtt_rx={mq}"
+    )
 
 
 def _wait_for_drain(graph, timeout: float = 3.0) -> None:
@@ -65,7 +71,12 @@ def _wait_for_drain(graph, timeout: float = 3.0) -> None:
     last = None
     while time.monotonic() < deadline:
         snap = graph.monitor.snapshot()
-        state = (snap["detection_frames"], snap["track_frames"], snap["counted"], graph.bridge.stats().get("queue_depth", 0))
+        state = (
+            snap["detection_frames"],
+            snap["track_frames"],
+            snap["counted"],
+            graph.bridge.stats().get("queue_depth", 0),
+        )
         if state == last and snap["track_frames"] >= snap["detection_frames"] and not state[3]:
             return
         last = state
@@ -83,8 +94,12 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
         "config": str(config.path),
         "source": config.node("camera")["source"],
         "namespace": graph.namespace,
-        "machine": {"host": platform.node(), "cpu": cpu_model(), "cores": os.cpu_count(),
-                    "python": platform.python_version()},
+        "machine": {
+            "host": platform.node(),
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        },
         "duration_s": round(duration, 2),
         "frames": {
             "captured": camera.get("frames"),
@@ -93,33 +108,55 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
             "dropped_in_handoff": camera.get("dropped_in_handoff"),
         },
         "fps": {"mean": round(monitor.fps(), 2), "target": config.node("camera")["fps"]},
-        "latency_ms": {**percentiles(lat, (50, 95, 99)), "max": round(max(lat), 2) if lat else None,
-                       "samples": len(lat), "measured": "frame capture stamp -> MQTT publish of its detections"},
-        "counts": {"by_class_direction": monitor.counts.by_class_direction(),
-                   "by_line_direction": monitor.counts.by_line_direction()},
-        "ground_truth": {"by_class_direction": monitor.truth.by_class_direction(),
-                         "by_line_direction": monitor.truth.by_line_direction()},
+        "latency_ms": {
+            **percentiles(lat, (50, 95, 99)),
+            "max": round(max(lat), 2) if lat else None,
+            "samples": len(lat),
+            "measured": "frame capture stamp -> MQTT publish of its detections",
+        },
+        "counts": {
+            "by_class_direction": monitor.counts.by_class_direction(),
+            "by_line_direction": monitor.counts.by_line_direction(),
+        },
+        "ground_truth": {
+            "by_class_direction": monitor.truth.by_class_direction(),
+            "by_line_direction": monitor.truth.by_line_direction(),
+        },
         "count_error": count_errors(monitor.counts, monitor.truth),
-        "redis": {"url": redact_url(urls["redis_url"]), "entries_written": bridge.get("redis_written"),
-                  "write_failures": bridge.get("redis_failed"), "buffered": bridge.get("redis_buffered"),
-                  "flushed": bridge.get("redis_flushed"), "dropped": bridge.get("redis_dropped"),
-                  "stream_length_at_end": redis_len},
-        "mqtt": {"url": redact_url(urls["mqtt_url"]), "messages_published": bridge.get("mqtt_published"),
-                 "publish_failures": bridge.get("mqtt_failed"), "spooled": bridge.get("mqtt_spooled"),
-                 "flushed": bridge.get("mqtt_flushed"), "spool_dropped": bridge.get("mqtt_spool_dropped"),
-                 "spool_depth_at_end": bridge.get("mqtt_spool_depth"), "rejected": bridge.get("mqtt_rejected"),
-                 "received_by_independent_subscriber": watcher.counts() if watcher else None},
-        "bridge_queue": {"dropped": bridge.get("queue_dropped"), "counts_dropped": bridge.get("counts_dropped"),
-                         "rejected": bridge.get("rejected")},
+        "redis": {
+            "url": redact_url(urls["redis_url"]),
+            "entries_written": bridge.get("redis_written"),
+            "write_failures": bridge.get("redis_failed"),
+            "buffered": bridge.get("redis_buffered"),
+            "flushed": bridge.get("redis_flushed"),
+            "dropped": bridge.get("redis_dropped"),
+            "stream_length_at_end": redis_len,
+        },
+        "mqtt": {
+            "url": redact_url(urls["mqtt_url"]),
+            "messages_published": bridge.get("mqtt_published"),
+            "publish_failures": bridge.get("mqtt_failed"),
+            "spooled": bridge.get("mqtt_spooled"),
+            "flushed": bridge.get("mqtt_flushed"),
+            "spool_dropped": bridge.get("mqtt_spool_dropped"),
+            "spool_depth_at_end": bridge.get("mqtt_spool_depth"),
+            "rejected": bridge.get("mqtt_rejected"),
+            "received_by_independent_subscriber": watcher.counts() if watcher else None,
+        },
+        "bridge_queue": {
+            "dropped": bridge.get("queue_dropped"),
+            "counts_dropped": bridge.get("counts_dropped"),
+            "rejected": bridge.get("rejected"),
+        },
         "nodes": stats,
     }
-
 
 
 def _stream_length(redis_url: str, stream_key: str | None) -> int | None:
     if not stream_key:
         return None
     import redis
+
     try:
         client = redis.Redis.from_url(redis_url, socket_timeout=2)
         return int(client.xlen(stream_key))
@@ -174,10 +211,15 @@ def _share_one_detector(graphs, config) -> None:
     from argos_inference.node import InferenceNode
 
     from .graph import parameter_overrides
+
     first = next(iter(graphs.values()))
-    shared = InferenceNode(node_name="inference_shared", namespace="/", context=first.context,
-                           frame_slots={ns: g.frame_slot for ns, g in graphs.items()},
-                           parameter_overrides=parameter_overrides("inference", config.node("inference")))
+    shared = InferenceNode(
+        node_name="inference_shared",
+        namespace="/",
+        context=first.context,
+        frame_slots={ns: g.frame_slot for ns, g in graphs.items()},
+        parameter_overrides=parameter_overrides("inference", config.node("inference")),
+    )
     first.adopt("inference", shared)
 
 
@@ -187,6 +229,7 @@ def _exit_on_sigterm() -> None:
 
     def raise_interrupt(_signum, _frame):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, raise_interrupt)
 
 
@@ -220,15 +263,17 @@ def run(args) -> int:
             # every camera uses its own configured servers, or the private ones
             cfg.params["bridge"].update({k: cfg.node("bridge")[k] or urls[k] for k in urls})
             say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({duration:g} s)")
-        say(f"  redis  : {redact_url(urls['redis_url'])}   watch: redis-cli -u {redact_url(urls['redis_url'])} XLEN <stream>")
+        redis_url = redact_url(urls["redis_url"])
+        say(f"  redis  : {redis_url}   watch: redis-cli -u {redis_url} XLEN <stream>")
         mqtt_host_port = urls["mqtt_url"].split("://", 1)[1]
         host, _, port = mqtt_host_port.partition(":")
         say(f"  mqtt   : {urls['mqtt_url']}   watch: mosquitto_sub -h {host} -p {port or 1883} -t 'argos/#' -v")
         graphs = {}
         for ns, cfg in configs.items():
             try:
-                graphs[ns] = ComposedGraph(cfg, namespace=ns, executor=args.executor,
-                                           own_inference=not args.shared_inference)
+                graphs[ns] = ComposedGraph(
+                    cfg, namespace=ns, executor=args.executor, own_inference=not args.shared_inference
+                )
             except (ConfigError, ValueError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
@@ -245,7 +290,7 @@ def run(args) -> int:
             recorder_node = _start_recording(graphs[namespaces[0]], args)
             if recorder_node is None:
                 return 2
-        for ns, graph in graphs.items():
+        for graph in graphs.values():
             say(f"  stream : {graph.bridge.stats().get('stream')}")
             graph.start()
         started = time.monotonic()
@@ -254,8 +299,11 @@ def run(args) -> int:
         try:
             while True:
                 now = time.monotonic()
-                if (now - started >= duration or all(g.camera.finished.is_set() for g in graphs.values())
-                        or any(g.spin_error for g in graphs.values())):
+                if (
+                    now - started >= duration
+                    or all(g.camera.finished.is_set() for g in graphs.values())
+                    or any(g.spin_error for g in graphs.values())
+                ):
                     break
                 if now >= next_progress:
                     for ns, graph in graphs.items():
@@ -282,10 +330,14 @@ def run(args) -> int:
         for ns, graph in graphs.items():
             cfg_urls = {k: configs[ns].node("bridge")[k] for k in urls}
             stream_key = graph.bridge.stats().get("stream")
-            summaries[ns] = build_summary(graph, configs[ns], cfg_urls, elapsed, watcher,
-                                          _stream_length(cfg_urls["redis_url"], stream_key))
-        summary = (summaries[namespaces[0]] if len(summaries) == 1
-                   else {"summary_version": SUMMARY_VERSION, "cameras": summaries})
+            summaries[ns] = build_summary(
+                graph, configs[ns], cfg_urls, elapsed, watcher, _stream_length(cfg_urls["redis_url"], stream_key)
+            )
+        summary = (
+            summaries[namespaces[0]]
+            if len(summaries) == 1
+            else {"summary_version": SUMMARY_VERSION, "cameras": summaries}
+        )
         if not args.quiet:
             for ns, one in summaries.items():
                 if len(summaries) > 1:

@@ -4,6 +4,7 @@ Each runs as a child process on a free loopback port with its data in a temporar
 and is stopped (and the directory removed) on close. Nothing here is a fake: these are the
 Debian server binaries, the same ones a unit runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,11 +29,10 @@ def _die_with_parent() -> None:
     The signal follows the thread that started the server: start servers from a long-lived thread."""
     import ctypes
     import signal
+
     PR_SET_PDEATHSIG = 1
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 
 
 def find_binary(name: str) -> str:
@@ -66,8 +66,14 @@ class _Server:
     def _spawn(self, argv: list[str]) -> None:
         self.port = self.port or free_port()
         log = open(self.workdir / f"{self.name}.log", "wb")
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         log.close()
         try:
             wait_for_port(self.host, self.port, 10.0, self.proc)
@@ -115,8 +121,21 @@ class RedisServer(_Server):
         return f"redis://{auth}{self.host}:{self.port}/0"
 
     def start(self) -> RedisServer:
-        argv = [find_binary("redis-server"), "--port", str(self.port or free_port()), "--bind", self.host,
-                "--dir", str(self.workdir), "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+        argv = [
+            find_binary("redis-server"),
+            "--port",
+            str(self.port or free_port()),
+            "--bind",
+            self.host,
+            "--dir",
+            str(self.workdir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ]
         self.port = int(argv[2])
         if self.password:
             argv += ["--requirepass", self.password]
@@ -140,6 +159,7 @@ class MosquittoServer(_Server):
             f"listener {self.port} {self.host}\n"
             + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
             + "persistence false\n"
-            + self.extra_config)
+            + self.extra_config
+        )
         self._spawn([find_binary("mosquitto"), "-c", str(conf)])
         return self

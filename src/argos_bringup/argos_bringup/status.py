@@ -1,4 +1,5 @@
 """`argos status`: a live table of every ARGOS node's health, read from /diagnostics."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,17 @@ from argos_common.health import LEVEL_NAMES, STALE
 
 _STYLE = {"OK": "green", "WARN": "yellow", "ERROR": "bold red", "STALE": "dim"}
 # the few numbers worth a column; everything else is in `--details`
-_KEY_VALUES = ("fps", "source_state", "infer_ms_mean", "confirmed_tracks", "counts_total", "mqtt_published",
-               "mqtt_spool_depth", "redis_written", "queue_dropped")
+_KEY_VALUES = (
+    "fps",
+    "source_state",
+    "infer_ms_mean",
+    "confirmed_tracks",
+    "counts_total",
+    "mqtt_published",
+    "mqtt_spool_depth",
+    "redis_written",
+    "queue_dropped",
+)
 
 
 class HealthBoard:
@@ -35,8 +45,15 @@ class HealthBoard:
             out = []
             for name, row in sorted(self.nodes.items()):
                 level = STALE if now - row["seen"] > self.stale_after_s else row["level"]
-                out.append({"node": name, "level": LEVEL_NAMES.get(level, str(level)), "message": row["message"],
-                            "values": row["values"], "age_s": round(now - row["seen"], 1)})
+                out.append(
+                    {
+                        "node": name,
+                        "level": LEVEL_NAMES.get(level, str(level)),
+                        "message": row["message"],
+                        "values": row["values"],
+                        "age_s": round(now - row["seen"], 1),
+                    }
+                )
             return out
 
     def table(self, details: bool = False) -> Table:
@@ -45,8 +62,13 @@ class HealthBoard:
             table.add_column(col)
         for row in self.rows():
             values = row["values"] if details else {k: v for k, v in row["values"].items() if k in _KEY_VALUES}
-            table.add_row(row["node"], f"[{_STYLE.get(row['level'], '')}]{row['level']}[/]", row["message"],
-                          " ".join(f"{k}={v}" for k, v in values.items()), str(row["age_s"]))
+            table.add_row(
+                row["node"],
+                f"[{_STYLE.get(row['level'], '')}]{row['level']}[/]",
+                row["message"],
+                " ".join(f"{k}={v}" for k, v in values.items()),
+                str(row["age_s"]),
+            )
         return table
 
 
@@ -65,8 +87,12 @@ def cmd_status(args) -> int:
         for status in msg.status:
             if args.namespace and not status.name.startswith(args.namespace):
                 continue
-            board.update(status.name, status.level[0] if isinstance(status.level, bytes) else int(status.level),
-                         status.message, {kv.key: kv.value for kv in status.values})
+            board.update(
+                status.name,
+                status.level[0] if isinstance(status.level, bytes) else int(status.level),
+                status.message,
+                {kv.key: kv.value for kv in status.values},
+            )
 
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 50)
     executor = SingleThreadedExecutor(context=ctx)
@@ -96,8 +122,11 @@ def cmd_status(args) -> int:
 def register(sub) -> None:
     status = sub.add_parser("status", help="live table of the graph's health from /diagnostics")
     status.add_argument("--namespace", help="only nodes under this namespace, e.g. /cam0")
-    status.add_argument("--once", action="store_true", help="listen for --wait seconds, print one table, exit "
-                                                            "(exit code 1 when no node reported)")
+    status.add_argument(
+        "--once",
+        action="store_true",
+        help="listen for --wait seconds, print one table, exit (exit code 1 when no node reported)",
+    )
     status.add_argument("--wait", type=float, default=3.0, metavar="S")
     status.add_argument("--duration", type=float, default=0.0, metavar="S", help="stop the live view after S seconds")
     status.add_argument("--stale-after", type=float, default=5.0, metavar="S")

@@ -1,4 +1,5 @@
 """Human-readable run summary (the JSON form is the same dict)."""
+
 from __future__ import annotations
 
 from rich.console import Console
@@ -33,7 +34,9 @@ def print_summary(s: dict, console: Console | None = None) -> None:
     console.print(lines)
 
     f, lat, r, m = s["frames"], s["latency_ms"], s["redis"], s["mqtt"]
-    run = Table(title=f"Run ({s['machine']['host']}, {s['machine']['cpu']}, Python {s['machine']['python']})", show_header=False)
+    run = Table(
+        title=f"Run ({s['machine']['host']}, {s['machine']['cpu']}, Python {s['machine']['python']})", show_header=False
+    )
     run.add_column("what")
     run.add_column("value")
     run.add_row("source", s["source"])
@@ -41,20 +44,32 @@ def print_summary(s: dict, console: Console | None = None) -> None:
     run.add_row("frames captured / processed / tracked", f"{_fmt(f['captured'])} / {f['processed']} / {f['tracked']}")
     run.add_row("frames dropped in hand-off", _fmt(f["dropped_in_handoff"]))
     run.add_row("mean FPS (target)", f"{s['fps']['mean']} ({s['fps']['target']})")
-    run.add_row("latency p50 / p95 / p99 / max", f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['p99'])} / {_fmt(lat['max'])} ms "
-                f"({lat['samples']} samples, {lat['measured']})")
+    run.add_row(
+        "latency p50 / p95 / p99 / max",
+        f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['p99'])} / {_fmt(lat['max'])} ms "
+        f"({lat['samples']} samples, {lat['measured']})",
+    )
     run.add_row("count error (class x direction)", f"{err['abs_error_by_class_direction']} of {err['total_truth']}")
-    run.add_row("redis", f"{r['url']}: {_fmt(r['entries_written'])} entries written, {_fmt(r['write_failures'])} failed, "
-                f"{_fmt(r['buffered'])} buffered / {_fmt(r['flushed'])} flushed / {_fmt(r['dropped'])} dropped while "
-                f"away; stream length {_fmt(r['stream_length_at_end'])}")
+    run.add_row(
+        "redis",
+        f"{r['url']}: {_fmt(r['entries_written'])} entries written, {_fmt(r['write_failures'])} failed, "
+        f"{_fmt(r['buffered'])} buffered / {_fmt(r['flushed'])} flushed / {_fmt(r['dropped'])} dropped while "
+        f"away; stream length {_fmt(r['stream_length_at_end'])}",
+    )
     rx = m["received_by_independent_subscriber"] or {}
-    run.add_row("mqtt", f"{m['url']}: {_fmt(m['messages_published'])} published, {_fmt(m['spooled'])} spooled / "
-                f"{_fmt(m['flushed'])} flushed / {_fmt(m['spool_dropped'])} dropped from the spool, "
-                f"{_fmt(m['publish_failures'])} failed, {_fmt(m['rejected'])} rejected; "
-                f"independent subscriber received " + ", ".join(f"{k} {v}" for k, v in sorted(rx.items())))
+    run.add_row(
+        "mqtt",
+        f"{m['url']}: {_fmt(m['messages_published'])} published, {_fmt(m['spooled'])} spooled / "
+        f"{_fmt(m['flushed'])} flushed / {_fmt(m['spool_dropped'])} dropped from the spool, "
+        f"{_fmt(m['publish_failures'])} failed, {_fmt(m['rejected'])} rejected; "
+        f"independent subscriber received " + ", ".join(f"{k} {v}" for k, v in sorted(rx.items())),
+    )
     q = s["bridge_queue"]
-    run.add_row("bridge queue", f"{_fmt(q['dropped'])} tracks messages and {_fmt(q['counts_dropped'])} count events "
-                f"dropped on overflow, {_fmt(q['rejected'])} rejected")
+    run.add_row(
+        "bridge queue",
+        f"{_fmt(q['dropped'])} tracks messages and {_fmt(q['counts_dropped'])} count events "
+        f"dropped on overflow, {_fmt(q['rejected'])} rejected",
+    )
     console.print(run)
 
 

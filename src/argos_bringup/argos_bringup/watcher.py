@@ -1,4 +1,5 @@
 """An independent MQTT subscriber that counts what actually reached the broker during a run."""
+
 from __future__ import annotations
 
 import threading
@@ -16,7 +17,9 @@ class MqttWatcher:
         self.received: Counter = Counter()
         self._lock = threading.Lock()
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
-        self._client.on_connect = lambda c, _u, _f, rc, _p: c.subscribe(self.topic, qos=1) if not rc.is_failure else None
+        self._client.on_connect = lambda c, _u, _f, rc, _p: (
+            c.subscribe(self.topic, qos=1) if not rc.is_failure else None
+        )
         self._client.on_message = self._on_message
 
     def _on_message(self, _client, _userdata, msg) -> None:

@@ -1,4 +1,5 @@
 """Bag writing/reading/scheduling without ROS nodes (rosbags is the independent reader)."""
+
 import pytest
 from rosbags.rosbag2 import Reader
 
@@ -13,9 +14,19 @@ TYPE = "argos_interfaces/msg/CountEvent"
 def count_event(store, i):
     cls = store.types[TYPE]
     header = store.types["std_msgs/msg/Header"](
-        stamp=store.types["builtin_interfaces/msg/Time"](sec=i, nanosec=0), frame_id="cam")
-    msg = cls(header=header, tracker_frame=i, line_id="west", lane="", class_id="car", direction="in",
-              track_id=str(i), speed_px_s=1.0, speed_m_s=float("nan"))
+        stamp=store.types["builtin_interfaces/msg/Time"](sec=i, nanosec=0), frame_id="cam"
+    )
+    msg = cls(
+        header=header,
+        tracker_frame=i,
+        line_id="west",
+        lane="",
+        class_id="car",
+        direction="in",
+        track_id=str(i),
+        speed_px_s=1.0,
+        speed_m_s=float("nan"),
+    )
     return bytes(store.serialize_cdr(msg, TYPE))
 
 
@@ -29,7 +40,7 @@ def test_split_recording_reads_back_in_order_with_standard_reader(tmp_path, stor
     stats = rec.close()
     assert len(stats.parts) > 1 and stats.messages == {"/cam0/counts": 20}
     total = 0
-    for part in bag_parts(tmp_path / "rec"):                      # each part opens on its own
+    for part in bag_parts(tmp_path / "rec"):  # each part opens on its own
         with Reader(part) as reader:
             assert [c.msgtype for c in reader.connections] == [TYPE]
             total += reader.message_count

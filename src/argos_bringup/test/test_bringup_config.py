@@ -1,4 +1,5 @@
 """config/edge.yaml validation: every error names the offending key."""
+
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,12 @@ def test_parse_assignment():
 
 
 def test_cross_parameter_checks_of_a_package_run_before_start(tmp_path):
-    path = edited(tmp_path, lambda d: d["/**/inference"]["ros__parameters"]["motion"].update(
-        class_labels=["car", "lorry"], class_max_area=[400.0, 900.0]))
+    path = edited(
+        tmp_path,
+        lambda d: d["/**/inference"]["ros__parameters"]["motion"].update(
+            class_labels=["car", "lorry"], class_max_area=[400.0, 900.0]
+        ),
+    )
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert err.value.key == "/**/inference.motion.class_labels" and "lorry" in err.value.problem

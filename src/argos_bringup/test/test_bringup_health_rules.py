@@ -25,7 +25,9 @@ def test_bridge_names_the_unreachable_sink_and_data_loss():
 def test_camera_and_inference_rules():
     assert camera_health({"source_state": "streaming", "fps": 15.0})[0] == OK
     assert camera_health({"source_state": "reconnecting", "last_error": "connection refused"}) == (
-        WARN, "source reconnecting (0 reconnects): connection refused")
+        WARN,
+        "source reconnecting (0 reconnects): connection refused",
+    )
     assert camera_health({"source_state": "failed", "last_error": "no such file"})[0] == ERROR
     assert inference_health({"engine": "onnxruntime", "errors": 2})[0] == WARN
 

@@ -1,5 +1,6 @@
 """launch/edge.launch.py must use only the launch / launch_ros API (it runs on a full ROS 2
 install; launch_ros cannot be installed here) and start the same four nodes as `argos run`."""
+
 import ast
 from pathlib import Path
 
@@ -24,10 +25,13 @@ def test_launch_file_imports_only_launch_api():
 
 def test_launch_file_starts_the_installed_node_executables():
     source = LAUNCH.read_text()
-    for package, executable, module in (("argos_camera", "camera_node", "node"),
-                                        ("argos_inference", "inference_node", "node"),
-                                        ("argos_tracker", "tracker_node", "node"), ("argos_bridge", "bridge_node", "node"),
-                                        ("argos_camera", "annotator_node", "annotator_node")):
+    for package, executable, module in (
+        ("argos_camera", "camera_node", "node"),
+        ("argos_inference", "inference_node", "node"),
+        ("argos_tracker", "tracker_node", "node"),
+        ("argos_bridge", "bridge_node", "node"),
+        ("argos_camera", "annotator_node", "annotator_node"),
+    ):
         assert f'"{package}", "{executable}"' in source
         setup = (REPO / "src" / package / "setup.py").read_text()
         assert f"{executable} = {package}.{module}:main" in setup

@@ -1,4 +1,5 @@
 """Private servers die with the process that started them, however it dies."""
+
 import os
 import signal
 import subprocess
@@ -17,8 +18,8 @@ time.sleep(60)
 def test_private_server_does_not_outlive_a_killed_parent():
     parent = subprocess.Popen([sys.executable, "-c", PROGRAM], stdout=subprocess.PIPE, text=True)
     child_pid = int(parent.stdout.readline())
-    os.kill(child_pid, 0)                       # running
-    parent.kill()                               # SIGKILL: no cleanup code runs in the parent
+    os.kill(child_pid, 0)  # running
+    parent.kill()  # SIGKILL: no cleanup code runs in the parent
     parent.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """Drawing the annotated view of a frame: track boxes with class and track id, counting lines and a
 live totals panel (OpenCV). Pure: no ROS, no GStreamer; the input image is never modified — every
 drawing goes onto a copy, so the frame inference holds by reference stays as captured."""
+
 from __future__ import annotations
 
 import zlib
@@ -13,7 +14,7 @@ from argos_common.counts import CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import DIRECTION_IN, DIRECTION_OUT, CountingLine
 
-LINE_COLOR = (0, 215, 255)      # BGR amber
+LINE_COLOR = (0, 215, 255)  # BGR amber
 PANEL_BG = (0, 0, 0)
 TEXT_COLOR = (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -22,7 +23,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 def class_color(label: str, classes: Sequence[str] = ()) -> tuple[int, int, int]:
     """A stable, saturated BGR colour per class (by its index in `classes`, else by its name)."""
     idx = list(classes).index(label) if label in classes else zlib.crc32(label.encode())
-    hue = (idx * 47) % 180   # spread neighbouring indices around the hue circle
+    hue = (idx * 47) % 180  # spread neighbouring indices around the hue circle
     hsv = np.uint8([[[hue, 220, 255]]])
     b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
     return int(b), int(g), int(r)
@@ -55,7 +56,7 @@ def _label(img: np.ndarray, text: str, org: tuple[int, int], color, scale: float
 
 def draw_tracks(img: np.ndarray, tracks: Detections, classes: Sequence[str] = ()) -> None:
     s = _scale(img)
-    th = max(2, int(round(2 * s)))   # >= 2 px: survives H.264 chroma subsampling
+    th = max(2, int(round(2 * s)))  # >= 2 px: survives H.264 chroma subsampling
     h, w = img.shape[:2]
     for (x1, y1, x2, y2), label, tid in zip(tracks.boxes, tracks.labels, tracks.ids):
         if not np.all(np.isfinite((x1, y1, x2, y2))):
@@ -69,7 +70,7 @@ def draw_tracks(img: np.ndarray, tracks: Detections, classes: Sequence[str] = ()
 
 def draw_lines(img: np.ndarray, lines: Sequence[CountingLine]) -> None:
     s = _scale(img)
-    th = max(2, int(round(2 * s)))   # >= 2 px: survives H.264 chroma subsampling
+    th = max(2, int(round(2 * s)))  # >= 2 px: survives H.264 chroma subsampling
     for line in lines:
         pts = np.round(line.points).astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(img, [pts], False, LINE_COLOR, th, cv2.LINE_8)
@@ -90,14 +91,20 @@ def draw_panel(img: np.ndarray, rows: Sequence[str]) -> None:
     x1 = min(img.shape[1], x0 + width)
     y1 = min(img.shape[0], y0 + row_h * len(rows) + int(8 * s))
     roi = img[y0:y1, x0:x1]
-    roi[:] = (roi.astype(np.uint16) * 2 // 5).astype(np.uint8)   # 60 % darker, in place on the copy
+    roi[:] = (roi.astype(np.uint16) * 2 // 5).astype(np.uint8)  # 60 % darker, in place on the copy
     for i, row in enumerate(rows):
         y = y0 + int(4 * s) + row_h * (i + 1) - int(4 * s)
         cv2.putText(img, row, (x0 + int(8 * s), y), FONT, fs, TEXT_COLOR, th, cv2.LINE_AA)
 
 
-def annotate(image: np.ndarray, tracks: Detections | None = None, lines: Sequence[CountingLine] = (),
-             totals: CountTotals | None = None, classes: Sequence[str] = (), title: str = "") -> np.ndarray:
+def annotate(
+    image: np.ndarray,
+    tracks: Detections | None = None,
+    lines: Sequence[CountingLine] = (),
+    totals: CountTotals | None = None,
+    classes: Sequence[str] = (),
+    title: str = "",
+) -> np.ndarray:
     """A new BGR image: `image` with lines, track boxes (class, #track id) and the totals panel.
     `image` itself is left untouched (it may be read-only, as GStreamer frames are)."""
     if image.ndim == 2:

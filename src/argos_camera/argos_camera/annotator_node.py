@@ -9,6 +9,7 @@ Boxes are drawn on the frame they were detected in: the last few frames are kept
 a `tracks` message is matched to its frame by capture stamp (header.stamp all along the chain);
 without a tracker (no tracks for TRACKS_STALE_S) frames are drawn as they arrive, with lines and totals.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,7 +26,6 @@ from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
 from argos_common.lines import parse_lines
-from argos_common.params import ConfigError
 from argos_common.ros.conversions import (
     image_to_msg,
     msg_to_count_record,
@@ -43,8 +43,9 @@ from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
 from .publish_policy import ImagePublishPolicy
 
-FRAME_HISTORY = 8        # frames kept by reference to match late-arriving tracks by stamp
-TRACKS_STALE_S = 1.0     # no tracks for this long: draw frames as they come (no tracker running)
+FRAME_HISTORY = 8  # frames kept by reference to match late-arriving tracks by stamp
+TRACKS_STALE_S = 1.0  # no tracks for this long: draw frames as they come (no tracker running)
+
 
 def health(stats: dict) -> tuple[int, str]:
     checks = [(OK, f"{stats.get('frames_annotated', 0)} annotated, {stats.get('rtsp_clients', 0)} rtsp clients")]
@@ -82,12 +83,17 @@ class AnnotatorNode(Node):
         self.rtsp = None
         if self.params["rtsp_port"] > 0:
             from .rtsp_out import AnnotatedRtspOutput
+
             try:
-                self.rtsp = AnnotatedRtspOutput(self.params["rtsp_port"], self.params["rtsp_path"],
-                                                self.params["rtsp_rate_hz"], self.params["rtsp_bitrate_kbps"],
-                                                address=self.params["rtsp_address"]).start()
+                self.rtsp = AnnotatedRtspOutput(
+                    self.params["rtsp_port"],
+                    self.params["rtsp_path"],
+                    self.params["rtsp_rate_hz"],
+                    self.params["rtsp_bitrate_kbps"],
+                    address=self.params["rtsp_address"],
+                ).start()
                 self.get_logger().info(f"annotated RTSP stream: {self.rtsp.url} at {self.params['rtsp_rate_hz']} Hz")
-            except Exception as exc:   # a taken port must not stop counting: report it, go on
+            except Exception as exc:  # a taken port must not stop counting: report it, go on
                 self.rtsp = None
                 self._rtsp_error = str(exc)
                 self.get_logger().error(f"annotated RTSP output not started: {exc}")
@@ -110,7 +116,7 @@ class AnnotatorNode(Node):
     def _on_frame(self, frame: Frame) -> None:
         with self._lock:
             self._frames_received += 1
-            self._frames.append(frame)   # by reference; annotate() draws on a copy
+            self._frames.append(frame)  # by reference; annotate() draws on a copy
         if self.rtsp is not None:
             self.rtsp.set_size(frame.image.shape[1], frame.image.shape[0])
         if time.monotonic() - self._last_tracks_mono > TRACKS_STALE_S:
@@ -135,7 +141,7 @@ class AnnotatorNode(Node):
     # -- output -------------------------------------------------------------------------------
     def _render(self, frame: Frame, tracks_msg: Detection2DArray | None) -> None:
         if frame.stamp_ns < self._last_drawn_stamp:
-            return   # never step back in time
+            return  # never step back in time
         now = self.get_clock().now().nanoseconds
         to_rtsp = self.rtsp is not None and self._rtsp_policy.should_publish(now, self.rtsp.clients)
         to_topic = self._pub_policy.should_publish(now, self._publisher.get_subscription_count())
@@ -148,7 +154,7 @@ class AnnotatorNode(Node):
             self._frames_annotated += 1
         self._last_drawn_stamp = frame.stamp_ns
         if to_rtsp:
-            self.rtsp.push(image)   # keep-latest slot: never blocks
+            self.rtsp.push(image)  # keep-latest slot: never blocks
         if to_topic:
             self._publisher.publish(image_to_msg(image, frame.stamp_ns, frame.frame_id))
             with self._lock:
@@ -156,13 +162,22 @@ class AnnotatorNode(Node):
 
     def stats(self) -> dict:
         with self._lock:
-            out = {"frames_received": self._frames_received, "frames_annotated": self._frames_annotated,
-                   "images_published": self._images_published, "tracks_received": self._tracks_received,
-                   "tracks_unmatched": self._tracks_unmatched, "counts_received": self._counts_received,
-                   "counted_total": self._totals.total}
+            out = {
+                "frames_received": self._frames_received,
+                "frames_annotated": self._frames_annotated,
+                "images_published": self._images_published,
+                "tracks_received": self._tracks_received,
+                "tracks_unmatched": self._tracks_unmatched,
+                "counts_received": self._counts_received,
+                "counted_total": self._totals.total,
+            }
         rtsp = self.rtsp.stats() if self.rtsp is not None else {}
-        out.update(rtsp_url=self.rtsp.url if self.rtsp is not None else "", rtsp_error=self._rtsp_error,
-                   rtsp_clients=rtsp.get("rtsp_clients", 0), rtsp_frames_served=rtsp.get("rtsp_frames_served", 0))
+        out.update(
+            rtsp_url=self.rtsp.url if self.rtsp is not None else "",
+            rtsp_error=self._rtsp_error,
+            rtsp_clients=rtsp.get("rtsp_clients", 0),
+            rtsp_frames_served=rtsp.get("rtsp_frames_served", 0),
+        )
         return out
 
     def destroy_node(self):

@@ -1,4 +1,5 @@
 """Camera calibration files (the ROS camera_calibration / camera_info_manager YAML format)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ class Calibration:
     camera_name: str
     distortion_model: str
     d: tuple[float, ...]
-    k: tuple[float, ...]   # 3x3 row-major
-    r: tuple[float, ...]   # 3x3 row-major
-    p: tuple[float, ...]   # 3x4 row-major
+    k: tuple[float, ...]  # 3x3 row-major
+    r: tuple[float, ...]  # 3x3 row-major
+    p: tuple[float, ...]  # 3x4 row-major
 
 
 def _matrix(path: Path, doc: dict, name: str, shape: tuple[int, int] | None) -> tuple[float, ...]:
@@ -34,8 +35,11 @@ def _matrix(path: Path, doc: dict, name: str, shape: tuple[int, int] | None) -> 
     if shape is not None:
         rows, cols = entry.get("rows"), entry.get("cols")
         if (rows, cols) != shape or len(data) != shape[0] * shape[1]:
-            raise SourceError(f"{path}: {name} must be {shape[0]}x{shape[1]} ({shape[0] * shape[1]} values), "
-                              f"got rows={rows} cols={cols} with {len(data)} values", key=KEY)
+            raise SourceError(
+                f"{path}: {name} must be {shape[0]}x{shape[1]} ({shape[0] * shape[1]} values), "
+                f"got rows={rows} cols={cols} with {len(data)} values",
+                key=KEY,
+            )
     return tuple(float(v) for v in data)
 
 

@@ -1,4 +1,5 @@
 """The capture loop's bookkeeping, without ROS: frame numbers, stamps, end of stream, counters."""
+
 from __future__ import annotations
 
 import threading
@@ -69,5 +70,9 @@ class Capture:
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {"frames": self.frames, "failures": self.failures, "finished": self.finished,
-                    "end_reason": self.end_reason}
+            return {
+                "frames": self.frames,
+                "failures": self.failures,
+                "finished": self.finished,
+                "end_reason": self.end_reason,
+            }

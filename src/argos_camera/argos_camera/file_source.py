@@ -1,4 +1,5 @@
 """Video files through cv2.VideoCapture (to be replaced by a GStreamer pipeline)."""
+
 from __future__ import annotations
 
 import math

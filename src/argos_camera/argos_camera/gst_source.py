@@ -12,6 +12,7 @@ streaming thread waits until the consumer took the previous frame (back-pressure
 processing sees every frame; with `realtime` the appsink syncs on the pipeline clock (the file's
 own rate), without it frames come as fast as they are consumed.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,8 @@ from .gst_runtime import gstreamer
 from .pipelines import HARDWARE_DECODERS, SINK_NAME, PipelineSpec
 from .source_types import FrameSource, SourceError, SourceState
 
-POLL_S = 0.05                 # how often read() looks at the bus while waiting for a frame
-CONSUMER_WAIT_S = 0.1         # back-pressure re-check period of the streaming thread
+POLL_S = 0.05  # how often read() looks at the bus while waiting for a frame
+CONSUMER_WAIT_S = 0.1  # back-pressure re-check period of the streaming thread
 STOP_TIMEOUT_NS = 5_000_000_000
 
 
@@ -56,9 +57,19 @@ def sample_to_bgr(sample, GstVideo) -> np.ndarray:
 class GstSource(FrameSource):
     paces_itself = True
 
-    def __init__(self, uri: str, spec: PipelineSpec, *, realtime: bool = True, loop: bool = False,
-                 reconnect: Backoff | None = None, connect_timeout_s: float = 10.0, stall_timeout_s: float = 5.0,
-                 hardware_decode: bool = True, fallback_fps: float = 15.0):
+    def __init__(
+        self,
+        uri: str,
+        spec: PipelineSpec,
+        *,
+        realtime: bool = True,
+        loop: bool = False,
+        reconnect: Backoff | None = None,
+        connect_timeout_s: float = 10.0,
+        stall_timeout_s: float = 5.0,
+        hardware_decode: bool = True,
+        fallback_fps: float = 15.0,
+    ):
         self.Gst, self.GstVideo = gstreamer(uri)
         self.uri = uri
         self.spec = spec
@@ -78,8 +89,8 @@ class GstSource(FrameSource):
         self._slot.on_put(self._frame_ready.set)
         self._pipeline = None
         self._bus = None
-        self._pipeline_lock = threading.RLock()   # close() may come from another thread
-        self._generation = 0          # samples of a torn-down pipeline are ignored
+        self._pipeline_lock = threading.RLock()  # close() may come from another thread
+        self._generation = 0  # samples of a torn-down pipeline are ignored
         self._stopping = False
         self._closed = False
         self.state = SourceState.CONNECTING
@@ -89,8 +100,8 @@ class GstSource(FrameSource):
         self.corrupt = 0
         self.reconnects = 0
         self.restarts = 0
-        self.last_error = ""      # why the source was lost or ended early
-        self.last_corrupt = ""    # why the last frame was skipped
+        self.last_error = ""  # why the source was lost or ended early
+        self.last_corrupt = ""  # why the last frame was skipped
         self._attempt_started = 0.0
         self._last_frame_at = 0.0
         self._retry_at = 0.0
@@ -144,7 +155,7 @@ class GstSource(FrameSource):
             if pipeline is None:
                 return
             with self._lock:
-                self._stopping = True   # releases a streaming thread waiting for the consumer
+                self._stopping = True  # releases a streaming thread waiting for the consumer
             self._frame_taken.set()
             pipeline.set_state(self.Gst.State.NULL)
             pipeline.get_state(STOP_TIMEOUT_NS)
@@ -173,7 +184,7 @@ class GstSource(FrameSource):
             if self.state in (SourceState.FAILED, SourceState.ENDED):
                 break
             if self.live and self.state == SourceState.RECONNECTING:
-                return   # a camera that is not up yet: keep trying in read(), not an error
+                return  # a camera that is not up yet: keep trying in read(), not an error
             self._first_frame.wait(POLL_S)
         if self._first_frame.is_set():
             return
@@ -273,7 +284,7 @@ class GstSource(FrameSource):
 
     def _on_warning(self, msg) -> None:
         err, _debug = msg.parse_warning()
-        if err.domain == "gst-stream-error-quark":   # decode/demux errors: a frame was skipped
+        if err.domain == "gst-stream-error-quark":  # decode/demux errors: a frame was skipped
             with self._lock:
                 self.corrupt += 1
                 self.last_corrupt = f"{msg.src.get_name() if msg.src else 'pipeline'}: {err.message}"
@@ -306,7 +317,7 @@ class GstSource(FrameSource):
         self._stop_pipeline()
         with self._lock:
             if self.state == SourceState.STREAMING:
-                self.reconnect.reset()   # a fresh loss retries soon; repeated failures back off
+                self.reconnect.reset()  # a fresh loss retries soon; repeated failures back off
             self.last_error = reason
             self.state = SourceState.RECONNECTING
         self._retry_at = time.monotonic() + self.reconnect.next_delay()
@@ -314,10 +325,17 @@ class GstSource(FrameSource):
     # -- reporting and shutdown ---------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return {"state": self.state, "live": bool(self.live), "frames_decoded": self.frames_decoded,
-                    "dropped": self.dropped, "corrupt": self.corrupt, "reconnects": self.reconnects,
-                    "restarts": self.restarts, "last_error": self.last_error,
-                    "last_corrupt": self.last_corrupt}
+            return {
+                "state": self.state,
+                "live": bool(self.live),
+                "frames_decoded": self.frames_decoded,
+                "dropped": self.dropped,
+                "corrupt": self.corrupt,
+                "reconnects": self.reconnects,
+                "restarts": self.restarts,
+                "last_error": self.last_error,
+                "last_corrupt": self.last_corrupt,
+            }
 
     def close(self) -> None:
         self._closed = True

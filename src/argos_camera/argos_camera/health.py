@@ -1,4 +1,5 @@
 """Camera health for /diagnostics, from CameraNode.stats()."""
+
 from argos_common.health import ERROR, OK, WARN, worst
 
 

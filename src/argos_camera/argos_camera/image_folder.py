@@ -1,4 +1,5 @@
 """A folder of still images played as a video, in file-name order (e.g. exported frames)."""
+
 from __future__ import annotations
 
 from pathlib import Path

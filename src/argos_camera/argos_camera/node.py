@@ -3,6 +3,7 @@
 Sources that pace themselves (GStreamer: cameras, RTSP, files) are read by a capture thread that
 blocks on the next frame; the synthetic scene and the OpenCV file reader are driven by a timer.
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,6 @@ from vision_msgs.msg import Detection2DArray
 from argos_common.counts import CountRecord
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
-from argos_common.params import ConfigError
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
@@ -33,7 +33,7 @@ from .publish_policy import ImagePublishPolicy
 from .source_types import SourceState
 from .sources import open_source
 
-HANDOFF_POLL_S = 0.002    # free-running mode: how often to look whether downstream took the frame
+HANDOFF_POLL_S = 0.002  # free-running mode: how often to look whether downstream took the frame
 SOURCE_STATE_LOG_S = 0.5  # how often a self-paced source's state is checked for the log
 
 
@@ -43,15 +43,16 @@ class CameraNode(Node):
         self.source = None
         self.frame_slot = frame_slot
         self.finished = threading.Event()
-        self.finished_future = Future()   # the same moment as `finished`, for spin_until_future_complete
+        self.finished_future = Future()  # the same moment as `finished`, for spin_until_future_complete
         self._timer = None
         self._capture_thread: threading.Thread | None = None
         self._stop_capture = threading.Event()
         with configuring(self):
             self.params = declare_params(self, PARAMS)
             validate(self.params)
-            self.calibration: Calibration | None = (load_calibration(self.params["calibration_file"])
-                                                    if self.params["calibration_file"] else None)
+            self.calibration: Calibration | None = (
+                load_calibration(self.params["calibration_file"]) if self.params["calibration_file"] else None
+            )
             self.source = open_source(self.params["source"], self.params)
         self._lock = threading.Lock()
         self._state = "starting"
@@ -78,8 +79,13 @@ class CameraNode(Node):
             self._timer = self.create_timer(HANDOFF_POLL_S, self._on_free_running_tick)
         self._state = "running"
         w, h = self.source.size
-        pacing = ("at the source's own rate" if self.source.paces_itself and self.params["realtime"]
-                  else "realtime" if self.params["realtime"] else "as fast as downstream takes frames")
+        pacing = (
+            "at the source's own rate"
+            if self.source.paces_itself and self.params["realtime"]
+            else "realtime"
+            if self.params["realtime"]
+            else "as fast as downstream takes frames"
+        )
         self.get_logger().info(f"source {self.source.uri} {w}x{h} @ {self.source.fps:g} fps, {pacing}")
         if self._capture_thread is not None:
             self._capture_thread.start()
@@ -120,15 +126,19 @@ class CameraNode(Node):
             return
         self._reported_state = state
         if state == SourceState.RECONNECTING:
-            self.get_logger().warning(f"source {self.source.uri} lost ({status.get('last_error')}); "
-                                      f"reconnecting (attempts so far: {status.get('reconnects')})")
+            self.get_logger().warning(
+                f"source {self.source.uri} lost ({status.get('last_error')}); "
+                f"reconnecting (attempts so far: {status.get('reconnects')})"
+            )
         elif state == SourceState.STREAMING:
-            self.get_logger().info(f"source {self.source.uri} streaming "
-                                   f"{self.source.size[0]}x{self.source.size[1]} @ {self.source.fps:g} fps")
+            self.get_logger().info(
+                f"source {self.source.uri} streaming "
+                f"{self.source.size[0]}x{self.source.size[1]} @ {self.source.fps:g} fps"
+            )
 
     def _deliver(self, frame: Frame) -> None:
         if self.frame_slot is not None:
-            self.frame_slot.put(frame)   # by reference: inference gets this very object
+            self.frame_slot.put(frame)  # by reference: inference gets this very object
         self._publish(frame)
 
     def _publish(self, frame: Frame) -> None:
@@ -153,8 +163,10 @@ class CameraNode(Node):
             # a calibration for another resolution is wrong for every pixel: leave it out, say so once
             if not self._calibration_mismatch_logged:
                 self._calibration_mismatch_logged = True
-                self.get_logger().error(f"calibration_file is for {cal.width}x{cal.height}, frames are {w}x{h}: "
-                                        "camera_info carries the size only")
+                self.get_logger().error(
+                    f"calibration_file is for {cal.width}x{cal.height}, frames are {w}x{h}: "
+                    "camera_info carries the size only"
+                )
             return info
         info.distortion_model = cal.distortion_model
         info.d, info.k, info.r, info.p = list(cal.d), list(cal.k), list(cal.r), list(cal.p)
@@ -162,9 +174,16 @@ class CameraNode(Node):
 
     def _count_event(self, frame: Frame, crossing: GroundTruthCrossing) -> CountEvent:
         c = crossing.crossing
-        record = CountRecord(c.line_id, c.lane, crossing.label, c.direction, crossing.object_id, frame.stamp_ns,
-                             speed_px_s=float(crossing.speed_px_s),
-                             speed_m_s=float(crossing.speed_px_s) / self.pixels_per_meter)
+        record = CountRecord(
+            c.line_id,
+            c.lane,
+            crossing.label,
+            c.direction,
+            crossing.object_id,
+            frame.stamp_ns,
+            speed_px_s=float(crossing.speed_px_s),
+            speed_m_s=float(crossing.speed_px_s) / self.pixels_per_meter,
+        )
         return count_record_to_msg(record, frame.frame_id)
 
     def _finish(self) -> None:
@@ -174,8 +193,9 @@ class CameraNode(Node):
             self._timer.cancel()
         with self._lock:
             self._state = "finished"
-        self.get_logger().info(f"source {self.source.uri} finished ({self.capture.end_reason}) "
-                               f"after {self.capture.frames} frames")
+        self.get_logger().info(
+            f"source {self.source.uri} finished ({self.capture.end_reason}) after {self.capture.frames} frames"
+        )
         self.finished.set()
         self.finished_future.set_result(True)
 
@@ -189,13 +209,20 @@ class CameraNode(Node):
             source_state = source["state"]
         else:
             source_state = SourceState.ENDED if snap["finished"] else SourceState.STREAMING
-        return {"frames": snap["frames"], "failures": snap["failures"],
-                "dropped_in_handoff": self.frame_slot.dropped if self.frame_slot is not None else 0,
-                "dropped_in_source": source.get("dropped", 0), "corrupt": source.get("corrupt", 0),
-                "reconnects": source.get("reconnects", 0), "source_state": source_state,
-                "last_error": source.get("last_error", "") or snap["end_reason"],
-                "fps": round(self.capture.measured_fps(), 2), "images_published": images,
-                "source": self.source.uri, "state": state}
+        return {
+            "frames": snap["frames"],
+            "failures": snap["failures"],
+            "dropped_in_handoff": self.frame_slot.dropped if self.frame_slot is not None else 0,
+            "dropped_in_source": source.get("dropped", 0),
+            "corrupt": source.get("corrupt", 0),
+            "reconnects": source.get("reconnects", 0),
+            "source_state": source_state,
+            "last_error": source.get("last_error", "") or snap["end_reason"],
+            "fps": round(self.capture.measured_fps(), 2),
+            "images_published": images,
+            "source": self.source.uri,
+            "state": state,
+        }
 
     def ground_truth_totals(self) -> dict[tuple[str, str, str], int]:
         """Ground-truth crossings so far per (line id, label, direction); {} for non-synthetic sources."""
@@ -204,7 +231,7 @@ class CameraNode(Node):
     def destroy_node(self):
         self._stop_capture.set()
         if self.source is not None:
-            self.source.close()   # wakes a capture thread blocked in read()
+            self.source.close()  # wakes a capture thread blocked in read()
         if self._capture_thread is not None and self._capture_thread.is_alive():
             self._capture_thread.join(timeout=5.0)
         return super().destroy_node()

@@ -7,6 +7,7 @@ machines) share every line of runtime code with file and RTSP capture.
 `has_element(name)` answers whether a GStreamer element factory is installed; it decides the
 hardware path (Jetson: nvvidconv converts NVMM buffers from nvarguscamerasrc / nvv4l2decoder).
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,13 @@ from .source_types import SourceError
 SINK_NAME = "argos_sink"
 GST_SCHEMES = ("file", "rtsp", "rtsps", "v4l2", "argus", "gst")
 RTSP_TRANSPORTS = ("tcp", "udp", "auto")
-V4L2_FORMATS = {"YUY2": "video/x-raw,format=YUY2", "MJPG": "image/jpeg", "NV12": "video/x-raw,format=NV12",
-                "GRAY8": "video/x-raw,format=GRAY8", "BGR": "video/x-raw,format=BGR"}
+V4L2_FORMATS = {
+    "YUY2": "video/x-raw,format=YUY2",
+    "MJPG": "image/jpeg",
+    "NV12": "video/x-raw,format=NV12",
+    "GRAY8": "video/x-raw,format=GRAY8",
+    "BGR": "video/x-raw,format=BGR",
+}
 # Hardware decoders that decodebin would auto-plug by rank; demoted when hardware decode is off.
 HARDWARE_DECODERS = ("nvv4l2decoder", "nvh264dec", "nvh265dec", "vaapidecodebin", "vah264dec")
 
@@ -37,10 +43,10 @@ class RtspOptions:
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    kind: str            # file | rtsp | v4l2 | argus | gst
-    description: str     # gst-launch syntax, ends in the ARGOS appsink
-    live: bool | None    # None: decided by GStreamer (gst:// pipelines)
-    location: str        # what the source reads (path, URL, device), for messages
+    kind: str  # file | rtsp | v4l2 | argus | gst
+    description: str  # gst-launch syntax, ends in the ARGOS appsink
+    live: bool | None  # None: decided by GStreamer (gst:// pipelines)
+    location: str  # what the source reads (path, URL, device), for messages
 
     @property
     def hardware(self) -> bool:
@@ -77,13 +83,16 @@ def file_pipeline(path: str, has_element: HasElement) -> PipelineSpec:
 
 def rtsp_pipeline(url: str, options: RtspOptions, has_element: HasElement) -> PipelineSpec:
     if options.transport not in RTSP_TRANSPORTS:
-        raise SourceError(f"transport must be one of {', '.join(RTSP_TRANSPORTS)}, got {options.transport!r}",
-                          key="rtsp_transport")
+        raise SourceError(
+            f"transport must be one of {', '.join(RTSP_TRANSPORTS)}, got {options.transport!r}", key="rtsp_transport"
+        )
     protocols = {"tcp": "tcp", "udp": "udp", "auto": "tcp+udp+udp-mcast"}[options.transport]
     timeout_us = int(options.timeout_s * 1e6)
-    head = (f"rtspsrc name=src location={quote(url)} protocols={protocols} latency={int(options.latency_ms)} "
-            f"drop-on-latency=true timeout={timeout_us} tcp-timeout={timeout_us} "
-            f"! application/x-rtp,media=video ! decodebin name=decoder")
+    head = (
+        f"rtspsrc name=src location={quote(url)} protocols={protocols} latency={int(options.latency_ms)} "
+        f"drop-on-latency=true timeout={timeout_us} tcp-timeout={timeout_us} "
+        f"! application/x-rtp,media=video ! decodebin name=decoder"
+    )
     return PipelineSpec("rtsp", f"{head} ! {_tail(has_element)}", True, url)
 
 
@@ -147,8 +156,7 @@ def argus_pipeline(uri: str, has_element: HasElement) -> PipelineSpec:
         if not options["sensor_mode"].isdigit():
             raise SourceError(f"{uri}: sensor_mode must be a number, got {options['sensor_mode']!r}")
         head += f" sensor-mode={int(options['sensor_mode'])}"
-    head += (f" ! video/x-raw(memory:NVMM),width={width},height={height},"
-             f"framerate={_fraction(fps)},format=NV12")
+    head += f" ! video/x-raw(memory:NVMM),width={width},height={height},framerate={_fraction(fps)},format=NV12"
     # nvarguscamerasrc only produces NVMM buffers: the nvvidconv tail is mandatory here.
     tail = f"nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR ! {sink()}"
     return PipelineSpec("argus", f"{head} ! {tail}", True, f"CSI sensor {sensor}")

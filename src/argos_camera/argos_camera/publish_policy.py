@@ -3,6 +3,7 @@
 Serializing a 1080p frame costs several milliseconds in rclpy, so in the composed process the
 topic is only fed while someone listens, and a debug rate keeps a viewer from costing that per frame.
 """
+
 from __future__ import annotations
 
 

@@ -14,6 +14,7 @@ The path is mounted only once that size is known (first set_size() or push()): a
 earlier gets 404 Not Found and retries, instead of a stream fixed at a guessed size for as long
 as it stays connected.
 """
+
 from __future__ import annotations
 
 import threading
@@ -26,13 +27,15 @@ DEFAULT_PATH = "/annotated"
 
 
 def launch_description(rate_hz: float, bitrate_kbps: int) -> str:
-    key_int = max(1, int(round(2 * rate_hz)))   # an IDR every ~2 s: a joining client starts quickly
-    return ("( appsrc name=src is-live=true format=time do-timestamp=true block=false "
-            "! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0 "
-            "! videoconvert ! video/x-raw,format=I420 "
-            f"! x264enc tune=zerolatency speed-preset=ultrafast threads=1 bitrate={int(bitrate_kbps)} "
-            f"key-int-max={key_int} "
-            "! rtph264pay name=pay0 pt=96 config-interval=1 )")
+    key_int = max(1, int(round(2 * rate_hz)))  # an IDR every ~2 s: a joining client starts quickly
+    return (
+        "( appsrc name=src is-live=true format=time do-timestamp=true block=false "
+        "! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0 "
+        "! videoconvert ! video/x-raw,format=I420 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast threads=1 bitrate={int(bitrate_kbps)} "
+        f"key-int-max={key_int} "
+        "! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
 
 
 def _fraction(rate_hz: float) -> tuple[int, int]:
@@ -44,8 +47,14 @@ def _fraction(rate_hz: float) -> tuple[int, int]:
 class AnnotatedRtspOutput:
     """rtsp://<address>:<port><path>, fed by push(); start() once, stop() at the end."""
 
-    def __init__(self, port: int, path: str = DEFAULT_PATH, rate_hz: float = 5.0, bitrate_kbps: int = 2000,
-                 address: str = "0.0.0.0"):
+    def __init__(
+        self,
+        port: int,
+        path: str = DEFAULT_PATH,
+        rate_hz: float = 5.0,
+        bitrate_kbps: int = 2000,
+        address: str = "0.0.0.0",
+    ):
         if rate_hz <= 0:
             raise ValueError("rate_hz must be > 0")
         self.port = int(port)
@@ -60,11 +69,11 @@ class AnnotatedRtspOutput:
         self._factory = None
         self._mounted = False
         self._frames_pushed = 0
-        self._frames_served = 0     # buffers handed to an encoder
+        self._frames_served = 0  # buffers handed to an encoder
         self._clients = 0
         self._clients_total = 0
         self._medias_prepared = 0
-        self._sources: list = []    # [appsrc, (width, height)] of prepared medias; server thread only
+        self._sources: list = []  # [appsrc, (width, height)] of prepared medias; server thread only
         self._thread: threading.Thread | None = None
         self._loop = None
         self._context = None
@@ -94,7 +103,7 @@ class AnnotatedRtspOutput:
             if self._mounted:
                 return
             self._mounted = True
-        self._mounts.add_factory(self.path, self._factory)   # GstRTSPMountPoints is thread-safe
+        self._mounts.add_factory(self.path, self._factory)  # GstRTSPMountPoints is thread-safe
 
     @property
     def clients(self) -> int:
@@ -108,16 +117,22 @@ class AnnotatedRtspOutput:
 
     def stats(self) -> dict:
         with self._lock:
-            return {"rtsp_clients": self._clients, "rtsp_clients_total": self._clients_total,
-                    "rtsp_frames_pushed": self._frames_pushed, "rtsp_frames_served": self._frames_served,
-                    "rtsp_medias_prepared": self._medias_prepared}
+            return {
+                "rtsp_clients": self._clients,
+                "rtsp_clients_total": self._clients_total,
+                "rtsp_frames_pushed": self._frames_pushed,
+                "rtsp_frames_served": self._frames_served,
+                "rtsp_medias_prepared": self._medias_prepared,
+            }
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> AnnotatedRtspOutput:
         Gst, _ = gstreamer()
         import gi
+
         gi.require_version("GstRtspServer", "1.0")
         from gi.repository import GLib, GstRtspServer
+
         self._Gst, self._GLib = Gst, GLib
         self._context = GLib.MainContext.new()
         self._loop = GLib.MainLoop.new(self._context, False)
@@ -126,7 +141,7 @@ class AnnotatedRtspOutput:
         server.set_service(str(self.port))
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch_description(self.rate_hz, self.bitrate_kbps))
-        factory.set_shared(True)   # one encode per frame, whatever the number of viewers
+        factory.set_shared(True)  # one encode per frame, whatever the number of viewers
         factory.connect("media-configure", self._on_media_configure)
         self._mounts, self._factory, self._mounted = server.get_mount_points(), factory, False
         if self._size_hint is not None or self._latest is not None:
@@ -160,6 +175,7 @@ class AnnotatedRtspOutput:
 
         def shutdown(*_):
             from gi.repository import GstRtspServer
+
             self._server.client_filter(lambda _s, _c, *_a: GstRtspServer.RTSPFilterResult.REMOVE)
             for src, _size in self._sources:
                 src.emit("end-of-stream")
@@ -202,12 +218,14 @@ class AnnotatedRtspOutput:
             self._medias_prepared += 1
         if self._size_hint is not None:
             width, height = self._size_hint
-        else:   # mounted by push(): there is a latest frame
+        else:  # mounted by push(): there is a latest frame
             width, height = latest.shape[1], latest.shape[0]
         num, den = _fraction(self.rate_hz)
         src = media.get_element().get_by_name("src")
-        src.set_property("caps", self._Gst.Caps.from_string(
-            f"video/x-raw,format=BGR,width={width},height={height},framerate={num}/{den}"))
+        src.set_property(
+            "caps",
+            self._Gst.Caps.from_string(f"video/x-raw,format=BGR,width={width},height={height},framerate={num}/{den}"),
+        )
         src.set_property("max-bytes", 3 * width * height * 3)
         entry = [src, (width, height)]
         self._sources.append(entry)
@@ -222,6 +240,7 @@ class AnnotatedRtspOutput:
             image = latest if latest is not None else np.zeros((height, width, 3), np.uint8)
             if image.shape[:2] != (height, width) or image.ndim != 3:
                 import cv2
+
                 if image.ndim == 2:
                     image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
                 image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)

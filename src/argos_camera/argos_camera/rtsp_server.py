@@ -4,6 +4,7 @@
 
 serves rtsp://<host>:<port>/test (H.264) until stopped; prints "ready <url>" once it listens.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,17 +24,21 @@ MOUNT = "/test"
 def launch_description(width: int, height: int, fps: int, file: str | None) -> str:
     if file:
         from .pipelines import quote
+
         head = f"filesrc location={quote(file)} ! decodebin ! videoconvert ! videoscale ! videorate"
     else:
         head = "videotestsrc is-live=true pattern=ball"
-    return (f"( {head} ! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 "
-            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} bitrate=4000 "
-            f"! rtph264pay name=pay0 pt=96 config-interval=1 )")
+    return (
+        f"( {head} ! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} bitrate=4000 "
+        f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
 
 
 def serve(port: int, width: int, height: int, fps: int, file: str | None = None) -> None:
     gstreamer()
     import gi
+
     gi.require_version("GstRtspServer", "1.0")
     from gi.repository import GLib, GstRtspServer
 
@@ -42,7 +47,7 @@ def serve(port: int, width: int, height: int, fps: int, file: str | None = None)
     server.set_service(str(port))
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch_description(width, height, fps, file))
-    factory.set_shared(True)   # every client watches the same encoder: one encode per frame
+    factory.set_shared(True)  # every client watches the same encoder: one encode per frame
     server.get_mount_points().add_factory(MOUNT, factory)
     if server.attach(None) == 0:
         raise SystemExit(f"error: cannot listen on port {port}")
@@ -53,16 +58,26 @@ def serve(port: int, width: int, height: int, fps: int, file: str | None = None)
     loop.run()
 
 
-
-
 class RtspServerProcess:
     """The server above as a child process: a real network peer that can be killed and restarted."""
 
-    def __init__(self, port: int | None = None, width: int = 320, height: int = 240, fps: int = 15,
-                 file: str | None = None):
+    def __init__(
+        self, port: int | None = None, width: int = 320, height: int = 240, fps: int = 15, file: str | None = None
+    ):
         self.port = port or free_port()
-        self.args = [sys.executable, "-m", "argos_camera.rtsp_server", "--port", str(self.port),
-                     "--width", str(width), "--height", str(height), "--fps", str(fps)]
+        self.args = [
+            sys.executable,
+            "-m",
+            "argos_camera.rtsp_server",
+            "--port",
+            str(self.port),
+            "--width",
+            str(width),
+            "--height",
+            str(height),
+            "--fps",
+            str(fps),
+        ]
         if file:
             self.args += ["--file", file]
         self.url = f"rtsp://127.0.0.1:{self.port}{MOUNT}"

@@ -1,4 +1,5 @@
 """What every frame source offers, and the error a bad `source` parameter raises."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,11 +19,11 @@ class SourceError(ConfigError):
 class SourceState:
     """What a source reports (CameraNode.stats()["state"], later /diagnostics)."""
 
-    CONNECTING = "connecting"      # opening; no frame yet
-    STREAMING = "streaming"        # frames arrive
+    CONNECTING = "connecting"  # opening; no frame yet
+    STREAMING = "streaming"  # frames arrive
     RECONNECTING = "reconnecting"  # lost (error, stall, end of a live stream); retrying with backoff
-    ENDED = "ended"                # end of file (no loop) or closed
-    FAILED = "failed"              # cannot continue (e.g. a file error before any frame)
+    ENDED = "ended"  # end of file (no loop) or closed
+    FAILED = "failed"  # cannot continue (e.g. a file error before any frame)
 
 
 class FrameSource:

@@ -6,6 +6,7 @@ file://, path  video files: GStreamer (any container/codec it decodes); OpenCV w
 rtsp://, v4l2://, argus://, gst://   GStreamer (gst_source.GstSource; pipelines.py builds the pipeline)
 images://      a folder of still images (OpenCV imread)
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from .source_types import FrameSource, SourceError
 
 SUPPORTED = "synthetic://, file://, rtsp://, rtsps://, v4l2://, argus://, gst://, images://"
 
+
 class SyntheticSource(FrameSource):
     """The synthetic intersection (argos_sim) as a camera: rendered frames with ground truth."""
 
@@ -45,31 +47,49 @@ class SyntheticSource(FrameSource):
 
 
 def open_synthetic(uri: str, params: Mapping[str, Any]) -> SyntheticSource:
-    defaults = SceneOptions(seed=int(params.get("seed", 7)), density=float(params.get("density", 1.0)),
-                            occluders=bool(params.get("occluders", True)))
+    defaults = SceneOptions(
+        seed=int(params.get("seed", 7)),
+        density=float(params.get("density", 1.0)),
+        occluders=bool(params.get("occluders", True)),
+    )
     classes = list(params.get("classes", DEFAULT_CLASSES))
     if not classes:
         raise SourceError("the synthetic scene needs at least one class", key="classes")
     try:
-        scene = open_scene(uri, int(params.get("width", 1280)), int(params.get("height", 720)),
-                           float(params.get("fps", 15.0)), classes, parse_lines(params), defaults)
+        scene = open_scene(
+            uri,
+            int(params.get("width", 1280)),
+            int(params.get("height", 720)),
+            float(params.get("fps", 15.0)),
+            classes,
+            parse_lines(params),
+            defaults,
+        )
     except ValueError as exc:
         raise SourceError(str(exc)) from None
     return SyntheticSource(scene, uri)
 
 
 def open_gstreamer(uri: str, params: Mapping[str, Any]) -> FrameSource:
-    rtsp = RtspOptions(transport=str(params.get("rtsp_transport", "tcp")),
-                       latency_ms=int(params.get("rtsp_latency_ms", 200)),
-                       timeout_s=float(params.get("stall_timeout_s", 5.0)))
-    gstreamer(uri)   # raises SourceError with the install hint when PyGObject/GStreamer is missing
+    rtsp = RtspOptions(
+        transport=str(params.get("rtsp_transport", "tcp")),
+        latency_ms=int(params.get("rtsp_latency_ms", 200)),
+        timeout_s=float(params.get("stall_timeout_s", 5.0)),
+    )
+    gstreamer(uri)  # raises SourceError with the install hint when PyGObject/GStreamer is missing
     spec = pipeline_for(uri, has_element, rtsp)
     backoff = Backoff(float(params.get("reconnect_initial_s", 0.5)), float(params.get("reconnect_max_s", 10.0)))
-    return GstSource(uri, spec, realtime=bool(params.get("realtime", True)), loop=bool(params.get("loop", False)),
-                     reconnect=backoff, connect_timeout_s=float(params.get("connect_timeout_s", 10.0)),
-                     stall_timeout_s=float(params.get("stall_timeout_s", 5.0)),
-                     hardware_decode=bool(params.get("hardware_decode", True)),
-                     fallback_fps=float(params.get("fps", 15.0)))
+    return GstSource(
+        uri,
+        spec,
+        realtime=bool(params.get("realtime", True)),
+        loop=bool(params.get("loop", False)),
+        reconnect=backoff,
+        connect_timeout_s=float(params.get("connect_timeout_s", 10.0)),
+        stall_timeout_s=float(params.get("stall_timeout_s", 5.0)),
+        hardware_decode=bool(params.get("hardware_decode", True)),
+        fallback_fps=float(params.get("fps", 15.0)),
+    )
 
 
 def open_file(path: str, params: Mapping[str, Any]) -> FrameSource:
@@ -81,7 +101,9 @@ def open_file(path: str, params: Mapping[str, Any]) -> FrameSource:
     if not target.is_file():
         raise SourceError(f"not a file: {target}")
     if backend == "opencv" or (backend == "auto" and not gstreamer_available()):
-        return VideoFileSource(target, loop=bool(params.get("loop", False)), fallback_fps=float(params.get("fps", 15.0)))
+        return VideoFileSource(
+            target, loop=bool(params.get("loop", False)), fallback_fps=float(params.get("fps", 15.0))
+        )
     return open_gstreamer(target.resolve().as_uri(), params)
 
 
@@ -93,8 +115,12 @@ def open_images(uri: str, params: Mapping[str, Any]) -> ImageFolderSource:
     unknown = set(options) - {"pattern"}
     if unknown:
         raise SourceError(f"{uri}: unknown option {sorted(unknown)[0]!r} (known: pattern)")
-    return ImageFolderSource(unquote(parts.path), pattern=options.get("pattern", ""),
-                             fps=float(params.get("fps", 15.0)), loop=bool(params.get("loop", False)))
+    return ImageFolderSource(
+        unquote(parts.path),
+        pattern=options.get("pattern", ""),
+        fps=float(params.get("fps", 15.0)),
+        loop=bool(params.get("loop", False)),
+    )
 
 
 def open_source(uri: str, params: Mapping[str, Any]) -> FrameSource:
@@ -119,5 +145,12 @@ def open_source(uri: str, params: Mapping[str, Any]) -> FrameSource:
     raise SourceError(f"unsupported source '{scheme}://' (supported: {SUPPORTED})")
 
 
-__all__ = ["FrameSource", "ImageFolderSource", "SourceError", "SyntheticSource", "VideoFileSource", "open_source",
-           "SUPPORTED"]
+__all__ = [
+    "FrameSource",
+    "ImageFolderSource",
+    "SourceError",
+    "SyntheticSource",
+    "VideoFileSource",
+    "open_source",
+    "SUPPORTED",
+]

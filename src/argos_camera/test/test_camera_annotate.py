@@ -1,5 +1,6 @@
 """annotate(): boxes, class and track id labels, counting lines and the totals panel are drawn on a
 copy; the input frame (read-only, as GStreamer frames are) is never touched."""
+
 import numpy as np
 import pytest
 
@@ -20,14 +21,20 @@ def frame(h=360, w=640):
 
 
 def tracks():
-    return Detections(np.array([[100, 150, 220, 260], [400, 100, 500, 180]], np.float32),
-                      np.array([0.9, 0.8], np.float32), ["car", "van"], ["7", "12"])
+    return Detections(
+        np.array([[100, 150, 220, 260], [400, 100, 500, 180]], np.float32),
+        np.array([0.9, 0.8], np.float32),
+        ["car", "van"],
+        ["7", "12"],
+    )
 
 
 def test_draws_on_a_copy_and_leaves_the_frame_alone():
     img = frame()
     before = img.copy()
-    out = annotate(img, tracks(), [CountingLine("stop", np.array([[0.0, 300.0], [640.0, 300.0]]))], CountTotals(), CLASSES)
+    out = annotate(
+        img, tracks(), [CountingLine("stop", np.array([[0.0, 300.0], [640.0, 300.0]]))], CountTotals(), CLASSES
+    )
     assert out is not img and not np.shares_memory(out, img)
     assert np.array_equal(img, before)
     assert out.shape == img.shape and out.dtype == np.uint8 and out.flags.writeable
@@ -41,19 +48,21 @@ def test_boxes_are_drawn_in_their_class_colour():
     assert tuple(out[170, 500]) == class_color("van", CLASSES)
     assert tuple(out[220, 160]) == (90, 90, 90)
     assert class_color("car", CLASSES) != class_color("van", CLASSES)
-    assert class_color("not_configured") == class_color("not_configured")   # stable for unknown labels
+    assert class_color("not_configured") == class_color("not_configured")  # stable for unknown labels
 
 
 def test_track_id_and_class_label_are_drawn_above_the_box():
-    plain = annotate(frame(), Detections(np.array([[100, 150, 220, 260]], np.float32), [0.9], ["car"], ["7"]),
-                     classes=CLASSES)
-    longer = annotate(frame(), Detections(np.array([[100, 150, 220, 260]], np.float32), [0.9], ["car"], ["7777777"]),
-                      classes=CLASSES)
+    plain = annotate(
+        frame(), Detections(np.array([[100, 150, 220, 260]], np.float32), [0.9], ["car"], ["7"]), classes=CLASSES
+    )
+    longer = annotate(
+        frame(), Detections(np.array([[100, 150, 220, 260]], np.float32), [0.9], ["car"], ["7777777"]), classes=CLASSES
+    )
     label_band = (slice(125, 150), slice(100, 400))
     color = np.array(class_color("car", CLASSES))
-    filled = lambda img: int(np.all(img[label_band] == color, axis=-1).sum())   # noqa: E731
+    filled = lambda img: int(np.all(img[label_band] == color, axis=-1).sum())  # noqa: E731
     assert filled(plain) > 0
-    assert filled(longer) > filled(plain)   # the id is part of the label
+    assert filled(longer) > filled(plain)  # the id is part of the label
 
 
 def test_counting_line_is_drawn_along_its_polyline():
@@ -65,9 +74,15 @@ def test_counting_line_is_drawn_along_its_polyline():
 
 
 def test_totals_panel_counts_per_line_direction_and_class():
-    totals = CountTotals(CountRecord(line_id, "", cls, direction, "1", 0)
-                         for line_id, cls, direction in [("north", "car", "in"), ("north", "car", "out"),
-                                                         ("north", "van", "in"), ("south", "car", "in")])
+    totals = CountTotals(
+        CountRecord(line_id, "", cls, direction, "1", 0)
+        for line_id, cls, direction in [
+            ("north", "car", "in"),
+            ("north", "car", "out"),
+            ("north", "van", "in"),
+            ("south", "car", "in"),
+        ]
+    )
     rows = panel_rows(totals, ["north", "south", "east"])
     assert rows[0] == "total 4"
     assert "north: in 2 out 1" in rows and "south: in 1 out 0" in rows and "east: in 0 out 0" in rows
@@ -75,21 +90,23 @@ def test_totals_panel_counts_per_line_direction_and_class():
     empty = annotate(frame(), totals=CountTotals())
     counted = annotate(frame(), totals=totals)
     panel = (slice(0, 150), slice(0, 250))
-    assert not np.array_equal(empty[panel], counted[panel])   # more rows, more text
-    assert empty[10, 12].max() < 90                          # the panel darkens what is under it
+    assert not np.array_equal(empty[panel], counted[panel])  # more rows, more text
+    assert empty[10, 12].max() < 90  # the panel darkens what is under it
 
 
 def test_grayscale_and_boxes_outside_the_image_are_handled():
     gray = np.full((120, 160), 50, np.uint8)
-    dets = Detections(np.array([[-50, -20, 500, 400], [np.nan, 0, 10, 10]], np.float32), [0.5, 0.5],
-                      ["car", "car"], ["1", "2"])
+    dets = Detections(
+        np.array([[-50, -20, 500, 400], [np.nan, 0, 10, 10]], np.float32), [0.5, 0.5], ["car", "car"], ["1", "2"]
+    )
     out = annotate(gray, dets, classes=CLASSES)
     assert out.shape == (120, 160, 3)
 
 
 def test_annotator_params_include_classes_lines_and_rtsp():
-    values = resolve(ANNOTATOR_PARAMS, {"lines.names": ["a"], "lines.a.points": [0.0, 1.0, 2.0, 3.0],
-                                                     "rtsp_port": 8555})
+    values = resolve(
+        ANNOTATOR_PARAMS, {"lines.names": ["a"], "lines.a.points": [0.0, 1.0, 2.0, 3.0], "rtsp_port": 8555}
+    )
     assert values["rtsp_path"] == "/annotated" and values["rtsp_rate_hz"] == 5.0 and values["rtsp_port"] == 8555
     assert "car" in values["classes"] and values["lines.a.points"] == [0.0, 1.0, 2.0, 3.0]
     with pytest.raises(ConfigError, match="rtsp_rate_hz"):

@@ -1,4 +1,5 @@
 """Capture core: numbering, stamping with an injected clock, end of stream, failures."""
+
 import numpy as np
 
 from argos_camera.capture import MAX_CONSECUTIVE_FAILURES, Capture
@@ -30,11 +31,14 @@ def ticking_clock(step_ns):
     def clock():
         now[0] += step_ns
         return now[0]
+
     return clock
 
 
 def test_frames_are_numbered_and_stamped_by_the_clock():
-    capture = Capture(ListSource([(image(1), {}), (image(2), {"k": 1}), (image(3), {})]), ticking_clock(100_000_000), "cam")
+    capture = Capture(
+        ListSource([(image(1), {}), (image(2), {"k": 1}), (image(3), {})]), ticking_clock(100_000_000), "cam"
+    )
     frames = [capture.grab() for _ in range(3)]
     assert [f.capture_index for f in frames] == [0, 1, 2]
     assert [f.stamp_ns for f in frames] == [100_000_000, 200_000_000, 300_000_000]

@@ -1,5 +1,6 @@
 """ROS-free camera cores: reconnection backoff, image publishing policy, calibration files,
 image folders, cross-parameter validation."""
+
 import cv2
 import numpy as np
 import pytest
@@ -45,7 +46,7 @@ def test_auto_publishes_only_with_subscribers():
 def test_debug_rate_caps_publishing():
     policy = ImagePublishPolicy("always", debug_rate_hz=5.0)
     frame_ns = 1_000_000_000 // 15
-    published = sum(policy.should_publish(i * frame_ns, 0) for i in range(150))   # 10 s at 15 FPS
+    published = sum(policy.should_publish(i * frame_ns, 0) for i in range(150))  # 10 s at 15 FPS
     assert 45 <= published <= 50
 
 
@@ -58,13 +59,16 @@ def test_calibration_yaml_is_read(tmp_path):
     assert all(isinstance(v, float) for v in cal.r)
 
 
-@pytest.mark.parametrize("edit, fragment", [
-    (lambda t: t.replace("image_width: 640", "image_width: -1"), "positive integers"),
-    (lambda t: t.replace("rows: 3, cols: 4", "rows: 3, cols: 3"), "projection_matrix must be 3x4"),
-    (lambda t: t.replace("[-0.1, 0.01", "[nope, 0.01"), "must be a list of numbers"),
-    (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("camera_matrix")), "missing camera_matrix"),
-    (lambda t: "camera_matrix: [unclosed", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda t: t.replace("image_width: 640", "image_width: -1"), "positive integers"),
+        (lambda t: t.replace("rows: 3, cols: 4", "rows: 3, cols: 3"), "projection_matrix must be 3x4"),
+        (lambda t: t.replace("[-0.1, 0.01", "[nope, 0.01"), "must be a list of numbers"),
+        (lambda t: "\n".join(r for r in t.splitlines() if not r.startswith("camera_matrix")), "missing camera_matrix"),
+        (lambda t: "camera_matrix: [unclosed", "not valid YAML"),
+    ],
+)
 def test_bad_calibration_names_the_parameter(tmp_path, edit, fragment):
     path = tmp_path / "cam0.yaml"
     path.write_text(edit(CALIBRATION))
@@ -83,7 +87,7 @@ def test_missing_calibration_file(tmp_path):
 def folder(tmp_path):
     for i in range(5):
         cv2.imwrite(str(tmp_path / f"frame_{i:03d}.png"), np.full((24, 32, 3), 40 * i, np.uint8))
-    (tmp_path / "frame_002b.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")   # sorts between 2 and 3
+    (tmp_path / "frame_002b.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # sorts between 2 and 3
     (tmp_path / "notes.txt").write_text("not an image")
     return tmp_path
 
@@ -104,8 +108,10 @@ def test_image_folder_pattern_and_loop(folder):
     assert source.status()["restarts"] == 2
 
 
-@pytest.mark.parametrize("uri, fragment", [("images:///no/such/dir", "image folder not found"),
-                                           ("images://host/dir", "local absolute folder")])
+@pytest.mark.parametrize(
+    "uri, fragment",
+    [("images:///no/such/dir", "image folder not found"), ("images://host/dir", "local absolute folder")],
+)
 def test_bad_image_folders(uri, fragment):
     with pytest.raises(SourceError, match=fragment):
         open_source(uri, {})

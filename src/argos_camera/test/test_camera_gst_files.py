@@ -1,5 +1,6 @@
 """The GStreamer engine on real media: clips encoded here by ffmpeg in several codecs and containers,
 damaged and truncated files, non-video input, gst:// pipelines, looping and back-pressure."""
+
 import shutil
 import subprocess
 
@@ -11,13 +12,14 @@ from argos_camera.source_types import SourceState
 from argos_camera.sources import SourceError, open_source
 
 pytestmark = [
-    pytest.mark.skipif(not gstreamer_available(),
-                       reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs them"),
+    pytest.mark.skipif(
+        not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs them"
+    ),
     pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed; scripts/setup.sh installs it"),
 ]
 
 W, H, FPS, FRAMES = 128, 96, 15, 24
-CODECS = {   # name: (file suffix, ffmpeg video options)
+CODECS = {  # name: (file suffix, ffmpeg video options)
     "h264-mp4": (".mp4", ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "8"]),
     "h264-mkv": (".mkv", ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "8"]),
     "h265-mkv": (".mkv", ["-c:v", "libx265", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error:keyint=8"]),
@@ -36,8 +38,29 @@ def level(i: int) -> int:
 def encode(path, options, frames=FRAMES):
     """Frame i is a flat grey of level(i) (so order and completeness can be checked after decoding)."""
     raw = b"".join(np.full((H, W, 3), level(i), np.uint8).tobytes() for i in range(frames))
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{W}x{H}",
-                    "-r", str(FPS), "-i", "-", *options, str(path)], input=raw, check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{W}x{H}",
+            "-r",
+            str(FPS),
+            "-i",
+            "-",
+            *options,
+            str(path),
+        ],
+        input=raw,
+        check=True,
+        timeout=60,
+    )
     return path
 
 
@@ -73,9 +96,32 @@ def test_every_codec_and_container_decodes_every_frame_in_order(tmp_path, codec)
 
 def test_odd_width_frames_come_out_unpadded(tmp_path):
     path = tmp_path / "odd.avi"
-    raw = np.full((H, 130, 3), 77, np.uint8).tobytes() * 3   # 130 * 3 bytes: GStreamer pads rows to 4 bytes
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"130x{H}",
-                    "-r", "15", "-i", "-", "-c:v", "mjpeg", "-q:v", "2", str(path)], input=raw, check=True)
+    raw = np.full((H, 130, 3), 77, np.uint8).tobytes() * 3  # 130 * 3 bytes: GStreamer pads rows to 4 bytes
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"130x{H}",
+            "-r",
+            "15",
+            "-i",
+            "-",
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "2",
+            str(path),
+        ],
+        input=raw,
+        check=True,
+    )
     source = open_source(str(path), params())
     images = read_all(source)
     source.close()
@@ -86,9 +132,34 @@ def textured_ts(path, frames=60):
     """H.264 in MPEG-TS of a moving noise texture (frames too big for damage to miss the video data)."""
     texture = np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
     raw = b"".join(np.roll(texture, 3 * i, axis=1).tobytes() for i in range(frames))
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{W}x{H}",
-                    "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "15", str(path)],
-                   input=raw, check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{W}x{H}",
+            "-r",
+            str(FPS),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "15",
+            str(path),
+        ],
+        input=raw,
+        check=True,
+        timeout=60,
+    )
     return path
 
 
@@ -98,7 +169,7 @@ def damage(path, seed=1):
     rng = np.random.default_rng(seed)
     for k in range(1, 10):
         offset = len(data) * k // 10 + 8
-        data[offset:offset + 32] = rng.integers(0, 256, 32, dtype=np.uint8).tobytes()
+        data[offset : offset + 32] = rng.integers(0, 256, 32, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
 
@@ -127,7 +198,7 @@ def test_truncated_file_plays_up_to_the_cut_and_ends(tmp_path):
 
 def test_mp4_cut_before_its_index_fails_fast(tmp_path):
     path = encode(tmp_path / "clip.mp4", CODECS["h264-mp4"][1], frames=60)
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])   # the moov atom is at the end
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # the moov atom is at the end
     # qtdemux usually reports the missing index at once; now and then (a GStreamer 1.22 race) it
     # stalls instead, and the first-frame timeout reports it
     with pytest.raises(SourceError, match="no playable streams|no video frame within 2 s") as err:
@@ -135,10 +206,13 @@ def test_mp4_cut_before_its_index_fails_fast(tmp_path):
     assert err.value.key == "source" and str(path) in str(err.value)
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (b"this is not a video\n" * 50, "text file"),
-    (bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8)), "type of stream"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"this is not a video\n" * 50, "text file"),
+        (bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8)), "type of stream"),
+    ],
+)
 def test_non_video_files_fail_fast(tmp_path, content, fragment):
     path = tmp_path / "clip.mp4"
     path.write_bytes(content)
@@ -148,15 +222,31 @@ def test_non_video_files_fail_fast(tmp_path, content, fragment):
 
 def test_audio_only_file_is_reported_as_having_no_video(tmp_path):
     path = tmp_path / "sound.ogg"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
-                    "-c:a", "libvorbis", str(path)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-c:a",
+            "libvorbis",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
     with pytest.raises(SourceError, match="no video stream"):
         open_source(str(path), params())
 
 
 def test_gst_pipeline_source_and_its_errors():
-    source = open_source("gst://videotestsrc num-buffers=5 pattern=white ! video/x-raw,width=80,height=60,framerate=30/1",
-                         params())
+    source = open_source(
+        "gst://videotestsrc num-buffers=5 pattern=white ! video/x-raw,width=80,height=60,framerate=30/1", params()
+    )
     images = read_all(source)
     source.close()
     assert len(images) == 5 and images[0].shape == (60, 80, 3) and images[0].min() == 255
@@ -176,8 +266,9 @@ def test_loop_restarts_at_end_of_file(tmp_path):
 def test_offline_file_waits_for_a_slow_consumer_instead_of_dropping(tmp_path):
     source = open_source(str(encode(tmp_path / "clip.mp4", CODECS["h264-mp4"][1])), params())
     import time
+
     first = source.read()[0]
-    time.sleep(0.5)   # a stalled consumer: a live source would drop, a file must not
+    time.sleep(0.5)  # a stalled consumer: a live source would drop, a file must not
     images = [first, *read_all(source)]
     source.close()
     assert len(images) == FRAMES and source.status()["dropped"] == 0

@@ -1,4 +1,5 @@
 """The camera's parameter list matches config/edge.yaml (names, types) and rejects bad values."""
+
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,10 @@ def test_lines_group_is_part_of_the_parameters():
     assert any(isinstance(p, ParamGroup) and p.prefix == "lines" for p in PARAMS)
 
 
-@pytest.mark.parametrize("key, value", [("fps", 0.0), ("fps", 500.0), ("width", 32), ("image_publish", "sometimes"),
-                                        ("realtime", "yes"), ("source", 5)])
+@pytest.mark.parametrize(
+    "key, value",
+    [("fps", 0.0), ("fps", 500.0), ("width", 32), ("image_publish", "sometimes"), ("realtime", "yes"), ("source", 5)],
+)
 def test_bad_values_name_the_key(key, value):
     with pytest.raises(ConfigError) as err:
         resolve(PARAMS, {key: value})

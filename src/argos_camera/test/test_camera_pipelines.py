@@ -3,6 +3,7 @@
 V4L2 and Argus cannot run on the development machines; their pipelines differ from the file and
 RTSP ones only in the head, which is what these tests pin down.
 """
+
 import pytest
 
 from argos_camera.pipelines import SINK_NAME, RtspOptions, pipeline_for
@@ -17,25 +18,34 @@ def on(elements):
 
 
 def test_every_pipeline_ends_in_bgr_and_the_argos_appsink():
-    for uri in ("file:///data/a.mp4", "rtsp://cam.local/stream", "v4l2:///dev/video0", "argus://0",
-                "gst://videotestsrc"):
+    for uri in (
+        "file:///data/a.mp4",
+        "rtsp://cam.local/stream",
+        "v4l2:///dev/video0",
+        "argus://0",
+        "gst://videotestsrc",
+    ):
         spec = pipeline_for(uri, on(DESKTOP))
-        assert spec.description.endswith(f"video/x-raw,format=BGR ! appsink name={SINK_NAME} max-buffers=1 "
-                                          "enable-last-sample=false"), uri
+        assert spec.description.endswith(
+            f"video/x-raw,format=BGR ! appsink name={SINK_NAME} max-buffers=1 enable-last-sample=false"
+        ), uri
 
 
 def test_file_pipeline_quotes_the_path_and_uses_decodebin():
     spec = pipeline_for("file:///data/my%20clips/a%22b.mkv", on(DESKTOP))
     assert spec.kind == "file" and spec.live is False
-    assert spec.description.startswith('filesrc location="/data/my clips/a\\"b.mkv" ! decodebin name=decoder ! '
-                                       "videoconvert ! video/x-raw,format=BGR")
+    assert spec.description.startswith(
+        'filesrc location="/data/my clips/a\\"b.mkv" ! decodebin name=decoder ! videoconvert ! video/x-raw,format=BGR'
+    )
     assert not spec.hardware
 
 
 def test_jetson_file_pipeline_converts_nvmm_with_nvvidconv():
     spec = pipeline_for("file:///data/a.mp4", on(JETSON))
-    assert "decodebin name=decoder ! nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR" \
+    assert (
+        "decodebin name=decoder ! nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR"
         in spec.description
+    )
     assert spec.hardware
 
 
@@ -46,7 +56,8 @@ def test_rtsp_pipeline_carries_transport_latency_and_timeouts(transport, protoco
     assert spec.kind == "rtsp" and spec.live is True
     assert spec.description.startswith(
         f'rtspsrc name=src location="{url}" protocols={protocols} latency=150 drop-on-latency=true '
-        "timeout=2500000 tcp-timeout=2500000 ! application/x-rtp,media=video ! decodebin name=decoder ! ")
+        "timeout=2500000 tcp-timeout=2500000 ! application/x-rtp,media=video ! decodebin name=decoder ! "
+    )
 
 
 def test_rtsp_needs_a_host_and_a_known_transport():
@@ -60,8 +71,10 @@ def test_rtsp_needs_a_host_and_a_known_transport():
 def test_v4l2_pipeline_sets_the_requested_caps():
     spec = pipeline_for("v4l2:///dev/video2?width=1280&height=720&fps=30&format=yuy2", on(DESKTOP))
     assert spec.kind == "v4l2" and spec.live and spec.location == "/dev/video2"
-    assert spec.description.startswith('v4l2src device="/dev/video2" io-mode=2 ! '
-                                       "video/x-raw,format=YUY2,width=1280,height=720,framerate=30/1 ! videoconvert")
+    assert spec.description.startswith(
+        'v4l2src device="/dev/video2" io-mode=2 ! '
+        "video/x-raw,format=YUY2,width=1280,height=720,framerate=30/1 ! videoconvert"
+    )
 
 
 def test_v4l2_mjpeg_is_decoded_in_hardware_when_present():
@@ -71,19 +84,22 @@ def test_v4l2_mjpeg_is_decoded_in_hardware_when_present():
     assert "image/jpeg,framerate=30/1 ! nvv4l2decoder mjpeg=1 ! nvvidconv ! video/x-raw,format=BGRx" in jetson
 
 
-@pytest.mark.parametrize("uri, fragment", [
-    ("v4l2://video0", "expected a device path"),
-    ("v4l2:///dev/video0?fps=0", "fps must be a positive integer"),
-    ("v4l2:///dev/video0?format=H264", "format must be one of"),
-    ("v4l2:///dev/video0?exposure=3", "unknown option 'exposure'"),
-    ("argus://front", "sensor id must be a number"),
-    ("argus://0?sensor_mode=x", "sensor_mode must be a number"),
-    ("argus://0?width=-5", "width must be a positive integer"),
-    ("gst://", "gst:// needs a pipeline"),
-    ("gst://videotestsrc ! appsink name=argos_sink", "leave out the sink"),
-    ("gst://filesrc location=\"a.mp4 ! decodebin", "unbalanced quotes"),
-    ("file://otherhost/a.mp4", "local absolute path"),
-])
+@pytest.mark.parametrize(
+    "uri, fragment",
+    [
+        ("v4l2://video0", "expected a device path"),
+        ("v4l2:///dev/video0?fps=0", "fps must be a positive integer"),
+        ("v4l2:///dev/video0?format=H264", "format must be one of"),
+        ("v4l2:///dev/video0?exposure=3", "unknown option 'exposure'"),
+        ("argus://front", "sensor id must be a number"),
+        ("argus://0?sensor_mode=x", "sensor_mode must be a number"),
+        ("argus://0?width=-5", "width must be a positive integer"),
+        ("gst://", "gst:// needs a pipeline"),
+        ("gst://videotestsrc ! appsink name=argos_sink", "leave out the sink"),
+        ("gst://filesrc location=\"a.mp4 ! decodebin", "unbalanced quotes"),
+        ("file://otherhost/a.mp4", "local absolute path"),
+    ],
+)
 def test_bad_uris_fail_with_a_clear_message(uri, fragment):
     with pytest.raises(SourceError, match=fragment) as err:
         pipeline_for(uri, on(DESKTOP))
@@ -96,7 +112,8 @@ def test_argus_pipeline_reads_nvmm_through_nvvidconv():
     assert spec.description == (
         "nvarguscamerasrc sensor-id=1 sensor-mode=3 ! video/x-raw(memory:NVMM),width=1280,height=720,"
         "framerate=60/1,format=NV12 ! nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR"
-        f" ! appsink name={SINK_NAME} max-buffers=1 enable-last-sample=false")
+        f" ! appsink name={SINK_NAME} max-buffers=1 enable-last-sample=false"
+    )
 
 
 def test_argus_defaults_to_1080p30_on_sensor_0():

@@ -1,4 +1,5 @@
 """Sources: URIs, synthetic options, video files written here with cv2.VideoWriter (both file back-ends)."""
+
 import cv2
 import numpy as np
 import pytest
@@ -10,8 +11,15 @@ from argos_camera.sources import SUPPORTED, SourceError, SyntheticSource, open_s
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.params import ConfigError, resolve
 
-BACKENDS = ["opencv", pytest.param("gstreamer", marks=pytest.mark.skipif(
-    not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs it"))]
+BACKENDS = [
+    "opencv",
+    pytest.param(
+        "gstreamer",
+        marks=pytest.mark.skipif(
+            not gstreamer_available(), reason="GStreamer/PyGObject (gi) not importable; scripts/setup.sh installs it"
+        ),
+    ),
+]
 
 FRAMES = 12
 
@@ -119,13 +127,16 @@ def test_uri_options_override_parameters(params):
     assert np.array_equal(source.read()[0], same.read()[0])
 
 
-@pytest.mark.parametrize("uri, fragment", [
-    ("synthetic://roundabout", "unknown synthetic scene"),
-    ("synthetic://intersection?seed=abc", "seed must be an integer"),
-    ("synthetic://intersection?density=-1", "density must be within"),
-    ("synthetic://intersection?occluders=maybe", "occluders must be true or false"),
-    ("synthetic://intersection?speed=3", "unknown option 'speed'"),
-])
+@pytest.mark.parametrize(
+    "uri, fragment",
+    [
+        ("synthetic://roundabout", "unknown synthetic scene"),
+        ("synthetic://intersection?seed=abc", "seed must be an integer"),
+        ("synthetic://intersection?density=-1", "density must be within"),
+        ("synthetic://intersection?occluders=maybe", "occluders must be true or false"),
+        ("synthetic://intersection?speed=3", "unknown option 'speed'"),
+    ],
+)
 def test_bad_synthetic_uris_are_reported(uri, fragment, params):
     with pytest.raises(SourceError, match=fragment) as err:
         open_source(uri, params)
@@ -138,6 +149,7 @@ def test_default_classes_are_the_eleven(params):
 
 def test_synthetic_uri_conditions_reach_the_scene():
     from argos_camera.sources import SourceError, open_source
+
     source = open_source("synthetic://intersection?conditions=night,rain&density=2", {"width": 320, "height": 180})
     try:
         assert source.scene.conditions == ("night", "rain")

@@ -18,6 +18,7 @@ Points (timestamp = interval start, ns; tags site, device, camera and):
                      objects_max (int), frames (int, frames in the interval)
     argos_interval   frames (int), counts (int), late (int): one per interval, also a quiet one
 """
+
 from __future__ import annotations
 
 import json
@@ -56,37 +57,56 @@ class _CountCell:
 class Bucket:
     start_ns: int
     identity: dict = field(default_factory=dict)
-    counts: dict = field(default_factory=dict)        # (line, lane, class, direction) -> _CountCell
-    objects: dict = field(default_factory=dict)       # class -> [sum over frames, max in a frame]
+    counts: dict = field(default_factory=dict)  # (line, lane, class, direction) -> _CountCell
+    objects: dict = field(default_factory=dict)  # class -> [sum over frames, max in a frame]
     frames: int = 0
     late: int = 0
-    entry_ids: list = field(default_factory=list)     # stream ids to acknowledge once written
+    entry_ids: list = field(default_factory=list)  # stream ids to acknowledge once written
 
     def points(self) -> list[Point]:
         base = dict(self.identity)
         out = []
         for (line, lane, cls, direction), cell in sorted(self.counts.items()):
-            out.append(Point(COUNTS, {**base, "line": line, "lane": lane, "class": cls, "direction": direction},
-                             {"count": cell.count,
-                              "speed_px_s_mean": cell.px_sum / cell.px_n if cell.px_n else None,
-                              "speed_m_s_mean": cell.m_sum / cell.m_n if cell.m_n else None},
-                             self.start_ns))
+            out.append(
+                Point(
+                    COUNTS,
+                    {**base, "line": line, "lane": lane, "class": cls, "direction": direction},
+                    {
+                        "count": cell.count,
+                        "speed_px_s_mean": cell.px_sum / cell.px_n if cell.px_n else None,
+                        "speed_m_s_mean": cell.m_sum / cell.m_n if cell.m_n else None,
+                    },
+                    self.start_ns,
+                )
+            )
         if self.frames:
             for cls, (total, peak) in sorted(self.objects.items()):
-                out.append(Point(OCCUPANCY, {**base, "class": cls},
-                                 {"objects_mean": total / self.frames, "objects_max": peak, "frames": self.frames},
-                                 self.start_ns))
-        out.append(Point(INTERVAL, base, {"frames": self.frames,
-                                          "counts": sum(c.count for c in self.counts.values()),
-                                          "late": self.late}, self.start_ns))
+                out.append(
+                    Point(
+                        OCCUPANCY,
+                        {**base, "class": cls},
+                        {"objects_mean": total / self.frames, "objects_max": peak, "frames": self.frames},
+                        self.start_ns,
+                    )
+                )
+        out.append(
+            Point(
+                INTERVAL,
+                base,
+                {"frames": self.frames, "counts": sum(c.count for c in self.counts.values()), "late": self.late},
+                self.start_ns,
+            )
+        )
         return out
 
 
 def parse_entry(fields: dict) -> tuple[str, int, dict]:
     """(type, stamp_ns, payload) of a stream entry; MalformedEntry with the reason otherwise."""
+
     def text(key):
         value = fields.get(key, fields.get(key.encode()))
         return value.decode() if isinstance(value, bytes) else value
+
     kind, raw, stamp = text("type"), text("payload"), text("stamp_ns")
     if kind not in ("tracks", "count", "totals"):
         raise MalformedEntry(f"unknown entry type {kind!r}")
@@ -133,13 +153,22 @@ class IntervalAggregator:
             start = self._first_open_start()
         bucket = self.open.get(start)
         if bucket is None:
-            bucket = self.open[start] = Bucket(start, {"site": str(payload.get("site", "")),
-                                                       "device": str(payload.get("device", "")),
-                                                       "camera": str(payload.get("camera", ""))})
+            bucket = self.open[start] = Bucket(
+                start,
+                {
+                    "site": str(payload.get("site", "")),
+                    "device": str(payload.get("device", "")),
+                    "camera": str(payload.get("camera", "")),
+                },
+            )
         bucket.entry_ids.append(entry_id)
         if kind == "count":
-            key = (str(payload.get("line_id", "")), str(payload.get("lane", "") or ""),
-                   str(payload.get("class_id", "")), str(payload.get("direction", "")))
+            key = (
+                str(payload.get("line_id", "")),
+                str(payload.get("lane", "") or ""),
+                str(payload.get("class_id", "")),
+                str(payload.get("direction", "")),
+            )
             bucket.counts.setdefault(key, _CountCell()).add(payload.get("speed_px_s"), payload.get("speed_m_s"))
         elif kind == "tracks":
             bucket.frames += 1
@@ -168,4 +197,3 @@ class IntervalAggregator:
         """Every open interval, incomplete ones included (for a final run over a finished stream)."""
         done = [self.open.pop(start) for start in sorted(self.open)]
         return done
-

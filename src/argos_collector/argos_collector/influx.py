@@ -7,6 +7,7 @@ and not verified on this machine.
 Redis entries only after a 2xx answer, so a failed or interrupted write is repeated (and, the
 points being deterministic, overwrites rather than duplicates).
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,8 +40,9 @@ def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) 
 
 
 class InfluxV1Writer:
-    def __init__(self, url: str, database: str, *, username: str = "", password: str | None = None,
-                 timeout_s: float = 10.0):
+    def __init__(
+        self, url: str, database: str, *, username: str = "", password: str | None = None, timeout_s: float = 10.0
+    ):
         self.base = url.rstrip("/")
         self.database = database
         self._timeout_s = timeout_s

@@ -6,6 +6,7 @@ backslash and double quote escaped. Integers carry the `i` suffix. Tags are writ
 key (InfluxDB's own order, and what makes equal points byte-identical). Empty tag values are
 left out: the protocol has no empty tag value.
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@ line protocol over HTTP) and/or MQTT (the same line protocol on one topic, for T
 One collector per stream and group: the aggregation needs all of a stream's entries. A second
 instance under another consumer name is a standby: it takes over what the first left pending.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,21 @@ class Output(Protocol):
 class MqttLineOutput:
     """Publishes each batch of line protocol as one QoS 1 message and waits for the PUBACK."""
 
-    def __init__(self, url: str, topic: str, *, client_id: str = "", username: str = "",
-                 password: str | None = None, timeout_s: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        topic: str,
+        *,
+        client_id: str = "",
+        username: str = "",
+        password: str | None = None,
+        timeout_s: float = 10.0,
+    ):
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
         from argos_common.endpoints import parse_mqtt_url, url_scheme
+
         self.url, self.topic = url, topic
         host, port = parse_mqtt_url(url, key="--mqtt-url")
         self._timeout_s = timeout_s
@@ -87,10 +97,22 @@ class MqttLineOutput:
 
 
 class Collector:
-    def __init__(self, client: redis.Redis, stream: str, outputs: list[Output], *, group: str = DEFAULT_GROUP,
-                 consumer: str = "", interval_s: float = 60.0, grace_s: float = 5.0, batch: int = 500,
-                 block_ms: int = 1000, claim_idle_s: float = 30.0, logger: logging.Logger | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        client: redis.Redis,
+        stream: str,
+        outputs: list[Output],
+        *,
+        group: str = DEFAULT_GROUP,
+        consumer: str = "",
+        interval_s: float = 60.0,
+        grace_s: float = 5.0,
+        batch: int = 500,
+        block_ms: int = 1000,
+        claim_idle_s: float = 30.0,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.redis = client
         self.stream = stream
         self.outputs = outputs
@@ -131,9 +153,9 @@ class Collector:
             last = batch[-1][0]
         start = "0-0"
         while True:
-            next_start, claimed, _deleted = self.redis.xautoclaim(self.stream, self.group, self.consumer,
-                                                                  self._claim_idle_ms, start_id=start,
-                                                                  count=self._batch)[:3]
+            next_start, claimed, _deleted = self.redis.xautoclaim(
+                self.stream, self.group, self.consumer, self._claim_idle_ms, start_id=start, count=self._batch
+            )[:3]
             entries.extend(claimed)
             self.reclaimed += len(claimed)
             if _as_text(next_start) == "0-0":
@@ -141,15 +163,18 @@ class Collector:
             start = next_start
         entries.sort(key=lambda e: _id_key(e[0]))
         if entries:
-            self._log.info(f"collector: re-processing {len(entries)} pending entries "
-                           f"({self.reclaimed} claimed from idle consumers) of {self.stream}")
+            self._log.info(
+                f"collector: re-processing {len(entries)} pending entries "
+                f"({self.reclaimed} claimed from idle consumers) of {self.stream}"
+            )
         self._process(entries)
         return len(entries)
 
     def step(self) -> int:
         """Read and process the next batch of new entries (blocks up to block_ms); returns how many."""
-        reply = self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self._batch,
-                                      block=self._block_ms)
+        reply = self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=self._batch, block=self._block_ms
+        )
         entries = reply[0][1] if reply else []
         self._process(entries)
         return len(entries)
@@ -206,18 +231,26 @@ class Collector:
                 return
             except InfluxError as exc:
                 self.write_failures += 1
-                self._log.warning(f"collector: writing to {output.describe()} failed: {exc}; "
-                                  f"retrying in {delay:g} s (entries stay pending in Redis)")
+                self._log.warning(
+                    f"collector: writing to {output.describe()} failed: {exc}; "
+                    f"retrying in {delay:g} s (entries stay pending in Redis)"
+                )
             if self._stop.is_set():
                 raise InfluxError("stopped while the output was failing; the entries stay pending")
             self._sleep(delay)
             delay = min(_RETRY_MAX_S, delay * 2)
 
     def stats(self) -> dict[str, int]:
-        return {"read": self.read, "malformed": self.malformed, "reclaimed": self.reclaimed,
-                "intervals_written": self.intervals, "points_written": self.points,
-                "write_failures": self.write_failures, "late": self.aggregator.late if self.aggregator else 0,
-                "pending_in_open_intervals": len(self.aggregator.pending_ids()) if self.aggregator else 0}
+        return {
+            "read": self.read,
+            "malformed": self.malformed,
+            "reclaimed": self.reclaimed,
+            "intervals_written": self.intervals,
+            "points_written": self.points,
+            "write_failures": self.write_failures,
+            "late": self.aggregator.late if self.aggregator else 0,
+            "pending_in_open_intervals": len(self.aggregator.pending_ids()) if self.aggregator else 0,
+        }
 
 
 def _as_text(value) -> str:
@@ -238,28 +271,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="edge-01")
     parser.add_argument("--camera", default="cam0")
     parser.add_argument("--group", default=DEFAULT_GROUP, help=f"consumer group (default {DEFAULT_GROUP})")
-    parser.add_argument("--consumer", default="", help="consumer name (default: the host name; keep it stable "
-                        "so a restart re-reads its own pending entries at once)")
+    parser.add_argument(
+        "--consumer",
+        default="",
+        help="consumer name (default: the host name; keep it stable "
+        "so a restart re-reads its own pending entries at once)",
+    )
     parser.add_argument("--interval-s", type=float, default=60.0, help="aggregation interval (default 60)")
-    parser.add_argument("--grace-s", type=float, default=5.0,
-                        help="how long after an interval's end entries may still arrive for it (default 5)")
-    parser.add_argument("--claim-idle-s", type=float, default=30.0,
-                        help="claim pending entries of other consumers idle this long (default 30)")
+    parser.add_argument(
+        "--grace-s",
+        type=float,
+        default=5.0,
+        help="how long after an interval's end entries may still arrive for it (default 5)",
+    )
+    parser.add_argument(
+        "--claim-idle-s",
+        type=float,
+        default=30.0,
+        help="claim pending entries of other consumers idle this long (default 30)",
+    )
     parser.add_argument("--batch", type=int, default=500, help="entries per XREADGROUP (default 500)")
     parser.add_argument("--influx-url", default="", help="InfluxDB base URL, e.g. http://127.0.0.1:8086")
     parser.add_argument("--influx-db", default="argos", help="v1 database (default argos; created if missing)")
     parser.add_argument("--influx-username", default="", help="v1 user")
     parser.add_argument("--influx-password-file", default="", help="v1: file whose first line is the password")
-    parser.add_argument("--influx-token-file", default="", help="v2: file whose first line is the API token "
-                        "(selects the v2 API; not verified here)")
+    parser.add_argument(
+        "--influx-token-file",
+        default="",
+        help="v2: file whose first line is the API token (selects the v2 API; not verified here)",
+    )
     parser.add_argument("--influx-org", default="", help="v2 organisation")
     parser.add_argument("--influx-bucket", default="argos", help="v2 bucket (default argos)")
     parser.add_argument("--mqtt-url", default="", help="also publish each batch of line protocol to this broker")
     parser.add_argument("--mqtt-topic", default="", help="default argos/<site>/<device>/<camera>/aggregates")
     parser.add_argument("--mqtt-username", default="")
     parser.add_argument("--mqtt-password-file", default="")
-    parser.add_argument("--exit-when-idle", type=float, default=None, metavar="S",
-                        help="exit after S seconds without new entries (backfills, tests); default: run forever")
+    parser.add_argument(
+        "--exit-when-idle",
+        type=float,
+        default=None,
+        metavar="S",
+        help="exit after S seconds without new entries (backfills, tests); default: run forever",
+    )
 
 
 def _build_outputs(args) -> list[Output]:
@@ -272,12 +325,19 @@ def _build_outputs(args) -> list[Output]:
             outputs.append(InfluxV2Writer(args.influx_url, args.influx_org, args.influx_bucket, token))
         else:
             password = read_secret_file(args.influx_password_file, "--influx-password-file")
-            outputs.append(InfluxV1Writer(args.influx_url, args.influx_db, username=args.influx_username,
-                                          password=password))
+            outputs.append(
+                InfluxV1Writer(args.influx_url, args.influx_db, username=args.influx_username, password=password)
+            )
     if args.mqtt_url:
         topic = args.mqtt_topic or f"argos/{args.site}/{args.device}/{args.camera}/aggregates"
-        outputs.append(MqttLineOutput(args.mqtt_url, topic, username=args.mqtt_username,
-                                      password=read_secret_file(args.mqtt_password_file, "--mqtt-password-file")))
+        outputs.append(
+            MqttLineOutput(
+                args.mqtt_url,
+                topic,
+                username=args.mqtt_username,
+                password=read_secret_file(args.mqtt_password_file, "--mqtt-password-file"),
+            )
+        )
     if not outputs:
         raise ValueError("give --influx-url and/or --mqtt-url")
     return outputs
@@ -285,20 +345,34 @@ def _build_outputs(args) -> list[Output]:
 
 def run_collector(args) -> int:
     from argos_common.params import ConfigError
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("argos.collector")
     try:
         outputs = _build_outputs(args)
-        client = connect_redis(args.redis_url, timeout_s=max(5.0, 2 + args.batch / 1000), key="--redis-url",
-                               username=args.redis_username,
-                               password=read_secret_file(args.redis_password_file, "--redis-password-file"))
+        client = connect_redis(
+            args.redis_url,
+            timeout_s=max(5.0, 2 + args.batch / 1000),
+            key="--redis-url",
+            username=args.redis_username,
+            password=read_secret_file(args.redis_password_file, "--redis-password-file"),
+        )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stream = args.stream or stream_key(args.site, args.device, args.camera)
-    collector = Collector(client, stream, outputs, group=args.group, consumer=args.consumer,
-                          interval_s=args.interval_s, grace_s=args.grace_s, batch=args.batch,
-                          claim_idle_s=args.claim_idle_s, logger=log)
+    collector = Collector(
+        client,
+        stream,
+        outputs,
+        group=args.group,
+        consumer=args.consumer,
+        interval_s=args.interval_s,
+        grace_s=args.grace_s,
+        batch=args.batch,
+        claim_idle_s=args.claim_idle_s,
+        logger=log,
+    )
     signal.signal(signal.SIGTERM, lambda *_: collector.stop())
     for output in outputs:
         if hasattr(output, "ensure_database"):
@@ -306,8 +380,10 @@ def run_collector(args) -> int:
                 output.ensure_database()
             except InfluxError as exc:
                 log.warning(f"collector: {exc} (will retry on write)")
-    log.info(f"collector: {redact_url(args.redis_url or DEFAULT_REDIS_URL)} stream {stream} group "
-             f"{args.group} as {collector.consumer} -> {', '.join(o.describe() for o in outputs)}")
+    log.info(
+        f"collector: {redact_url(args.redis_url or DEFAULT_REDIS_URL)} stream {stream} group "
+        f"{args.group} as {collector.consumer} -> {', '.join(o.describe() for o in outputs)}"
+    )
     try:
         collector.run(exit_when_idle_s=args.exit_when_idle)
     except KeyboardInterrupt:

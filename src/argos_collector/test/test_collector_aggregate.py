@@ -1,4 +1,5 @@
 """Interval aggregation and line protocol: deterministic points, watermark closing, late entries."""
+
 import json
 
 import pytest
@@ -11,8 +12,19 @@ ID = {"site": "s", "device": "d", "camera": "c"}
 
 
 def count(stamp_ns, line="west", lane="", cls="car", direction="in", speed=None):
-    return "count", stamp_ns, {**ID, "line_id": line, "lane": lane, "class_id": cls, "direction": direction,
-                               "speed_px_s": speed, "speed_m_s": None}
+    return (
+        "count",
+        stamp_ns,
+        {
+            **ID,
+            "line_id": line,
+            "lane": lane,
+            "class_id": cls,
+            "direction": direction,
+            "speed_px_s": speed,
+            "speed_m_s": None,
+        },
+    )
 
 
 def tracks(stamp_ns, labels):
@@ -31,23 +43,35 @@ def lines_of(buckets):
 
 
 def test_line_protocol_escaping_types_and_sorted_tags():
-    point = Point("argos counts", {"z": "a b", "line": "w,1", "lane": "", "k=": "v"},
-                  {"count": 3, "mean": 1.5, "label": 'say "hi"', "ok": True, "none": None}, 42)
-    assert point.line() == ('argos\\ counts,k\\==v,line=w\\,1,z=a\\ b count=3i,mean=1.5,label="say \\"hi\\"",'
-                            'ok=true 42')
+    point = Point(
+        "argos counts",
+        {"z": "a b", "line": "w,1", "lane": "", "k=": "v"},
+        {"count": 3, "mean": 1.5, "label": 'say "hi"', "ok": True, "none": None},
+        42,
+    )
+    assert point.line() == (
+        'argos\\ counts,k\\==v,line=w\\,1,z=a\\ b count=3i,mean=1.5,label="say \\"hi\\"",ok=true 42'
+    )
     with pytest.raises(ValueError):
         Point("m", {}, {"x": float("nan")}, 1).line()
 
 
 def test_interval_closes_only_after_the_grace_and_aggregates_counts_speed_and_occupancy():
     agg = IntervalAggregator(interval_s=10, grace_s=2)
-    entries = [tracks(1 * S, ["car", "car", "bus"]), count(3 * S, speed=10.0), count(4 * S, speed=20.0),
-               count(5 * S, direction="out"), tracks(6 * S, ["car"]), tracks(11 * S, [])]
-    assert feed(agg, entries) == []            # 11 s < 10 s + 2 s grace: still open
+    entries = [
+        tracks(1 * S, ["car", "car", "bus"]),
+        count(3 * S, speed=10.0),
+        count(4 * S, speed=20.0),
+        count(5 * S, direction="out"),
+        tracks(6 * S, ["car"]),
+        tracks(11 * S, []),
+    ]
+    assert feed(agg, entries) == []  # 11 s < 10 s + 2 s grace: still open
     (bucket,) = agg.add("9-0", *tracks(12 * S, []))
     text = lines_of([bucket])
-    assert "argos_counts,camera=c,class=car,device=d,direction=in,line=west,site=s count=2i,speed_px_s_mean=15.0 0" \
-        in text
+    assert (
+        "argos_counts,camera=c,class=car,device=d,direction=in,line=west,site=s count=2i,speed_px_s_mean=15.0 0" in text
+    )
     assert "argos_counts,camera=c,class=car,device=d,direction=out,line=west,site=s count=1i 0" in text
     assert "argos_occupancy,camera=c,class=car,device=d,site=s objects_mean=1.5,objects_max=2i,frames=2i 0" in text
     assert "argos_occupancy,camera=c,class=bus,device=d,site=s objects_mean=0.5,objects_max=1i,frames=2i 0" in text
@@ -57,9 +81,9 @@ def test_interval_closes_only_after_the_grace_and_aggregates_counts_speed_and_oc
 
 def test_late_entries_go_to_the_earliest_open_interval_and_are_counted():
     agg = IntervalAggregator(interval_s=10, grace_s=0)
-    closed = feed(agg, [count(1 * S), tracks(25 * S, [])])   # closes [0, 10) and [10, 20)
+    closed = feed(agg, [count(1 * S), tracks(25 * S, [])])  # closes [0, 10) and [10, 20)
     assert [b.start_ns for b in closed] == [0]
-    agg.add("late-0", *count(2 * S))                          # its interval is gone: counted in [20, 30)
+    agg.add("late-0", *count(2 * S))  # its interval is gone: counted in [20, 30)
     (bucket,) = agg.flush_all()
     assert bucket.start_ns == 20 * S and bucket.late == 1 and agg.late == 1
     assert "late-0" in bucket.entry_ids
@@ -90,14 +114,17 @@ def test_replaying_a_suffix_from_the_stored_watermark_rebuilds_identical_points(
     assert lines_of(done) == lines_of(reference)
 
 
-@pytest.mark.parametrize("fields, reason", [
-    ({"type": "bogus", "payload": "{}", "stamp_ns": "1"}, "unknown entry type"),
-    ({"type": "count", "payload": "{not json", "stamp_ns": "1"}, "unreadable"),
-    ({"type": "count", "payload": "[]", "stamp_ns": "1"}, "not a JSON object"),
-    ({"type": "count", "payload": json.dumps({"line_id": "w"}), "stamp_ns": "1"}, "lacks class_id, direction"),
-    ({"type": "tracks", "payload": "{}", "stamp_ns": "x"}, "unreadable"),
-    ({"type": "tracks", "payload": "{}", "stamp_ns": "1"}, "inference_results"),
-])
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"type": "bogus", "payload": "{}", "stamp_ns": "1"}, "unknown entry type"),
+        ({"type": "count", "payload": "{not json", "stamp_ns": "1"}, "unreadable"),
+        ({"type": "count", "payload": "[]", "stamp_ns": "1"}, "not a JSON object"),
+        ({"type": "count", "payload": json.dumps({"line_id": "w"}), "stamp_ns": "1"}, "lacks class_id, direction"),
+        ({"type": "tracks", "payload": "{}", "stamp_ns": "x"}, "unreadable"),
+        ({"type": "tracks", "payload": "{}", "stamp_ns": "1"}, "inference_results"),
+    ],
+)
 def test_malformed_entries_name_the_reason(fields, reason):
     with pytest.raises(MalformedEntry, match=reason):
         parse_entry(fields)

@@ -6,15 +6,15 @@ bicycles and e-scooters. The list is configuration (`classes`); these are the de
 """
 
 DEFAULT_CLASSES = (
-    "motorcycle",          # TLS: Krad
-    "car",                 # TLS: Pkw
-    "van",                 # TLS: Lieferwagen (<= 3.5 t)
-    "car_with_trailer",    # TLS: Pkw mit Anhaenger
-    "truck",               # TLS: Lkw (rigid, > 3.5 t)
+    "motorcycle",  # TLS: Krad
+    "car",  # TLS: Pkw
+    "van",  # TLS: Lieferwagen (<= 3.5 t)
+    "car_with_trailer",  # TLS: Pkw mit Anhaenger
+    "truck",  # TLS: Lkw (rigid, > 3.5 t)
     "truck_with_trailer",  # TLS: Lkw mit Anhaenger
-    "semi_trailer",        # TLS: Sattelzug
-    "bus",                 # TLS: Bus
-    "unclassified",        # TLS: nicht klassifizierbares Kfz ("+1")
+    "semi_trailer",  # TLS: Sattelzug
+    "bus",  # TLS: Bus
+    "unclassified",  # TLS: nicht klassifizierbares Kfz ("+1")
     "bicycle",
     "e_scooter",
 )

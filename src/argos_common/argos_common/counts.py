@@ -6,6 +6,7 @@ what they receive back into CountRecords (`CountRecord.from_event` takes a mappi
 with the same attribute names, so this module never imports ROS). CountTotals is the one
 running table of counts they all keep.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,13 +23,13 @@ TotalsKey = tuple[str, str, str, str]
 
 @dataclass(frozen=True)
 class CountRecord:
-    line_id: str               # counting line or zone name
-    lane: str                  # lane label of the crossed segment ("" when none)
-    class_id: str              # class label decided for the object
-    direction: str             # "in" | "out"
-    track_id: str              # track id (tracker) or object id (ground truth)
-    stamp_ns: int              # capture time of the frame in which the crossing was observed
-    tracker_frame: int = 0     # 1-based number of that frame among the tracker's input (0: not from a tracker)
+    line_id: str  # counting line or zone name
+    lane: str  # lane label of the crossed segment ("" when none)
+    class_id: str  # class label decided for the object
+    direction: str  # "in" | "out"
+    track_id: str  # track id (tracker) or object id (ground truth)
+    stamp_ns: int  # capture time of the frame in which the crossing was observed
+    tracker_frame: int = 0  # 1-based number of that frame among the tracker's input (0: not from a tracker)
     speed_px_s: float = math.nan
     speed_m_s: float = math.nan
 

@@ -1,4 +1,5 @@
 """The detection/track record passed between ARGOS cores (no ROS types)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,10 @@ class Detections:
             self.ids = [""] * len(self.labels)
         n = len(self.boxes)
         if not (len(self.scores) == len(self.labels) == len(self.ids) == n):
-            raise ValueError(f"Detections fields disagree in length: boxes {n}, scores {len(self.scores)}, "
-                             f"labels {len(self.labels)}, ids {len(self.ids)}")
+            raise ValueError(
+                f"Detections fields disagree in length: boxes {n}, scores {len(self.scores)}, "
+                f"labels {len(self.labels)}, ids {len(self.ids)}"
+            )
 
     @classmethod
     def empty(cls) -> Detections:

@@ -8,6 +8,7 @@ Passwords are not parameters: a ROS parameter can be read back by anyone on the 
 (`ros2 param get`) and a parameter file tends to be copied around. A parameter names a file
 (mode 0600, owned by the service user) whose first line is the secret.
 """
+
 from __future__ import annotations
 
 import socket
@@ -54,8 +55,11 @@ def parse_mqtt_url(url: str, key: str = "mqtt_url") -> tuple[str, int]:
     if parts.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not parts.hostname:
         raise ConfigError(key, f"{url!r} is not an mqtt://host:port or mqtts://host:port URL")
     if parts.path not in ("", "/") or parts.query or parts.username:
-        raise ConfigError(key, f"{url!r}: only mqtt[s]://host:port is supported (no path, query or credentials: "
-                               f"use mqtt_username and mqtt_password_file)")
+        raise ConfigError(
+            key,
+            f"{url!r}: only mqtt[s]://host:port is supported (no path, query or credentials: "
+            f"use mqtt_username and mqtt_password_file)",
+        )
     try:
         port = parts.port or (8883 if parts.scheme in ("mqtts", "ssl") else 1883)
     except ValueError as exc:
@@ -64,7 +68,7 @@ def parse_mqtt_url(url: str, key: str = "mqtt_url") -> tuple[str, int]:
 
 
 def url_scheme(url: str) -> str:
-    """"mqtts" for a TLS broker URL, else "mqtt"."""
+    """ "mqtts" for a TLS broker URL, else "mqtt"."""
     scheme = urlsplit(url or DEFAULT_MQTT_URL).scheme
     return "mqtts" if scheme in ("mqtts", "ssl") else "mqtt"
 

@@ -1,6 +1,7 @@
 """Box geometry shared by the detector's NMS, the tracker's association and the evaluations.
 
 Boxes are rows x1 y1 x2 y2 in pixels; degenerate boxes (x2 < x1) have area 0 and IoU 0."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ A single-slot, keep-latest mailbox: the producer never blocks and never queues m
 frame; when the consumer is slower, the older frame is replaced and counted as dropped. This is
 the back-pressure policy of the composed pipeline (latency stays bounded; throughput adapts).
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Health levels of the ARGOS nodes (the diagnostic_msgs levels, without ROS types)."""
+
 OK, WARN, ERROR, STALE = 0, 1, 2, 3
 LEVEL_NAMES = {OK: "OK", WARN: "WARN", ERROR: "ERROR", STALE: "STALE"}
 

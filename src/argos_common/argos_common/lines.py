@@ -5,6 +5,7 @@ Direction convention (image coordinates, y down): walking the polyline from its 
 last point, the right-hand side is "positive". An anchor moving from the positive side to the
 negative side is DIRECTION_IN ("in"), the reverse is "out".
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -33,13 +34,13 @@ class Crossing:
     segment: int
     lane: str
     direction: str
-    point: tuple[float, float]   # where the anchor path meets the segment
+    point: tuple[float, float]  # where the anchor path meets the segment
 
 
 @dataclass(frozen=True)
 class CountingLine:
     id: str
-    points: np.ndarray          # (K, 2) float64, K >= 2
+    points: np.ndarray  # (K, 2) float64, K >= 2
     lanes: tuple[str, ...] = ()
 
     def side(self, p, segment: int = 0) -> float:

@@ -1,4 +1,5 @@
 """What a measurement ran on, for the headers of benchmark tables and run summaries."""
+
 from __future__ import annotations
 
 import platform

@@ -5,6 +5,7 @@ Every node package lists its parameters once as `ParamSpec`s. The rclpy node dec
 `config/edge.yaml` against the same list before anything starts, so a typo or an out-of-range
 value is reported with the offending key instead of being silently ignored by ROS.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,15 +63,28 @@ class ParamGroup:
     names: ParamSpec = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "names", ParamSpec(
-            f"{self.prefix}.names", "str[]", [], f"names of the {self.description or self.prefix} entries"))
+        object.__setattr__(
+            self,
+            "names",
+            ParamSpec(f"{self.prefix}.names", "str[]", [], f"names of the {self.description or self.prefix} entries"),
+        )
 
     def expand(self, item_names: Iterable[str]) -> list[ParamSpec]:
         specs = [self.names]
         for item in item_names:
             for f in self.fields:
-                specs.append(ParamSpec(f"{self.prefix}.{item}.{f.name}", f.type, f.default, f.description,
-                                       f.min, f.max, f.choices, f.read_only))
+                specs.append(
+                    ParamSpec(
+                        f"{self.prefix}.{item}.{f.name}",
+                        f.type,
+                        f.default,
+                        f.description,
+                        f.min,
+                        f.max,
+                        f.choices,
+                        f.read_only,
+                    )
+                )
         return specs
 
 
@@ -92,7 +106,9 @@ def _coerce_scalar(kind: str, value: Any, key: str) -> Any:
             return value
         if _is_number(value):
             # ROS 2 parameter types are strict: launch_ros would reject an integer here.
-            raise ConfigError(key, f"expected a floating-point number; write {value}.0 (ROS 2 parameter types are strict)")
+            raise ConfigError(
+                key, f"expected a floating-point number; write {value}.0 (ROS 2 parameter types are strict)"
+            )
         raise ConfigError(key, f"expected a number, got {value!r}")
     if isinstance(value, str):
         return value
@@ -148,8 +164,9 @@ def expand_specs(specs: Sequence[ParamSpec | ParamGroup], values: Mapping[str, A
     return out
 
 
-def resolve(specs: Sequence[ParamSpec | ParamGroup], values: Mapping[str, Any],
-            allow_unknown: bool = False) -> dict[str, Any]:
+def resolve(
+    specs: Sequence[ParamSpec | ParamGroup], values: Mapping[str, Any], allow_unknown: bool = False
+) -> dict[str, Any]:
     """Defaults overlaid with `values` (flat names), every value checked; a ConfigError names the
     parameter (callers place it with `ConfigError.under`, e.g. under the config section)."""
     concrete = expand_specs(specs, values)
@@ -167,5 +184,6 @@ def resolve(specs: Sequence[ParamSpec | ParamGroup], values: Mapping[str, Any],
 
 def _closest(name: str, known: Mapping[str, Any]) -> str | None:
     import difflib
+
     match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return match[0] if match else None

@@ -1,6 +1,7 @@
 """The Redis client policy both ends of a camera's stream share (the bridge writing on the unit,
 the collector reading beyond it): fail fast instead of redis-py's retries, so a dead server
 costs one timeout and the caller's own backoff decides when to try again."""
+
 from __future__ import annotations
 
 import redis
@@ -11,8 +12,9 @@ from .endpoints import check_redis_url, redact_url
 from .params import ConfigError
 
 
-def connect_redis(url: str, *, timeout_s: float = 1.0, key: str = "redis_url", username: str = "",
-                  password: str | None = None) -> redis.Redis:
+def connect_redis(
+    url: str, *, timeout_s: float = 1.0, key: str = "redis_url", username: str = "", password: str | None = None
+) -> redis.Redis:
     """A client for `url` (empty: the default local server) that fails within `timeout_s`
     instead of redis-py's default retries; a malformed URL raises ConfigError naming `key`.
     `username`/`password` (an ACL user, or only a password for `requirepass`) override the URL's."""
@@ -23,7 +25,8 @@ def connect_redis(url: str, *, timeout_s: float = 1.0, key: str = "redis_url", u
     if username:
         auth["username"] = username
     try:
-        return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                    retry=Retry(NoBackoff(), 0), **auth)
+        return redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=Retry(NoBackoff(), 0), **auth
+        )
     except ValueError as exc:
         raise ConfigError(key, f"{redact_url(url)!r}: {exc}") from None

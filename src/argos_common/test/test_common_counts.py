@@ -1,4 +1,5 @@
 """Count events into CountRecord and the running totals."""
+
 import math
 from dataclasses import dataclass
 

@@ -12,7 +12,7 @@ def vertical_line():
 
 def test_crossing_direction_and_lane():
     line = vertical_line()
-    hit = line.crossing((410.0, 400.0), (430.0, 400.0))   # moving right, lower segment
+    hit = line.crossing((410.0, 400.0), (430.0, 400.0))  # moving right, lower segment
     assert hit.direction == DIRECTION_IN and hit.lane == "eb" and hit.segment == 1
     assert hit.point == pytest.approx((420.0, 400.0))
     back = line.crossing((430.0, 300.0), (410.0, 300.0))
@@ -21,15 +21,15 @@ def test_crossing_direction_and_lane():
 
 def test_no_crossing_beyond_segment_end_or_parallel():
     line = vertical_line()
-    assert line.crossing((410.0, 500.0), (430.0, 500.0)) is None   # below the drawn end
-    assert line.crossing((415.0, 300.0), (415.0, 420.0)) is None   # parallel, same side
+    assert line.crossing((410.0, 500.0), (430.0, 500.0)) is None  # below the drawn end
+    assert line.crossing((415.0, 300.0), (415.0, 420.0)) is None  # parallel, same side
 
 
 def test_half_open_steps_through_a_point_on_the_line_count_once():
     line = vertical_line()
-    arrive = line.crossing((410.0, 300.0), (420.0, 300.0))          # lands exactly on the line
+    arrive = line.crossing((410.0, 300.0), (420.0, 300.0))  # lands exactly on the line
     assert arrive is not None and arrive.direction == DIRECTION_IN
-    assert line.crossing((420.0, 300.0), (430.0, 300.0)) is None    # leaves from the line
+    assert line.crossing((420.0, 300.0), (430.0, 300.0)) is None  # leaves from the line
 
 
 def test_parse_lines_validates_points_and_lanes():

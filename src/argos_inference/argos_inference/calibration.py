@@ -1,5 +1,6 @@
 """Calibration images -> fixed-size preprocessed batches, shared by `argos quantize` (ONNX Runtime
 static quantisation) and TensorRT's int8 calibrator so both see exactly the same tensors."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence

@@ -5,6 +5,7 @@ names (sidecar json or ONNX metadata), else it is the deployment `classes` list 
 entry must be one of `classes`, or "" for a model class the deployment ignores (e.g. the people and
 animals of a COCO model).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,12 +22,11 @@ THRESHOLD_VALUES_KEY = "model.class_thresholds.values"
 
 @dataclass(frozen=True)
 class ClassMap:
-    labels: tuple[str, ...]     # per model class index; "" = ignored
+    labels: tuple[str, ...]  # per model class index; "" = ignored
     origin: str
 
     @classmethod
-    def resolve(cls, configured: Sequence[str], model_names: Sequence[str] | None,
-                classes: Sequence[str]) -> ClassMap:
+    def resolve(cls, configured: Sequence[str], model_names: Sequence[str] | None, classes: Sequence[str]) -> ClassMap:
         if configured:
             labels, origin = tuple(configured), CLASS_MAP_KEY
         elif model_names:
@@ -44,19 +44,26 @@ class ClassMap:
 
     def check_count(self, model_classes: int) -> None:
         if model_classes != len(self.labels):
-            raise ConfigError(CLASS_MAP_KEY, f"the model outputs {model_classes} classes but the class map "
-                                             f"(from {self.origin}) has {len(self.labels)}")
+            raise ConfigError(
+                CLASS_MAP_KEY,
+                f"the model outputs {model_classes} classes but the class map "
+                f"(from {self.origin}) has {len(self.labels)}",
+            )
 
     def thresholds(self, default: float, labels: Sequence[str], values: Sequence[float]) -> np.ndarray:
         """Score threshold per model class: `default`, overridden per label; ignored classes get 2
         (above any score) so they are dropped before NMS."""
         if len(labels) != len(values):
-            raise ConfigError(THRESHOLD_VALUES_KEY, f"has {len(values)} values for {len(labels)} labels "
-                                                    f"in {THRESHOLD_LABELS_KEY}; they must pair up")
+            raise ConfigError(
+                THRESHOLD_VALUES_KEY,
+                f"has {len(values)} values for {len(labels)} labels in {THRESHOLD_LABELS_KEY}; they must pair up",
+            )
         per_label = dict(zip(labels, values))
         unknown = [label for label in per_label if label not in self.labels]
         if unknown:
-            raise ConfigError(THRESHOLD_LABELS_KEY, f"{', '.join(map(repr, unknown))} not produced by the "
-                                                    f"model's class map ({', '.join(l for l in self.labels if l)})")
-        return np.array([per_label.get(label, default) if label else 2.0 for label in self.labels],
-                        dtype=np.float32)
+            raise ConfigError(
+                THRESHOLD_LABELS_KEY,
+                f"{', '.join(map(repr, unknown))} not produced by the "
+                f"model's class map ({', '.join(label for label in self.labels if label)})",
+            )
+        return np.array([per_label.get(label, default) if label else 2.0 for label in self.labels], dtype=np.float32)

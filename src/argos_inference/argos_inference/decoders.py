@@ -13,6 +13,7 @@ One decoder per output layout; all are vectorised over the candidates of one ima
 
 `detect_layout` picks the layout from the outputs' names and shapes; `model.layout` overrides it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -30,8 +31,8 @@ class LayoutError(ValueError):
 
 @dataclass
 class Candidates:
-    boxes: np.ndarray      # (N, 4) float32 x1 y1 x2 y2, model-input pixels
-    scores: np.ndarray     # (N,) float32
+    boxes: np.ndarray  # (N, 4) float32 x1 y1 x2 y2, model-input pixels
+    scores: np.ndarray  # (N,) float32
     class_ids: np.ndarray  # (N,) int64
 
     def __len__(self) -> int:
@@ -60,8 +61,7 @@ def _best_class(class_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _single(outputs: Sequence[np.ndarray], layout: str, width: int | None = None) -> np.ndarray:
     if len(outputs) != 1 or outputs[0].ndim != 3:
-        raise LayoutError(f"{layout} expects one output [batch, a, b], got shapes "
-                          f"{[tuple(o.shape) for o in outputs]}")
+        raise LayoutError(f"{layout} expects one output [batch, a, b], got shapes {[tuple(o.shape) for o in outputs]}")
     if width is not None and outputs[0].shape[2] != width:
         raise LayoutError(f"{layout} expects a last dimension of {width}, got {tuple(outputs[0].shape)}")
     return outputs[0]
@@ -104,7 +104,12 @@ def e2e_output_order(infos: Sequence[OutputInfo]) -> tuple[int, int, int, int]:
     if len(infos) != 4:
         raise LayoutError(f"e2e expects 4 outputs (num_dets, boxes, scores, classes), got {len(infos)}")
     by_name = {}
-    for role, words in (("num", ("num",)), ("boxes", ("box",)), ("scores", ("score",)), ("classes", ("class", "label"))):
+    for role, words in (
+        ("num", ("num",)),
+        ("boxes", ("box",)),
+        ("scores", ("score",)),
+        ("classes", ("class", "label")),
+    ):
         hits = [i for i, info in enumerate(infos) if any(w in info.name.lower() for w in words)]
         if len(hits) == 1:
             by_name[role] = hits[0]
@@ -114,28 +119,37 @@ def e2e_output_order(infos: Sequence[OutputInfo]) -> tuple[int, int, int, int]:
     boxes = [i for i, o in enumerate(infos) if len(o.shape) == 3 and o.shape[2] == 4]
     rest = [i for i in range(4) if i not in num[:1] + boxes[:1]]
     if len(num) < 1 or len(boxes) != 1 or len(rest) != 2:
-        raise LayoutError("e2e outputs not recognised; expected num_dets [B,1], boxes [B,K,4], scores [B,K], "
-                          f"classes [B,K], got {[(o.name, o.shape) for o in infos]}")
+        raise LayoutError(
+            "e2e outputs not recognised; expected num_dets [B,1], boxes [B,K,4], scores [B,K], "
+            f"classes [B,K], got {[(o.name, o.shape) for o in infos]}"
+        )
     first, second = rest
     if infos[first].integer and not infos[second].integer:
-        first, second = second, first   # the integer one holds class indices
+        first, second = second, first  # the integer one holds class indices
     return num[0], boxes[0], first, second
 
 
-def decode_e2e(outputs, image: int, input_hw, num_classes: int | None = None,
-               order: tuple[int, int, int, int] = (0, 1, 2, 3)) -> Candidates:
+def decode_e2e(
+    outputs, image: int, input_hw, num_classes: int | None = None, order: tuple[int, int, int, int] = (0, 1, 2, 3)
+) -> Candidates:
     if len(outputs) != 4:
         raise LayoutError(f"e2e expects 4 outputs, got {len(outputs)}")
     num, boxes, scores, classes = (outputs[i] for i in order)
     count = int(np.asarray(num[image]).reshape(-1)[0])
     count = max(0, min(count, boxes.shape[1]))
-    return Candidates(boxes[image, :count].astype(np.float32), scores[image, :count].astype(np.float32).reshape(-1),
-                      np.rint(classes[image, :count]).astype(np.int64).reshape(-1))
+    return Candidates(
+        boxes[image, :count].astype(np.float32),
+        scores[image, :count].astype(np.float32).reshape(-1),
+        np.rint(classes[image, :count]).astype(np.int64).reshape(-1),
+    )
 
 
 DECODERS: dict[str, Callable[..., Candidates]] = {
-    "yolov4": decode_yolov4, "yolov5": decode_yolov5, "yolov8": decode_yolov8,
-    "detr": decode_detr, "e2e": decode_e2e,
+    "yolov4": decode_yolov4,
+    "yolov5": decode_yolov5,
+    "yolov8": decode_yolov8,
+    "detr": decode_detr,
+    "e2e": decode_e2e,
 }
 
 
@@ -158,19 +172,28 @@ def detect_layout(infos: Sequence[OutputInfo], num_classes: int | None) -> str:
         e2e_output_order(infos)
         return "e2e"
     if len(infos) != 1 or len(shapes[0]) != 3:
-        raise LayoutError(f"unknown output layout {[(o.name, s) for o, s in zip(infos, shapes)]}; "
-                          f"set model.layout to one of {', '.join(LAYOUTS)}")
+        raise LayoutError(
+            f"unknown output layout {[(o.name, s) for o, s in zip(infos, shapes)]}; "
+            f"set model.layout to one of {', '.join(LAYOUTS)}"
+        )
     _, a, b = shapes[0]
     if num_classes is not None:
-        fits = [name for name, ok in (("yolov8", a == 4 + num_classes and b > a),
-                                      ("yolov5", b == 5 + num_classes),
-                                      ("detr", b == 4 + num_classes),
-                                      ("yolov4", b == 6)) if ok]
-    else:   # without a class count: channels-first is yolov8, a 6-wide row is yolov4
+        fits = [
+            name
+            for name, ok in (
+                ("yolov8", a == 4 + num_classes and b > a),
+                ("yolov5", b == 5 + num_classes),
+                ("detr", b == 4 + num_classes),
+                ("yolov4", b == 6),
+            )
+            if ok
+        ]
+    else:  # without a class count: channels-first is yolov8, a 6-wide row is yolov4
         fits = ["yolov8"] if a < b else (["yolov4"] if b == 6 else [])
     if len(fits) == 1:
         return fits[0]
     what = "fits several layouts (" + ", ".join(fits) + ")" if fits else "fits no known layout"
     classes = f" with {num_classes} classes" if num_classes is not None else ""
-    raise LayoutError(f"output {infos[0].name} {shapes[0]}{classes} {what}; set model.layout "
-                      f"to one of {', '.join(LAYOUTS)}")
+    raise LayoutError(
+        f"output {infos[0].name} {shapes[0]}{classes} {what}; set model.layout to one of {', '.join(LAYOUTS)}"
+    )

@@ -1,5 +1,6 @@
 """DnnDetector: shared preprocessing + an Engine + the decoder of the model's output layout +
 thresholds, class-aware NMS and the class map, boxes mapped back to source pixels."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -24,8 +25,15 @@ class DecodeStage:
 
 
 class DnnDetector(Detector):
-    def __init__(self, engine: Engine, preprocessor: Preprocessor, decode: DecodeStage,
-                 class_map: ClassMap, batch_size: int, static_batch: bool):
+    def __init__(
+        self,
+        engine: Engine,
+        preprocessor: Preprocessor,
+        decode: DecodeStage,
+        class_map: ClassMap,
+        batch_size: int,
+        static_batch: bool,
+    ):
         self.engine = engine
         self.name = engine.name
         self.preprocessor = preprocessor
@@ -38,7 +46,7 @@ class DnnDetector(Detector):
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         results: list[Detections] = []
         for start in range(0, len(images), self.batch_size):
-            chunk = images[start:start + self.batch_size]
+            chunk = images[start : start + self.batch_size]
             batch, letterboxes = self.preprocessor(chunk, self.batch_size if self.static_batch else None)
             outputs = self.engine.infer(batch)
             results.extend(self._to_detections(outputs, i, box) for i, box in enumerate(letterboxes))
@@ -60,11 +68,15 @@ class DnnDetector(Detector):
             "backend": self.engine.describe(),
             "layout": self.stage.layout,
             "input_size": [spec.height, spec.width],
-            "color": spec.color, "mean": list(spec.mean), "std": list(spec.std),
-            "class_map": list(self.class_map.labels), "class_map_from": self.class_map.origin,
+            "color": spec.color,
+            "mean": list(spec.mean),
+            "std": list(spec.std),
+            "class_map": list(self.class_map.labels),
+            "class_map_from": self.class_map.origin,
             "class_thresholds": [float(t) for t in post.class_thresholds],
             "nms": post.nms and self.stage.layout not in NMS_FREE_LAYOUTS,
-            "nms_iou": post.iou_threshold, "max_detections": post.max_detections,
+            "nms_iou": post.iou_threshold,
+            "max_detections": post.max_detections,
             "batch": self.batch_size,
         }
 

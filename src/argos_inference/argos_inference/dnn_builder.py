@@ -5,6 +5,7 @@ size, colour order and normalisation (parameters > model metadata > defaults), b
 layout (probed with one warm-up inference), class map and per-class thresholds. Disagreements
 between the configuration and the model are ConfigErrors naming the parameter to change.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -42,19 +43,24 @@ def resolve_input_size(model_shape: tuple[int, ...], configured: list[int], meta
     if configured:
         wanted = (int(configured[0]), int(configured[1]))
         if all(d > 0 for d in model_hw) and wanted != model_hw:
-            raise ConfigError("model.input_size", f"{wanted[0]}x{wanted[1]} does not match the model's fixed "
-                                                  f"input {model_hw[0]}x{model_hw[1]}")
+            raise ConfigError(
+                "model.input_size",
+                f"{wanted[0]}x{wanted[1]} does not match the model's fixed input {model_hw[0]}x{model_hw[1]}",
+            )
         return wanted
     if all(d > 0 for d in model_hw):
         return model_hw
     if meta.input_hw:
         return meta.input_hw
-    raise ConfigError("model.input_size", "the model input size is dynamic and its metadata names none; "
-                                          "set model.input_size: [height, width]")
+    raise ConfigError(
+        "model.input_size",
+        "the model input size is dynamic and its metadata names none; set model.input_size: [height, width]",
+    )
 
 
-def resolve_input_spec(params: Mapping[str, Any], model_shape: tuple[int, ...], dtype: str,
-                       meta: ModelMetadata) -> InputSpec:
+def resolve_input_spec(
+    params: Mapping[str, Any], model_shape: tuple[int, ...], dtype: str, meta: ModelMetadata
+) -> InputSpec:
     height, width = resolve_input_size(model_shape, params["model.input_size"], meta)
     color = params["model.color"] if params["model.color"] != "auto" else (meta.color or "rgb")
     if color not in COLOR_ORDERS:
@@ -63,7 +69,9 @@ def resolve_input_spec(params: Mapping[str, Any], model_shape: tuple[int, ...], 
     for key, default in (("mean", (0.0, 0.0, 0.0)), ("std", (1.0, 1.0, 1.0))):
         value = params[f"model.{key}"] or getattr(meta, key) or default
         if len(value) != 3 or (key == "std" and any(v == 0 for v in value)):
-            raise ConfigError(f"model.{key}", f"expected 3 {'non-zero ' if key == 'std' else ''}values, got {list(value)}")
+            raise ConfigError(
+                f"model.{key}", f"expected 3 {'non-zero ' if key == 'std' else ''}values, got {list(value)}"
+            )
         normalisation[key] = tuple(float(v) for v in value)
     return InputSpec(height, width, color, normalisation["mean"], normalisation["std"], dtype)
 
@@ -83,7 +91,7 @@ def resolve_layout(configured: str, infos, class_map: ClassMap) -> str:
     try:
         return detect_layout(infos, len(class_map))
     except LayoutError:
-        try:    # the shapes may fit a layout with another class count: report the count, not the layout
+        try:  # the shapes may fit a layout with another class count: report the count, not the layout
             layout = detect_layout(infos, None)
         except LayoutError as exc:
             raise ConfigError("model.layout", str(exc)) from None
@@ -103,8 +111,11 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
         try:
             outputs = engine.infer(warmup)
         except Exception as exc:
-            raise ConfigError("model.input_size", f"the model rejects a {batch}x3x{spec.height}x{spec.width} "
-                                                  f"input: {str(exc).strip().splitlines()[0][:300]}") from None
+            raise ConfigError(
+                "model.input_size",
+                f"the model rejects a {batch}x3x{spec.height}x{spec.width} "
+                f"input: {str(exc).strip().splitlines()[0][:300]}",
+            ) from None
         infos = engine.output_infos([o.shape for o in outputs])
         configured_layout = params["model.layout"] if params["model.layout"] != "auto" else (meta.layout or "auto")
         layout = resolve_layout(configured_layout, infos, class_map)
@@ -119,10 +130,16 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
                 decode = partial(decode_e2e, order=e2e_output_order(infos))
             except LayoutError as exc:
                 raise ConfigError("model.layout", str(exc)) from None
-        post = PostProcess(class_map.thresholds(params["score_threshold"], params["model.class_thresholds.labels"],
-                                                params["model.class_thresholds.values"]),
-                           iou_threshold=params["model.nms_iou"], max_detections=params["model.max_detections"],
-                           nms=layout not in NMS_FREE_LAYOUTS)
+        post = PostProcess(
+            class_map.thresholds(
+                params["score_threshold"],
+                params["model.class_thresholds.labels"],
+                params["model.class_thresholds.values"],
+            ),
+            iou_threshold=params["model.nms_iou"],
+            max_detections=params["model.max_detections"],
+            nms=layout not in NMS_FREE_LAYOUTS,
+        )
         try:
             decode(outputs, 0, (spec.height, spec.width))
         except LayoutError as exc:

@@ -16,6 +16,7 @@ so that adding a back-end means implementing `Engine` only, and adding a model f
 adding a decoder only (see preprocess.py, decoders.py, postprocess.py, dnn.py). Detectors that need
 no tensors at all (e.g. `motion.MotionDetector`) implement `Detector` directly.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -4,6 +4,7 @@ An engine is only valid for the exact model bytes, TensorRT version, GPU, precis
 (and, for calibrated int8, the calibration cache it was built with); the cache file name carries a
 digest of all of them, so a change in any one builds a new engine instead of loading a stale one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +33,7 @@ class EngineKey:
     gpu_name: str
     precision: str
     input_shape: tuple[int, ...]
-    calibration_sha256: str = ""   # int8 from a calibration cache; "" otherwise
+    calibration_sha256: str = ""  # int8 from a calibration cache; "" otherwise
 
     def digest(self) -> str:
         fields = asdict(self)
@@ -45,11 +46,18 @@ class EngineKey:
         return f"{safe_stem}-{self.precision}-{shape}-{self.digest()[:16]}.engine"
 
 
-def engine_key(model_path: str | Path, tensorrt_version: str, gpu_name: str, precision: str,
-               input_shape: Sequence[int], calibration_cache: str | Path | None = None) -> EngineKey:
+def engine_key(
+    model_path: str | Path,
+    tensorrt_version: str,
+    gpu_name: str,
+    precision: str,
+    input_shape: Sequence[int],
+    calibration_cache: str | Path | None = None,
+) -> EngineKey:
     calibration = file_sha256(calibration_cache) if calibration_cache and Path(calibration_cache).is_file() else ""
-    return EngineKey(file_sha256(model_path), tensorrt_version, gpu_name, precision,
-                     tuple(int(d) for d in input_shape), calibration)
+    return EngineKey(
+        file_sha256(model_path), tensorrt_version, gpu_name, precision, tuple(int(d) for d in input_shape), calibration
+    )
 
 
 def engine_path(cache_dir: str | Path, model_path: str | Path, key: EngineKey) -> Path:

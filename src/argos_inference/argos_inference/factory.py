@@ -1,4 +1,5 @@
 """Build the configured Detector from the node's flat parameter dict (see params.PARAMS)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -14,8 +15,7 @@ from .size_bands import SizeBands
 def _motion(params: Mapping[str, Any]) -> Detector:
     if not 0.0 < params["motion.scale"] <= 1.0:
         raise ConfigError("motion.scale", f"must be in (0, 1], got {params['motion.scale']}")
-    bands = SizeBands.from_config(params["motion.class_max_area"], params["motion.class_labels"],
-                                  params["classes"])
+    bands = SizeBands.from_config(params["motion.class_max_area"], params["motion.class_labels"], params["classes"])
     return MotionDetector(
         bands,
         history=params["motion.history"],
@@ -31,6 +31,7 @@ def _motion(params: Mapping[str, Any]) -> Detector:
 def _onnxruntime(params: Mapping[str, Any]) -> Detector:
     from .dnn_builder import build_dnn_detector
     from .ort_engine import OrtEngine
+
     engine = OrtEngine(params["model.path"], params["model.providers"], params["model.threads"])
     return build_dnn_detector(params, engine)
 
@@ -38,6 +39,7 @@ def _onnxruntime(params: Mapping[str, Any]) -> Detector:
 def _tensorrt(params: Mapping[str, Any]) -> Detector:
     from .dnn_builder import build_dnn_detector
     from .tensorrt_engine import tensorrt_engine_from_params
+
     return build_dnn_detector(params, tensorrt_engine_from_params(params))
 
 
@@ -56,6 +58,7 @@ def create_detector(params: Mapping[str, Any]) -> Detector:
     """`params`: resolved values keyed by parameter name (declare_params / resolve output).
     Raises ConfigError naming the offending key."""
     from .params import with_resolved_paths
+
     params = with_resolved_paths(params)
     engine = params.get("engine")
     builder = _BUILDERS.get(engine)

@@ -1,4 +1,5 @@
 """Inference health for /diagnostics, from InferenceNode.stats()."""
+
 from argos_common.health import OK, WARN, worst
 
 

@@ -1,10 +1,12 @@
 """What a model file says about itself: the sidecar `<model>.json` and the ONNX metadata_props.
 
 Sidecar keys read (all optional): ``classes`` (list of labels, index = model class index; or
-``names``, a list or an {index: label} mapping), ``input_size`` ([height, width] or {"height", "width"}; or ``imgsz``),
-``layout``, ``color`` ("rgb"/"bgr"), ``mean`` and ``std`` (per channel, on 0..1 pixel values) or ``normalization`` ("0-1", "0-255").
+``names``, a list or an {index: label} mapping), ``input_size`` ([height, width] or
+{"height", "width"}; or ``imgsz``), ``layout``, ``color`` ("rgb"/"bgr"), ``mean`` and ``std``
+(per channel, on 0..1 pixel values) or ``normalization`` ("0-1", "0-255").
 ONNX metadata_props as written by common YOLO exporters (``names``, ``imgsz``) fill the gaps.
 """
+
 from __future__ import annotations
 
 import ast
@@ -80,8 +82,9 @@ def _merge(meta: ModelMetadata, values: dict[str, Any], source: str) -> None:
         meta.source.append(source)
 
 
-def read_metadata(model_path: str | Path, onnx_props: dict[str, str] | None = None,
-                  sidecar: str | Path | None = None) -> ModelMetadata:
+def read_metadata(
+    model_path: str | Path, onnx_props: dict[str, str] | None = None, sidecar: str | Path | None = None
+) -> ModelMetadata:
     """Sidecar first (explicit `sidecar`, else `<model>.json` when it exists), then ONNX props."""
     meta = ModelMetadata()
     path = Path(sidecar) if sidecar else sidecar_path(model_path)

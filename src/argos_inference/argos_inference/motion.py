@@ -26,6 +26,7 @@ Honest limitations (by construction, not bugs):
 - Camera shake, global lighting changes and moving shadows not recognised as shadows produce
   false blobs; very large ones are dropped by the last area band.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,15 +39,24 @@ from argos_common.detections import Detections
 from .engine import Detector
 from .size_bands import SizeBands
 
-_FOREGROUND_MIN = 200   # MOG2 mask: 255 foreground, 127 shadow, 0 background
+_FOREGROUND_MIN = 200  # MOG2 mask: 255 foreground, 127 shadow, 0 background
 
 
 class MotionDetector(Detector):
     name = "motion"
 
-    def __init__(self, bands: SizeBands, *, history: int = 300, var_threshold: float = 24.0,
-                 min_area: int = 120, scale: float = 0.5, score_threshold: float = 0.3,
-                 warmup_frames: int = 45, close_kernel: int = 3):
+    def __init__(
+        self,
+        bands: SizeBands,
+        *,
+        history: int = 300,
+        var_threshold: float = 24.0,
+        min_area: int = 120,
+        scale: float = 0.5,
+        score_threshold: float = 0.3,
+        warmup_frames: int = 45,
+        close_kernel: int = 3,
+    ):
         if not 0.0 < scale <= 1.0:
             raise ValueError(f"scale must be in (0, 1], got {scale}")
         self.bands = bands
@@ -57,8 +67,11 @@ class MotionDetector(Detector):
         self.score_threshold = float(score_threshold)
         self.warmup_frames = int(warmup_frames)
         self.close_kernel = int(close_kernel)
-        self._kernel = (cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_kernel, self.close_kernel))
-                        if self.close_kernel > 1 else None)
+        self._kernel = (
+            cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_kernel, self.close_kernel))
+            if self.close_kernel > 1
+            else None
+        )
         self._labels = np.array(bands.labels + ("",), dtype=object)
         self._subtractor = None
         self._source_shape: tuple[int, int] | None = None
@@ -71,7 +84,8 @@ class MotionDetector(Detector):
     def reset(self) -> None:
         """Forget the background (the next frames are a new warm-up)."""
         self._subtractor = cv2.createBackgroundSubtractorMOG2(
-            history=self.history, varThreshold=self.var_threshold, detectShadows=True)
+            history=self.history, varThreshold=self.var_threshold, detectShadows=True
+        )
         self.frames_seen = 0
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
@@ -83,8 +97,11 @@ class MotionDetector(Detector):
             self._source_shape = (height, width)
             self.reset()
         small_w, small_h = max(1, round(width * self.scale)), max(1, round(height * self.scale))
-        small = image if (small_w, small_h) == (width, height) else cv2.resize(
-            image, (small_w, small_h), interpolation=cv2.INTER_AREA)
+        small = (
+            image
+            if (small_w, small_h) == (width, height)
+            else cv2.resize(image, (small_w, small_h), interpolation=cv2.INTER_AREA)
+        )
         # A fixed rate, not OpenCV's automatic 1/min(frames seen, history): that one learns so fast
         # in the first frames that vehicles passing then (the uniform body of a bus) are absorbed
         # and stay background for seconds. The price: vehicles in the very first frame leave ghosts
@@ -99,8 +116,7 @@ class MotionDetector(Detector):
         count, _, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
         return self._blobs_to_detections(stats[1:count], small_w / width, small_h / height, width, height)
 
-    def _blobs_to_detections(self, stats: np.ndarray, sx: float, sy: float,
-                             width: int, height: int) -> Detections:
+    def _blobs_to_detections(self, stats: np.ndarray, sx: float, sy: float, width: int, height: int) -> Detections:
         if len(stats) == 0:
             return Detections.empty()
         x, y, w, h, area = (stats[:, i].astype(np.float64) for i in range(5))

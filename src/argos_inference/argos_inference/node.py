@@ -1,5 +1,6 @@
 """rclpy wiring of the inference node: frames in (in-process slot or camera/image_raw),
 Detection2DArray out on `detections`, stamped with each frame's capture time."""
+
 from __future__ import annotations
 
 import sys
@@ -30,10 +31,15 @@ from .params import PARAMS
 _TIMING_WINDOW = 300  # frames kept for the infer_ms statistics (~20 s at 15 fps)
 
 
-
 class InferenceNode(Node):
-    def __init__(self, *, node_name: str = "inference", frame_slot: LatestSlot[Frame] | None = None,
-                 frame_slots: Mapping[str, LatestSlot[Frame]] | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        node_name: str = "inference",
+        frame_slot: LatestSlot[Frame] | None = None,
+        frame_slots: Mapping[str, LatestSlot[Frame]] | None = None,
+        **kwargs,
+    ):
         """frame_slot: this camera's frames by reference (composed). frame_slots: camera namespace ->
         slot, for one detector shared by several cameras: the frames waiting in all slots go through
         the engine as one batch and each result goes to `<namespace>/detections`."""
@@ -57,8 +63,13 @@ class InferenceNode(Node):
             frame_slot.on_put(self._guard.trigger)
         else:
             self._subscription = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
-        source = (f"shared by {', '.join(self._shared_slots)}" if self._shared_slots
-                  else "in-process slot" if frame_slot is not None else "camera/image_raw")
+        source = (
+            f"shared by {', '.join(self._shared_slots)}"
+            if self._shared_slots
+            else "in-process slot"
+            if frame_slot is not None
+            else "camera/image_raw"
+        )
         self.get_logger().info(f"detector: {self.detector.describe()}; input: {source}")
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
@@ -69,10 +80,15 @@ class InferenceNode(Node):
 
     def _share_between_cameras(self) -> None:
         if self.detector.name == "motion":
-            raise ConfigError(f"{self.get_fully_qualified_name()}.engine", "a detector shared by several "
-                              "cameras needs a DNN engine (motion keeps one background model per camera)")
-        self._shared_publishers = {ns: self.create_publisher(Detection2DArray, f"{ns.rstrip('/')}/detections", RESULTS)
-                                   for ns in self._shared_slots}
+            raise ConfigError(
+                f"{self.get_fully_qualified_name()}.engine",
+                "a detector shared by several "
+                "cameras needs a DNN engine (motion keeps one background model per camera)",
+            )
+        self._shared_publishers = {
+            ns: self.create_publisher(Detection2DArray, f"{ns.rstrip('/')}/detections", RESULTS)
+            for ns in self._shared_slots
+        }
         self._guard = self.create_guard_condition(self._on_shared_frames_ready)
         for slot in self._shared_slots.values():
             slot.on_put(self._guard.trigger)

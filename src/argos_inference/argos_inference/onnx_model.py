@@ -1,5 +1,6 @@
 """Facts about an ONNX file read with the onnx library (no runtime needed): input shape, whether
 it is explicitly quantised (QDQ). Used by the TensorRT build and by `argos quantize`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,7 @@ def load_graph(path: str | Path, key: str = "model.path") -> onnx.ModelProto:
         raise ConfigError(key, f"model file not found: {path}")
     try:
         return onnx.load(str(path), load_external_data=False)
-    except Exception as exc:   # protobuf decode errors have no common public type
+    except Exception as exc:  # protobuf decode errors have no common public type
         raise ConfigError(key, f"{path} is not a readable ONNX model: {str(exc).splitlines()[0][:200]}") from None
 
 

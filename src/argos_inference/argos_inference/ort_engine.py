@@ -1,5 +1,6 @@
 """ONNX Runtime engine: CPU here; CUDA / TensorRT execution providers where the installed
 onnxruntime build offers them."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ def choose_providers(requested: Sequence[str], available: Sequence[str]) -> list
         return [p for p in PREFERRED_PROVIDERS if p in available] or list(available)
     missing = [p for p in requested if p not in available]
     if missing:
-        raise ConfigError(PROVIDERS_KEY, f"{', '.join(missing)} not available in this onnxruntime "
-                                         f"(available: {', '.join(available)})")
+        raise ConfigError(
+            PROVIDERS_KEY, f"{', '.join(missing)} not available in this onnxruntime (available: {', '.join(available)})"
+        )
     return list(requested)
 
 
@@ -61,13 +63,16 @@ class OrtEngine(Engine):
         providers = choose_providers(self.requested_providers, ort.get_available_providers())
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=providers)
-        except Exception as exc:   # onnxruntime raises its own untyped errors for unreadable files
-            raise ConfigError(PATH_KEY, f"cannot load {self.path} as an ONNX model: "
-                                        f"{str(exc).strip().splitlines()[0][:300]}") from None
+        except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable files
+            raise ConfigError(
+                PATH_KEY, f"cannot load {self.path} as an ONNX model: {str(exc).strip().splitlines()[0][:300]}"
+            ) from None
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ConfigError(PATH_KEY, f"{self.path}: expected one image input [N, 3, H, W], got "
-                                        f"{[(i.name, i.shape) for i in inputs]}")
+            raise ConfigError(
+                PATH_KEY,
+                f"{self.path}: expected one image input [N, 3, H, W], got {[(i.name, i.shape) for i in inputs]}",
+            )
         self._input = inputs[0]
         self._input_dtype = np.float16 if self._input.type == "tensor(float16)" else np.float32
 
@@ -88,8 +93,14 @@ class OrtEngine(Engine):
     def output_infos(self, shapes: Sequence[tuple[int, ...]] | None = None) -> list[OutputInfo]:
         """Outputs with their declared shapes, or with `shapes` (from a real run) when given."""
         outs = self.session.get_outputs()
-        return [OutputInfo(o.name, tuple(shapes[i]) if shapes else tuple(d if isinstance(d, int) else -1 for d in o.shape),
-                           o.type in _ORT_INTEGER_TYPES) for i, o in enumerate(outs)]
+        return [
+            OutputInfo(
+                o.name,
+                tuple(shapes[i]) if shapes else tuple(d if isinstance(d, int) else -1 for d in o.shape),
+                o.type in _ORT_INTEGER_TYPES,
+            )
+            for i, o in enumerate(outs)
+        ]
 
     def metadata_props(self) -> dict[str, str]:
         return dict(self.session.get_modelmeta().custom_metadata_map)
@@ -100,9 +111,12 @@ class OrtEngine(Engine):
     def describe(self) -> dict:
         described = {"backend": self.name, "model": str(self.path)}
         if self._session is not None:
-            described.update(providers=self._session.get_providers(), input_shape=list(self.input_shape),
-                             input_dtype=self.input_dtype,
-                             outputs=[{"name": o.name, "shape": list(o.shape)} for o in self.output_infos()])
+            described.update(
+                providers=self._session.get_providers(),
+                input_shape=list(self.input_shape),
+                input_dtype=self.input_dtype,
+                outputs=[{"name": o.name, "shape": list(o.shape)} for o in self.output_infos()],
+            )
         return described
 
     def close(self) -> None:

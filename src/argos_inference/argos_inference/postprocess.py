@@ -2,6 +2,7 @@
 
 NMS is OpenCV's batched (class-aware) NMS: boxes of different classes never suppress each other.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from .decoders import Candidates
 
 @dataclass(frozen=True)
 class PostProcess:
-    class_thresholds: np.ndarray   # (C,) minimum score per model class index
+    class_thresholds: np.ndarray  # (C,) minimum score per model class index
     iou_threshold: float = 0.45
     max_detections: int = 300
     nms: bool = True
@@ -24,19 +25,30 @@ class PostProcess:
         known = (ids >= 0) & (ids < len(self.class_thresholds))
         if not known.all():
             bad = sorted(set(ids[~known].tolist()))[:5]
-            raise ValueError(f"model produced class indices {bad} outside the class map "
-                             f"(0..{len(self.class_thresholds) - 1})")
+            raise ValueError(
+                f"model produced class indices {bad} outside the class map (0..{len(self.class_thresholds) - 1})"
+            )
         boxes = candidates.boxes
-        keep = (candidates.scores >= self.class_thresholds[ids]) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        keep = (
+            (candidates.scores >= self.class_thresholds[ids])
+            & (boxes[:, 2] > boxes[:, 0])
+            & (boxes[:, 3] > boxes[:, 1])
+        )
         kept = candidates.select(keep)
         if len(kept) == 0:
             return kept
         order = np.argsort(-kept.scores, kind="stable")
         if self.nms:
             xywh = np.concatenate([kept.boxes[:, :2], kept.boxes[:, 2:] - kept.boxes[:, :2]], axis=1)
-            survivors = np.asarray(cv2.dnn.NMSBoxesBatched(
-                xywh.astype(np.float64), kept.scores.astype(np.float32), kept.class_ids.astype(np.int32),
-                -1.0, float(self.iou_threshold)), dtype=np.int64).reshape(-1)
+            survivors = np.asarray(
+                cv2.dnn.NMSBoxesBatched(
+                    xywh.astype(np.float64),
+                    kept.scores.astype(np.float32),
+                    kept.class_ids.astype(np.int32),
+                    -1.0,
+                    float(self.iou_threshold),
+                ),
+                dtype=np.int64,
+            ).reshape(-1)
             order = survivors[np.argsort(-kept.scores[survivors], kind="stable")]
         return kept.select(order[: self.max_detections])
-

@@ -5,6 +5,7 @@ canvas. `Letterbox` keeps the exact affine map of that placement (per-axis scale
 actually done, integer padding), so boxes decoded in model-input pixels map back to source pixels
 with `to_source` without rounding drift; `to_model` is its inverse.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-PAD_VALUE = 114   # grey padding, the convention YOLO-family models are trained with
+PAD_VALUE = 114  # grey padding, the convention YOLO-family models are trained with
 COLOR_ORDERS = ("rgb", "bgr")
 
 
@@ -66,9 +67,14 @@ class Letterbox:
             out = np.empty((ih, iw) + image.shape[2:], dtype=np.uint8)
         out.fill(PAD_VALUE)
         rh, rw = self.resized_hw
-        resized = image if (rh, rw) == self.source_hw else cv2.resize(
-            image, (rw, rh), interpolation=cv2.INTER_AREA if rh < self.source_hw[0] else cv2.INTER_LINEAR)
-        out[self.pad_top:self.pad_top + rh, self.pad_left:self.pad_left + rw] = resized.reshape(rh, rw, -1)
+        resized = (
+            image
+            if (rh, rw) == self.source_hw
+            else cv2.resize(
+                image, (rw, rh), interpolation=cv2.INTER_AREA if rh < self.source_hw[0] else cv2.INTER_LINEAR
+            )
+        )
+        out[self.pad_top : self.pad_top + rh, self.pad_left : self.pad_left + rw] = resized.reshape(rh, rw, -1)
         return out
 
 
@@ -119,8 +125,9 @@ class Preprocessor:
             box = self._letterboxes[source_hw] = Letterbox.fit(source_hw, self.input_hw)
         return box
 
-    def __call__(self, images: Sequence[np.ndarray], batch_size: int | None = None
-                 ) -> tuple[np.ndarray, list[Letterbox]]:
+    def __call__(
+        self, images: Sequence[np.ndarray], batch_size: int | None = None
+    ) -> tuple[np.ndarray, list[Letterbox]]:
         """`batch_size` larger than len(images) pads the batch with zeros (static-batch models)."""
         count = max(len(images), batch_size or 0)
         batch = np.zeros((count, 3, self.spec.height, self.spec.width), dtype=np.float32)

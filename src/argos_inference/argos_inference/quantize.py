@@ -7,6 +7,7 @@ kernels run fastest (measured about 2x faster than symmetric int8 here), but Ten
 non-zero zero points.
 The calibration images go through the detector's own preprocessing (calibration.py).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -22,8 +23,11 @@ from .calibration import CalibrationBatches, calibration_images
 from .onnx_model import input_shape, is_qdq, load_graph
 from .preprocess import InputSpec, Preprocessor
 
-CALIBRATION_METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-                       "percentile": CalibrationMethod.Percentile}
+CALIBRATION_METHODS = {
+    "minmax": CalibrationMethod.MinMax,
+    "entropy": CalibrationMethod.Entropy,
+    "percentile": CalibrationMethod.Percentile,
+}
 
 ACTIVATION_TYPES = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
 
@@ -63,17 +67,28 @@ def float_tail_nodes(model_proto) -> list[str]:
     conv_downstream = [False] * len(nodes)
     # reverse topological order (ONNX graphs are topologically sorted): children are known first
     for index in range(len(nodes) - 1, -1, -1):
-        conv_downstream[index] = any(nodes[c].op_type == "Conv" or conv_downstream[c]
-                                     for out in nodes[index].output for c in consumers.get(out, []))
+        conv_downstream[index] = any(
+            nodes[c].op_type == "Conv" or conv_downstream[c]
+            for out in nodes[index].output
+            for c in consumers.get(out, [])
+        )
     tail = sorted(n.name for n, below in zip(nodes, conv_downstream) if not below and n.op_type != "Constant")
     # a network that is nothing but a head (no Conv outside the tail) is quantized whole
     body_convs = [n for n, below in zip(nodes, conv_downstream) if n.op_type == "Conv" and below]
     return tail if body_convs else []
 
 
-def quantize_model(model: str | Path, calibration_dir: str | Path, output: str | Path, *,
-                   spec: InputSpec | None = None, limit: int = 0, method: str = "minmax",
-                   activations: str = "int8", keep_float_tail: bool = True) -> QuantizeReport:
+def quantize_model(
+    model: str | Path,
+    calibration_dir: str | Path,
+    output: str | Path,
+    *,
+    spec: InputSpec | None = None,
+    limit: int = 0,
+    method: str = "minmax",
+    activations: str = "int8",
+    keep_float_tail: bool = True,
+) -> QuantizeReport:
     """`spec`: the model's input spec (size defaults to the model's fixed input, RGB 0..1).
     `keep_float_tail`: leave the heads' last convs and the output decoding in float (see
     float_tail_nodes); off quantizes every node."""
@@ -103,11 +118,18 @@ def quantize_model(model: str | Path, calibration_dir: str | Path, output: str |
                 node.name = node.name or f"{node.op_type}_{index}"
             onnx.save(prepared_graph, str(prepared))
             excluded = float_tail_nodes(prepared_graph)
-        quantize_static(str(prepared), str(output), BatchReader(input_name, batches), nodes_to_exclude=excluded,
-                        quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=ACTIVATION_TYPES[activations], weight_type=QuantType.QInt8,
-                        calibrate_method=CALIBRATION_METHODS[method],
-                        extra_options={"ActivationSymmetric": activations == "int8", "WeightSymmetric": True})
+        quantize_static(
+            str(prepared),
+            str(output),
+            BatchReader(input_name, batches),
+            nodes_to_exclude=excluded,
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=ACTIVATION_TYPES[activations],
+            weight_type=QuantType.QInt8,
+            calibrate_method=CALIBRATION_METHODS[method],
+            extra_options={"ActivationSymmetric": activations == "int8", "WeightSymmetric": True},
+        )
     quantized = load_graph(output, key="--out")
     count = sum(node.op_type == "QuantizeLinear" for node in quantized.graph.node)
     return QuantizeReport(output, len(paths), count)

@@ -6,6 +6,7 @@ modules tested here (onnx_model, engine_cache, calibration, preprocess).
 Written against the TensorRT 10 Python API (named I/O tensors, execute_async_v3) and
 cuda-python's runtime bindings for device memory and the CUDA stream.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,13 +35,17 @@ def import_tensorrt():
     """(tensorrt, cuda runtime) modules, or a ConfigError saying why not."""
     try:
         import tensorrt as trt
+
         try:
             from cuda.bindings import runtime as cudart
         except ImportError:
             from cuda import cudart
     except ImportError as exc:
-        raise ConfigError("engine", f"tensorrt needs the tensorrt and cuda-python modules ({exc}); "
-                                    "use engine: onnxruntime on machines without TensorRT") from None
+        raise ConfigError(
+            "engine",
+            f"tensorrt needs the tensorrt and cuda-python modules ({exc}); "
+            "use engine: onnxruntime on machines without TensorRT",
+        ) from None
     return trt, cudart
 
 
@@ -56,8 +61,9 @@ def engine_input(params: Mapping[str, Any], graph) -> tuple[tuple[int, int, int,
     """Concrete (batch, 3, H, W) the engine is built for and the input spec calibration uses:
     the same resolution (parameters > model > metadata) as every other engine."""
     model_shape = onnx_input_shape(graph)
-    meta = read_metadata(params["model.path"], {p.key: p.value for p in graph.metadata_props},
-                         params["model.metadata"] or None)
+    meta = read_metadata(
+        params["model.path"], {p.key: p.value for p in graph.metadata_props}, params["model.metadata"] or None
+    )
     spec = resolve_input_spec(params, tuple(model_shape), "float32", meta)
     batch, _ = resolve_batch(model_shape[0] if model_shape else -1, params["model.batch"])
     return (batch, 3, spec.height, spec.width), spec
@@ -80,8 +86,11 @@ def _calibrator(trt, cudart, batches: CalibrationBatches, cache_path: Path):
             batch = np.ascontiguousarray(batch, dtype=np.float32)
             if self._device is None:
                 self._device = _check(cudart.cudaMalloc(batch.nbytes))
-            _check(cudart.cudaMemcpy(self._device, batch.ctypes.data, batch.nbytes,
-                                     cudart.cudaMemcpyKind.cudaMemcpyHostToDevice))
+            _check(
+                cudart.cudaMemcpy(
+                    self._device, batch.ctypes.data, batch.nbytes, cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
+                )
+            )
             return [int(self._device)]
 
         def read_calibration_cache(self):
@@ -90,15 +99,23 @@ def _calibrator(trt, cudart, batches: CalibrationBatches, cache_path: Path):
         def write_calibration_cache(self, cache):
             cache_path.parent.mkdir(parents=True, exist_ok=True)
             cache_path.write_bytes(bytes(cache))
+
     return EntropyCalibrator()
 
 
 class TensorRTEngine(Engine):
     name = "tensorrt"
 
-    def __init__(self, model_path: str | Path, shape: tuple[int, int, int, int], precision: str,
-                 cache_dir: str = "", calibration_dir: str = "", calibration_cache: str = "",
-                 calibration_spec: InputSpec | None = None):
+    def __init__(
+        self,
+        model_path: str | Path,
+        shape: tuple[int, int, int, int],
+        precision: str,
+        cache_dir: str = "",
+        calibration_dir: str = "",
+        calibration_cache: str = "",
+        calibration_spec: InputSpec | None = None,
+    ):
         self.model_path = Path(model_path)
         self.shape = tuple(shape)
         self.calibration_spec = calibration_spec or InputSpec(self.shape[2], self.shape[3])
@@ -117,8 +134,9 @@ class TensorRTEngine(Engine):
         logger = trt.Logger(trt.Logger.WARNING)
         gpu = _check(cudart.cudaGetDeviceProperties(0)).name
         gpu = gpu.decode(errors="replace").rstrip("\0") if isinstance(gpu, bytes) else str(gpu)
-        key = engine_key(self.model_path, trt.__version__, gpu, self.precision, self.shape,
-                         self.calibration_cache or None)
+        key = engine_key(
+            self.model_path, trt.__version__, gpu, self.precision, self.shape, self.calibration_cache or None
+        )
         self.engine_file = engine_path(self.cache_dir, self.model_path, key)
         if not self.engine_file.is_file():
             self._build(trt, cudart, logger)
@@ -129,8 +147,7 @@ class TensorRTEngine(Engine):
         self._context = self._engine.create_execution_context()
         self._stream = _check(cudart.cudaStreamCreate())
         self._names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
-        self._input_name = next(n for n in self._names
-                                if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
+        self._input_name = next(n for n in self._names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
         self._context.set_input_shape(self._input_name, self.shape)
         for name in self._names:
             shape = tuple(self._context.get_tensor_shape(name))
@@ -151,7 +168,7 @@ class TensorRTEngine(Engine):
             raise ConfigError("model.path", f"TensorRT cannot parse {self.model_path}: {errors[:400]}")
         config = builder.create_builder_config()
         if self.precision in ("fp16", "int8"):
-            config.set_flag(trt.BuilderFlag.FP16)   # int8 layers fall back to fp16, not fp32
+            config.set_flag(trt.BuilderFlag.FP16)  # int8 layers fall back to fp16, not fp32
         if self.precision == "int8":
             config.set_flag(trt.BuilderFlag.INT8)
             if not is_qdq(graph):
@@ -169,8 +186,11 @@ class TensorRTEngine(Engine):
 
     def _make_calibrator(self, trt, cudart):
         if not self.calibration_cache and not self.calibration_dir:
-            raise ConfigError("model.calibration_dir", "int8 from a model without QDQ nodes needs calibration "
-                                                       "images or a calibration cache (or run argos quantize)")
+            raise ConfigError(
+                "model.calibration_dir",
+                "int8 from a model without QDQ nodes needs calibration "
+                "images or a calibration cache (or run argos quantize)",
+            )
         cache = Path(self.calibration_cache or Path(self.calibration_dir) / "calibration.cache")
         paths = calibration_images(self.calibration_dir) if self.calibration_dir else []
         batches = CalibrationBatches(paths, Preprocessor(self.calibration_spec), self.shape[0]) if paths else []
@@ -182,24 +202,47 @@ class TensorRTEngine(Engine):
 
     def output_infos(self, shapes=None) -> list[OutputInfo]:
         names = [n for n in self._names if n != self._input_name]
-        return [OutputInfo(n, tuple(shapes[i]) if shapes else self._host_outputs[n].shape,
-                           self._host_outputs[n].dtype.kind in "iu") for i, n in enumerate(names)]
+        return [
+            OutputInfo(
+                n, tuple(shapes[i]) if shapes else self._host_outputs[n].shape, self._host_outputs[n].dtype.kind in "iu"
+            )
+            for i, n in enumerate(names)
+        ]
 
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         cudart = self._cudart
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        _check(cudart.cudaMemcpyAsync(self._device[self._input_name], batch.ctypes.data, batch.nbytes,
-                                      cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, self._stream))
+        _check(
+            cudart.cudaMemcpyAsync(
+                self._device[self._input_name],
+                batch.ctypes.data,
+                batch.nbytes,
+                cudart.cudaMemcpyKind.cudaMemcpyHostToDevice,
+                self._stream,
+            )
+        )
         self._context.execute_async_v3(int(self._stream))
         for name, host in self._host_outputs.items():
-            _check(cudart.cudaMemcpyAsync(host.ctypes.data, self._device[name], host.nbytes,
-                                          cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost, self._stream))
+            _check(
+                cudart.cudaMemcpyAsync(
+                    host.ctypes.data,
+                    self._device[name],
+                    host.nbytes,
+                    cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost,
+                    self._stream,
+                )
+            )
         _check(cudart.cudaStreamSynchronize(self._stream))
         return [host.copy() for host in self._host_outputs.values()]
 
     def describe(self) -> dict:
-        return {"backend": self.name, "model": str(self.model_path), "precision": self.precision,
-                "input_shape": list(self.shape), "engine_file": str(self.engine_file or "")}
+        return {
+            "backend": self.name,
+            "model": str(self.model_path),
+            "precision": self.precision,
+            "input_shape": list(self.shape),
+            "engine_file": str(self.engine_file or ""),
+        }
 
     def close(self) -> None:
         if self._stream is not None:
@@ -211,7 +254,14 @@ class TensorRTEngine(Engine):
 
 
 def tensorrt_engine_from_params(params: Mapping[str, Any]) -> TensorRTEngine:
-    import_tensorrt()   # fail with a clear ConfigError before any file work
+    import_tensorrt()  # fail with a clear ConfigError before any file work
     shape, spec = engine_input(params, load_graph(params["model.path"]))
-    return TensorRTEngine(params["model.path"], shape, params["model.precision"], params["model.engine_cache_dir"],
-                          params["model.calibration_dir"], params["model.calibration_cache"], spec)
+    return TensorRTEngine(
+        params["model.path"],
+        shape,
+        params["model.precision"],
+        params["model.engine_cache_dir"],
+        params["model.calibration_dir"],
+        params["model.calibration_cache"],
+        spec,
+    )

@@ -1,4 +1,5 @@
 """Inference configuration: area bands, detector factory, and PARAMS against config/edge.yaml."""
+
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,19 @@ def params(**overrides):
     return resolve(PARAMS, {k.replace("__", "."): v for k, v in overrides.items()})
 
 
-@pytest.mark.parametrize("area, label", [
-    (1.0, "bicycle"), (100.0, "bicycle"), (100.1, "car"), (640.0, "car"), (800.0, "car"),
-    (800.5, "bus"), (3000.0, "bus"), (3000.1, None),
-])
+@pytest.mark.parametrize(
+    "area, label",
+    [
+        (1.0, "bicycle"),
+        (100.0, "bicycle"),
+        (100.1, "car"),
+        (640.0, "car"),
+        (800.0, "car"),
+        (800.5, "bus"),
+        (3000.0, "bus"),
+        (3000.1, None),
+    ],
+)
 def test_area_bands_map_upper_bounds_to_labels(area, label):
     bands = SizeBands.from_config([100.0, 800.0, 3000.0], ["bicycle", "car", "bus"], DEFAULT_CLASSES)
     assert bands.label_for(area) == label
@@ -34,13 +44,16 @@ def test_default_bands_label_the_default_scene_sizes():
     assert set(detector.bands.labels) <= set(DEFAULT_CLASSES)
 
 
-@pytest.mark.parametrize("max_areas, labels, key, words", [
-    ([100.0, 800.0], ["car", "airplane"], "motion.class_labels", "airplane"),
-    ([100.0, 800.0], ["car"], "motion.class_labels", "pair up"),
-    ([800.0, 100.0], ["car", "bus"], "motion.class_max_area", "ascending"),
-    ([0.0, 100.0], ["car", "bus"], "motion.class_max_area", "positive"),
-    ([], [], "motion.class_max_area", "at least one"),
-])
+@pytest.mark.parametrize(
+    "max_areas, labels, key, words",
+    [
+        ([100.0, 800.0], ["car", "airplane"], "motion.class_labels", "airplane"),
+        ([100.0, 800.0], ["car"], "motion.class_labels", "pair up"),
+        ([800.0, 100.0], ["car", "bus"], "motion.class_max_area", "ascending"),
+        ([0.0, 100.0], ["car", "bus"], "motion.class_max_area", "positive"),
+        ([], [], "motion.class_max_area", "at least one"),
+    ],
+)
 def test_bad_area_bands_name_the_key(max_areas, labels, key, words):
     with pytest.raises(ConfigError) as err:
         SizeBands.from_config(max_areas, labels, DEFAULT_CLASSES)
@@ -49,10 +62,11 @@ def test_bad_area_bands_name_the_key(max_areas, labels, key, words):
 
 def test_band_label_must_be_in_the_configured_classes():
     with pytest.raises(ConfigError) as err:
-        create_detector(params(classes=["car", "truck"]))   # default bands also use bicycle, bus, ...
+        create_detector(params(classes=["car", "truck"]))  # default bands also use bicycle, bus, ...
     assert err.value.key == "motion.class_labels"
-    detector = create_detector(params(classes=["car", "truck"], motion__class_max_area=[900.0, 5000.0],
-                                      motion__class_labels=["car", "truck"]))
+    detector = create_detector(
+        params(classes=["car", "truck"], motion__class_max_area=[900.0, 5000.0], motion__class_labels=["car", "truck"])
+    )
     assert detector.bands.labels == ("car", "truck")
 
 
@@ -71,16 +85,19 @@ def test_unknown_engine_is_a_config_error_naming_engine():
         create_detector(values)
     assert err.value.key == "engine" and "yolo" in err.value.problem
     with pytest.raises(ConfigError) as err:
-        params(engine="yolo")   # the spec's choices reject it before the factory
+        params(engine="yolo")  # the spec's choices reject it before the factory
     assert err.value.key == "engine"
 
 
-@pytest.mark.parametrize("overrides, key", [
-    ({"motion.scale": 0.0}, "motion.scale"),
-    ({"motion.scale": 1.5}, "motion.scale"),
-    ({"score_threshold": 1.2}, "score_threshold"),
-    ({"motion.history": 2.5}, "motion.history"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"motion.scale": 0.0}, "motion.scale"),
+        ({"motion.scale": 1.5}, "motion.scale"),
+        ({"score_threshold": 1.2}, "score_threshold"),
+        ({"motion.history": 2.5}, "motion.history"),
+    ],
+)
 def test_out_of_range_values_name_the_key(overrides, key):
     with pytest.raises(ConfigError) as err:
         resolve(PARAMS, overrides)
@@ -100,16 +117,20 @@ def test_every_edge_yaml_key_of_the_inference_node_is_a_param_of_that_type():
     create_detector(resolved).close()
 
 
-@pytest.mark.parametrize("overrides, key", [
-    ({"engine": "onnxruntime"}, "model.path"),
-    ({"engine": "onnxruntime", "model.path": "/nonexistent/model.onnx"}, "model.path"),
-    ({"model.class_thresholds.labels": ["car"]}, "model.class_thresholds.values"),
-    ({"model.input_size": [640]}, "model.input_size"),
-    ({"model.mean": [0.5, 0.5]}, "model.mean"),
-    ({"model.std": [0.5, 0.0, 0.5]}, "model.std"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"engine": "onnxruntime"}, "model.path"),
+        ({"engine": "onnxruntime", "model.path": "/nonexistent/model.onnx"}, "model.path"),
+        ({"model.class_thresholds.labels": ["car"]}, "model.class_thresholds.values"),
+        ({"model.input_size": [640]}, "model.input_size"),
+        ({"model.mean": [0.5, 0.5]}, "model.mean"),
+        ({"model.std": [0.5, 0.0, 0.5]}, "model.std"),
+    ],
+)
 def test_validate_names_the_model_key(overrides, key):
     from argos_inference.params import validate
+
     with pytest.raises(ConfigError) as err:
         validate(params(**{k.replace(".", "__"): v for k, v in overrides.items()}))
     assert err.value.key == key

@@ -11,16 +11,18 @@ from argos_common.params import ConfigError, resolve
 from argos_inference.factory import create_detector
 from argos_inference.params import PARAMS
 
-INPUT_HW = (64, 96)          # model input height, width
-SOURCE_HW = (120, 320)       # camera image: letterboxed with bars top and bottom
+INPUT_HW = (64, 96)  # model input height, width
+SOURCE_HW = (120, 320)  # camera image: letterboxed with bars top and bottom
 CLASSES = ["car", "truck", "bus"]
 
 
 def constant_output_model(path, outputs, input_hw=INPUT_HW, batch=1, integer_outputs=()):
     """Model with input `images` [batch,3,H,W] whose outputs are the given tensors (plus 0 x the
     input mean, so the graph really consumes its input)."""
-    nodes = [helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
-             helper.make_node("Mul", ["mean", "zero"], ["nothing"])]
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+    ]
     inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
     infos = []
     for name, value in outputs.items():
@@ -33,9 +35,13 @@ def constant_output_model(path, outputs, input_hw=INPUT_HW, batch=1, integer_out
         else:
             nodes.append(helper.make_node("Add", [f"{name}_value", "nothing"], [name]))
             infos.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(value.shape)))
-    graph = helper.make_graph(nodes, "constant_outputs",
-                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, *input_hw])],
-                              infos, inits)
+    graph = helper.make_graph(
+        nodes,
+        "constant_outputs",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, *input_hw])],
+        infos,
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -43,8 +49,14 @@ def constant_output_model(path, outputs, input_hw=INPUT_HW, batch=1, integer_out
 
 
 def detector_for(path, **overrides):
-    values = {"engine": "onnxruntime", "model.path": str(path), "classes": CLASSES, "score_threshold": 0.3,
-              "model.nms_iou": 0.5, **overrides}
+    values = {
+        "engine": "onnxruntime",
+        "model.path": str(path),
+        "classes": CLASSES,
+        "score_threshold": 0.3,
+        "model.nms_iou": 0.5,
+        **overrides,
+    }
     return create_detector(resolve(PARAMS, values))
 
 
@@ -53,6 +65,7 @@ def source_image():
 
 
 # ---- independent reference ------------------------------------------------------------------
+
 
 def ref_iou(a, b):
     w = min(a[2], b[2]) - max(a[0], b[0])
@@ -106,6 +119,7 @@ def corners(cx, cy, w, h):
 
 # ---- layouts -----------------------------------------------------------------------------------
 
+
 def test_yolov8_layout_channels_first(tmp_path):
     rng = np.random.default_rng(1)
     n, c = 40, len(CLASSES)
@@ -138,10 +152,19 @@ def test_yolov4_deepstream_layout_with_per_class_thresholds(tmp_path):
     rng = np.random.default_rng(3)
     n = 30
     xywh = random_rows(rng, n)
-    raw = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2,
-                          rng.uniform(0, 1, (n, 1)), rng.integers(0, 3, (n, 1))], axis=1)[None]   # [1, N, 6]
-    detector = detector_for(constant_output_model(tmp_path / "v4.onnx", {"output": raw}),
-                            **{"model.class_thresholds.labels": ["bus"], "model.class_thresholds.values": [0.8]})
+    raw = np.concatenate(
+        [
+            xywh[:, :2] - xywh[:, 2:] / 2,
+            xywh[:, :2] + xywh[:, 2:] / 2,
+            rng.uniform(0, 1, (n, 1)),
+            rng.integers(0, 3, (n, 1)),
+        ],
+        axis=1,
+    )[None]  # [1, N, 6]
+    detector = detector_for(
+        constant_output_model(tmp_path / "v4.onnx", {"output": raw}),
+        **{"model.class_thresholds.labels": ["bus"], "model.class_thresholds.values": [0.8]},
+    )
     assert detector.describe()["layout"] == "yolov4"
     cands = [(*row[:4], row[4], int(row[5])) for row in raw[0]]
     assert_matches(detector.detect([source_image()])[0], ref_finish(cands, [0.3, 0.3, 0.8]))
@@ -151,9 +174,10 @@ def test_detr_layout_normalised_boxes_and_no_nms(tmp_path):
     rng = np.random.default_rng(4)
     q, c = 20, len(CLASSES)
     rows = random_rows(rng, q) / np.array([INPUT_HW[1], INPUT_HW[0]] * 2)
-    raw = np.concatenate([rows, rng.uniform(0, 1, (q, c))], axis=1)[None]       # [1, Q, 4+C]
-    detector = detector_for(constant_output_model(tmp_path / "detr.onnx", {"logits_boxes": raw}),
-                            **{"model.layout": "detr"})
+    raw = np.concatenate([rows, rng.uniform(0, 1, (q, c))], axis=1)[None]  # [1, Q, 4+C]
+    detector = detector_for(
+        constant_output_model(tmp_path / "detr.onnx", {"logits_boxes": raw}), **{"model.layout": "detr"}
+    )
     cands = []
     for row in raw[0]:
         cx, cy, w, h = row[0] * INPUT_HW[1], row[1] * INPUT_HW[0], row[2] * INPUT_HW[1], row[3] * INPUT_HW[0]
@@ -170,8 +194,9 @@ def test_end_to_end_nms_layout_uses_only_num_dets_rows(tmp_path):
     scores = rng.uniform(0.2, 1, (1, k))
     classes = rng.integers(0, 3, (1, k))
     outputs = {"det_boxes": boxes, "det_scores": scores, "det_classes": classes, "num_dets": np.array([[6]])}
-    detector = detector_for(constant_output_model(tmp_path / "e2e.onnx", outputs,
-                                                  integer_outputs=("det_classes", "num_dets")))
+    detector = detector_for(
+        constant_output_model(tmp_path / "e2e.onnx", outputs, integer_outputs=("det_classes", "num_dets"))
+    )
     assert detector.describe()["layout"] == "e2e" and not detector.describe()["nms"]
     cands = [(*boxes[0, i], scores[0, i], int(classes[0, i])) for i in range(6)]
     assert_matches(detector.detect([source_image()])[0], ref_finish(cands, [0.3] * 3, nms=False))
@@ -180,17 +205,18 @@ def test_end_to_end_nms_layout_uses_only_num_dets_rows(tmp_path):
 def test_batch_of_several_cameras_each_in_its_own_coordinates(tmp_path):
     n = 20
     raw = np.zeros((2, 4 + 3, n), np.float32)
-    raw[0, :4, 0], raw[0, 4, 0] = (48, 32, 20, 10), 0.9      # image 0: one car
-    raw[1, :4, 1], raw[1, 6, 1] = (20, 20, 10, 10), 0.8      # image 1: one bus
+    raw[0, :4, 0], raw[0, 4, 0] = (48, 32, 20, 10), 0.9  # image 0: one car
+    raw[1, :4, 1], raw[1, 6, 1] = (20, 20, 10, 10), 0.8  # image 1: one bus
     detector = detector_for(constant_output_model(tmp_path / "b2.onnx", {"output0": raw}, batch=2))
     small, large = np.zeros((64, 96, 3), np.uint8), np.zeros((128, 192, 3), np.uint8)
     out = detector.detect([small, large, small])
     assert [d.labels for d in out] == [["car"], ["bus"], ["car"]]
-    np.testing.assert_allclose(out[0].boxes[0], [38, 27, 58, 37], atol=1e-4)       # 1:1 letterbox
-    np.testing.assert_allclose(out[1].boxes[0], [30, 30, 50, 50], atol=1e-4)       # scale 2
+    np.testing.assert_allclose(out[0].boxes[0], [38, 27, 58, 37], atol=1e-4)  # 1:1 letterbox
+    np.testing.assert_allclose(out[1].boxes[0], [30, 30, 50, 50], atol=1e-4)  # scale 2
 
 
 # ---- configuration and model errors --------------------------------------------------------------
+
 
 def test_missing_and_corrupt_model_files_name_model_path(tmp_path):
     with pytest.raises(ConfigError) as err:
@@ -239,8 +265,10 @@ def test_class_map_from_the_sidecar_json_and_labels_outside_classes(tmp_path):
 
 def test_training_style_sidecar_sets_input_size_and_normalisation(tmp_path):
     path = constant_output_model(tmp_path / "dyn.onnx", {"output0": np.zeros((1, 4 + 3, 100))}, input_hw=("h", "w"))
-    (tmp_path / "dyn.json").write_text('{"classes": ["car", "truck", "bus"], "layout": "yolov8", '
-                                       '"input_size": {"width": 96, "height": 64}, "normalization": "0-255"}')
+    (tmp_path / "dyn.json").write_text(
+        '{"classes": ["car", "truck", "bus"], "layout": "yolov8", '
+        '"input_size": {"width": 96, "height": 64}, "normalization": "0-255"}'
+    )
     described = detector_for(path).describe()
     assert described["input_size"] == [64, 96] and described["layout"] == "yolov8"
     assert described["std"] == pytest.approx([1 / 255] * 3)

@@ -1,5 +1,6 @@
 """MotionDetector on scenes synthesized here: a noisy textured background with rectangles of
 known position moving across it, so every expected box is exact."""
+
 import time
 from dataclasses import dataclass
 
@@ -18,10 +19,10 @@ WIDTH, HEIGHT = 1280, 720
 @dataclass(frozen=True)
 class MovingRectangle:
     colour: tuple[int, int, int]
-    size: tuple[int, int]           # width, height in source pixels
-    start: tuple[int, int]          # top-left at frame 0
-    velocity: tuple[int, int]       # pixels per frame
-    label: str                      # expected class from the default area bands
+    size: tuple[int, int]  # width, height in source pixels
+    start: tuple[int, int]  # top-left at frame 0
+    velocity: tuple[int, int]  # pixels per frame
+    label: str  # expected class from the default area bands
 
     def box(self, t: int) -> tuple[int, int, int, int]:
         x, y = self.start[0] + self.velocity[0] * t, self.start[1] + self.velocity[1] * t
@@ -103,9 +104,11 @@ def test_finds_each_moving_rectangle_after_warmup(scale):
         if t >= detector.warmup_frames + 5:  # first-frame ghosts have faded by now
             assert len(detections) == sum(scene.inside(b) for b in truth), f"frame {t}: {detections.boxes.tolist()}"
     assert matched >= 3 * 25
-    steady = np.array(cost_ms[detector.warmup_frames:])
-    print(f"\nmotion detector at {WIDTH}x{HEIGHT}, scale {scale}: "
-          f"mean {steady.mean():.2f} ms, p95 {np.percentile(steady, 95):.2f} ms per frame")
+    steady = np.array(cost_ms[detector.warmup_frames :])
+    print(
+        f"\nmotion detector at {WIDTH}x{HEIGHT}, scale {scale}: "
+        f"mean {steady.mean():.2f} ms, p95 {np.percentile(steady, 95):.2f} ms per frame"
+    )
 
 
 def test_static_sequence_gives_no_detections():
@@ -128,7 +131,7 @@ def test_batch_returns_one_result_per_image_in_order():
 
 
 def test_blob_below_min_area_is_ignored():
-    tiny = MovingRectangle((40, 40, 210), (10, 8), (100, 100), (6, 0), "car")     # 80 px^2 < min_area 120
+    tiny = MovingRectangle((40, 40, 210), (10, 8), (100, 100), (6, 0), "car")  # 80 px^2 < min_area 120
     detector = default_detector(**QUICK)
     scene = Scene(640, 360)
     results = [detector.detect([scene.frame(t, (tiny, TRAFFIC[0]))[0]])[0] for t in range(30)]

@@ -1,4 +1,5 @@
 """Class-aware NMS, per-class thresholds and top-k against a plain-loop reference; layout detection."""
+
 import numpy as np
 import pytest
 
@@ -54,8 +55,9 @@ def test_other_classes_never_suppress_and_top_k_keeps_the_best():
 
 def test_class_index_outside_the_class_map_is_an_error():
     with pytest.raises(ValueError, match="outside the class map"):
-        PostProcess(np.full(2, 0.1, np.float32))(Candidates(np.zeros((1, 4), np.float32), np.ones(1, np.float32),
-                                                            np.array([5])))
+        PostProcess(np.full(2, 0.1, np.float32))(
+            Candidates(np.zeros((1, 4), np.float32), np.ones(1, np.float32), np.array([5]))
+        )
 
 
 def test_iou_matrix():
@@ -64,10 +66,17 @@ def test_iou_matrix():
     np.testing.assert_allclose(iou_matrix(a, b), [[1.0, 50 / 150, 0.0]])
 
 
-@pytest.mark.parametrize("shape, classes, layout", [
-    ((1, 15, 8400), 11, "yolov8"), ((1, 15, 8400), None, "yolov8"), ((1, 25200, 16), 11, "yolov5"),
-    ((1, 300, 15), 11, "detr"), ((1, 8400, 6), 11, "yolov4"), ((1, 8400, 6), None, "yolov4"),
-])
+@pytest.mark.parametrize(
+    "shape, classes, layout",
+    [
+        ((1, 15, 8400), 11, "yolov8"),
+        ((1, 15, 8400), None, "yolov8"),
+        ((1, 25200, 16), 11, "yolov5"),
+        ((1, 300, 15), 11, "detr"),
+        ((1, 8400, 6), 11, "yolov4"),
+        ((1, 8400, 6), None, "yolov4"),
+    ],
+)
 def test_single_output_layout_detection(shape, classes, layout):
     assert detect_layout([OutputInfo("output0", shape)], classes) == layout
 
@@ -79,9 +88,17 @@ def test_undecidable_layouts_ask_for_model_layout(shape, classes):
 
 
 def test_e2e_outputs_found_by_name_or_by_shape_and_dtype():
-    named = [OutputInfo("detection_classes", (1, 100), True), OutputInfo("num_detections", (1, 1), True),
-             OutputInfo("detection_scores", (1, 100)), OutputInfo("detection_boxes", (1, 100, 4))]
+    named = [
+        OutputInfo("detection_classes", (1, 100), True),
+        OutputInfo("num_detections", (1, 1), True),
+        OutputInfo("detection_scores", (1, 100)),
+        OutputInfo("detection_boxes", (1, 100, 4)),
+    ]
     assert e2e_output_order(named) == (1, 3, 2, 0)
-    anonymous = [OutputInfo("o1", (1, 1), True), OutputInfo("o2", (1, 100, 4)), OutputInfo("o3", (1, 100), True),
-                 OutputInfo("o4", (1, 100))]
+    anonymous = [
+        OutputInfo("o1", (1, 1), True),
+        OutputInfo("o2", (1, 100, 4)),
+        OutputInfo("o3", (1, 100), True),
+        OutputInfo("o4", (1, 100)),
+    ]
     assert e2e_output_order(anonymous) == (0, 1, 3, 2)

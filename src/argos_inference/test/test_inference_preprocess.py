@@ -1,14 +1,22 @@
 """Letterbox round trips and the model-input tensor: colour order, normalisation, batching."""
+
 import numpy as np
 import pytest
 
 from argos_inference.preprocess import PAD_VALUE, InputSpec, Letterbox, Preprocessor
 
 
-@pytest.mark.parametrize("source_hw, input_hw", [
-    ((720, 1280), (640, 640)), ((1080, 1920), (384, 640)), ((480, 640), (640, 640)),
-    ((37, 999), (64, 96)), ((640, 640), (640, 640)), ((100, 50), (320, 320)),
-])
+@pytest.mark.parametrize(
+    "source_hw, input_hw",
+    [
+        ((720, 1280), (640, 640)),
+        ((1080, 1920), (384, 640)),
+        ((480, 640), (640, 640)),
+        ((37, 999), (64, 96)),
+        ((640, 640), (640, 640)),
+        ((100, 50), (320, 320)),
+    ],
+)
 def test_letterbox_round_trip_is_exact_and_fits_the_input(source_hw, input_hw):
     box = Letterbox.fit(source_hw, input_hw)
     rng = np.random.default_rng(0)
@@ -19,8 +27,9 @@ def test_letterbox_round_trip_is_exact_and_fits_the_input(source_hw, input_hw):
     assert image_corners[0] >= 0 and image_corners[1] >= 0
     assert image_corners[2] <= input_hw[1] and image_corners[3] <= input_hw[0]
     # the image touches two opposite sides of the input (uniform scale, centred padding)
-    assert (image_corners[0] == 0 and image_corners[2] == input_hw[1]) or \
-           (image_corners[1] == 0 and image_corners[3] == input_hw[0])
+    assert (image_corners[0] == 0 and image_corners[2] == input_hw[1]) or (
+        image_corners[1] == 0 and image_corners[3] == input_hw[0]
+    )
     assert abs(box.pad_left - (input_hw[1] - image_corners[2])) <= 1
     assert abs(box.pad_top - (input_hw[0] - image_corners[3])) <= 1
 
@@ -33,18 +42,18 @@ def test_to_source_clips_to_the_image():
 
 def test_letterboxed_pixels_land_where_to_model_says():
     image = np.zeros((90, 160, 3), np.uint8)
-    image[30:60, 40:80] = (255, 0, 0)      # a blue (BGR) block
+    image[30:60, 40:80] = (255, 0, 0)  # a blue (BGR) block
     box = Letterbox.fit(image.shape[:2], (128, 128))
     canvas = box.apply(image)
     x1, y1, x2, y2 = box.to_model(np.array([[40, 30, 80, 60]]))[0]
-    inner = canvas[int(np.ceil(y1)) + 1:int(y2) - 1, int(np.ceil(x1)) + 1:int(x2) - 1]
+    inner = canvas[int(np.ceil(y1)) + 1 : int(y2) - 1, int(np.ceil(x1)) + 1 : int(x2) - 1]
     assert (inner == (255, 0, 0)).all()
-    assert (canvas[:box.pad_top] == PAD_VALUE).all() and (canvas[box.pad_top + box.resized_hw[0]:] == PAD_VALUE).all()
+    assert (canvas[: box.pad_top] == PAD_VALUE).all() and (canvas[box.pad_top + box.resized_hw[0] :] == PAD_VALUE).all()
 
 
 def test_preprocessor_colour_order_normalisation_and_batch_padding():
     image = np.zeros((8, 8, 3), np.uint8)
-    image[..., 0], image[..., 1], image[..., 2] = 10, 128, 250      # B, G, R
+    image[..., 0], image[..., 1], image[..., 2] = 10, 128, 250  # B, G, R
     rgb = Preprocessor(InputSpec(8, 8, "rgb"))
     batch, boxes = rgb([image], batch_size=3)
     assert batch.shape == (3, 3, 8, 8) and batch.dtype == np.float32 and len(boxes) == 1

@@ -1,5 +1,6 @@
 """`argos quantize`: a small conv model built here, calibrated on images written here; the int8
 QDQ model must stay close to fp32 and carry per-channel weight scales."""
+
 import argparse
 
 import cv2
@@ -16,15 +17,24 @@ from argos_inference.quantize import quantize_model
 
 def small_conv_model(path, seed=0):
     rng = np.random.default_rng(seed)
-    inits = [numpy_helper.from_array((rng.normal(0, 0.3, (8, 3, 3, 3))).astype(np.float32), "w1"),
-             numpy_helper.from_array(rng.normal(0, 0.1, 8).astype(np.float32), "b1"),
-             numpy_helper.from_array((rng.normal(0, 0.3, (6, 8, 3, 3))).astype(np.float32), "w2"),
-             numpy_helper.from_array(rng.normal(0, 0.1, 6).astype(np.float32), "b2")]
-    nodes = [helper.make_node("Conv", ["images", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
-             helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2", "b2"], ["out"], pads=[1, 1, 1, 1])]
-    graph = helper.make_graph(nodes, "small", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 32, 32])],
-                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 6, 16, 16])], inits)
+    inits = [
+        numpy_helper.from_array((rng.normal(0, 0.3, (8, 3, 3, 3))).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 8).astype(np.float32), "b1"),
+        numpy_helper.from_array((rng.normal(0, 0.3, (6, 8, 3, 3))).astype(np.float32), "w2"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 6).astype(np.float32), "b2"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["images", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["out"], pads=[1, 1, 1, 1]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "small",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 6, 16, 16])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -33,7 +43,13 @@ def small_conv_model(path, seed=0):
 
 def scene(rng):
     image = cv2.GaussianBlur(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), (0, 0), 2)
-    cv2.rectangle(image, tuple(int(v) for v in rng.integers(0, 30, 2)), (50, 40), tuple(int(v) for v in rng.integers(0, 255, 3)), -1)
+    cv2.rectangle(
+        image,
+        tuple(int(v) for v in rng.integers(0, 30, 2)),
+        (50, 40),
+        tuple(int(v) for v in rng.integers(0, 255, 3)),
+        -1,
+    )
     return image
 
 
@@ -69,12 +85,12 @@ def test_int8_qdq_model_is_close_to_fp32(tmp_path, calibration, activations):
     assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
     weight_scales = [i for i in quantized.graph.initializer if i.name.startswith("w1") and "scale" in i.name]
     assert weight_scales and max(len(numpy_helper.to_array(s).reshape(-1)) for s in weight_scales) == 8  # per channel
-    if activations == "int8":   # symmetric: every zero point 0, as TensorRT requires
+    if activations == "int8":  # symmetric: every zero point 0, as TensorRT requires
         zero_points = [numpy_helper.to_array(i) for i in quantized.graph.initializer if "zero_point" in i.name]
         assert zero_points and all(not z.any() for z in zero_points)
     batch, _ = Preprocessor(InputSpec(32, 32))([scene(np.random.default_rng(99))])
     reference, approx = run(fp32, batch), run(report.output, batch, fused=activations == "uint8")
-    error = np.sqrt(np.mean((reference - approx) ** 2)) / np.sqrt(np.mean(reference ** 2))
+    error = np.sqrt(np.mean((reference - approx) ** 2)) / np.sqrt(np.mean(reference**2))
     assert error < 0.05
 
 
@@ -88,13 +104,42 @@ def argos(argv: list[str]) -> int:
 
 def test_quantize_command(tmp_path, calibration, capsys):
     fp32 = small_conv_model(tmp_path / "fp32.onnx")
-    assert argos(["quantize", "--model", str(fp32), "--calib", str(calibration), "--out", str(tmp_path / "q.onnx"),
-                  "--limit", "4"]) == 0
+    assert (
+        argos(
+            [
+                "quantize",
+                "--model",
+                str(fp32),
+                "--calib",
+                str(calibration),
+                "--out",
+                str(tmp_path / "q.onnx"),
+                "--limit",
+                "4",
+            ]
+        )
+        == 0
+    )
     assert "calibrated on 4 images" in capsys.readouterr().out and (tmp_path / "q.onnx").is_file()
-    assert argos(["quantize", "--model", str(fp32), "--calib", str(tmp_path / "none"), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert (
+        argos(["quantize", "--model", str(fp32), "--calib", str(tmp_path / "none"), "--out", str(tmp_path / "x.onnx")])
+        == 2
+    )
     assert "calibration folder not found" in capsys.readouterr().err
-    assert argos(["quantize", "--model", str(tmp_path / "q.onnx"), "--calib", str(calibration),
-                  "--out", str(tmp_path / "y.onnx")]) == 2
+    assert (
+        argos(
+            [
+                "quantize",
+                "--model",
+                str(tmp_path / "q.onnx"),
+                "--calib",
+                str(calibration),
+                "--out",
+                str(tmp_path / "y.onnx"),
+            ]
+        )
+        == 2
+    )
     assert "already quantised" in capsys.readouterr().err
 
 
@@ -102,13 +147,21 @@ def test_float_tail_keeps_the_decoding_after_the_last_conv_in_float():
     from onnx import TensorProto, helper
 
     from argos_inference.quantize import float_tail_nodes
+
     w = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 1, 1], [0.1] * 12)
     w2 = helper.make_tensor("w2", TensorProto.FLOAT, [4, 4, 1, 1], [0.1] * 16)
-    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="body_conv"),
-             helper.make_node("Relu", ["a"], ["b"], name="body_relu"),
-             helper.make_node("Conv", ["b", "w2"], ["c"], name="head_conv"),
-             helper.make_node("Sigmoid", ["c"], ["d"], name="decode_sigmoid"),
-             helper.make_node("Mul", ["d", "d"], ["y"], name="decode_mul")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 4])], [w, w2])
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["a"], name="body_conv"),
+        helper.make_node("Relu", ["a"], ["b"], name="body_relu"),
+        helper.make_node("Conv", ["b", "w2"], ["c"], name="head_conv"),
+        helper.make_node("Sigmoid", ["c"], ["d"], name="decode_sigmoid"),
+        helper.make_node("Mul", ["d", "d"], ["y"], name="decode_mul"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 4])],
+        [w, w2],
+    )
     assert float_tail_nodes(helper.make_model(graph)) == ["decode_mul", "decode_sigmoid", "head_conv"]

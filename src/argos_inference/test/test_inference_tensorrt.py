@@ -1,5 +1,6 @@
 """The TensorRT engine's shared parts (engine cache key, calibration batching, QDQ detection, input
 shape resolution) run here; building and running an engine needs tensorrt and skips without it."""
+
 import cv2
 import numpy as np
 import onnx
@@ -17,9 +18,13 @@ from argos_inference.tensorrt_engine import engine_input
 
 def conv_model(path, shape=(1, 3, 32, 48)):
     w = numpy_helper.from_array(np.ones((2, 3, 1, 1), np.float32), "w")
-    graph = helper.make_graph([helper.make_node("Conv", ["images", "w"], ["out"])], "conv",
-                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, list(shape))],
-                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], [w])
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["images", "w"], ["out"])],
+        "conv",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+        [w],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -30,10 +35,12 @@ def test_engine_key_changes_with_every_component_and_is_stable(tmp_path):
     model = conv_model(tmp_path / "m.onnx")
     base = engine_key(model, "10.3.0", "Orin", "fp16", (1, 3, 32, 48))
     assert base == engine_key(model, "10.3.0", "Orin", "fp16", [1, 3, 32, 48])
-    variants = [engine_key(model, "10.4.0", "Orin", "fp16", (1, 3, 32, 48)),
-                engine_key(model, "10.3.0", "Xavier", "fp16", (1, 3, 32, 48)),
-                engine_key(model, "10.3.0", "Orin", "int8", (1, 3, 32, 48)),
-                engine_key(model, "10.3.0", "Orin", "fp16", (2, 3, 32, 48))]
+    variants = [
+        engine_key(model, "10.4.0", "Orin", "fp16", (1, 3, 32, 48)),
+        engine_key(model, "10.3.0", "Xavier", "fp16", (1, 3, 32, 48)),
+        engine_key(model, "10.3.0", "Orin", "int8", (1, 3, 32, 48)),
+        engine_key(model, "10.3.0", "Orin", "fp16", (2, 3, 32, 48)),
+    ]
     other = conv_model(tmp_path / "other.onnx", (1, 3, 32, 64))
     variants.append(engine_key(other, "10.3.0", "Orin", "fp16", (1, 3, 32, 48)))
     cache = tmp_path / "calib.cache"
@@ -54,9 +61,15 @@ def test_engine_key_hashes_the_model_bytes(tmp_path):
     assert isinstance(first, EngineKey) and len(first.model_sha256) == 64
 
 
-@pytest.mark.parametrize("count, size, expected", [
-    (5, 2, [[0, 1], [2, 3], [4, 0]]), (4, 2, [[0, 1], [2, 3]]), (1, 3, [[0, 0, 0]]), (3, 1, [[0], [1], [2]]),
-])
+@pytest.mark.parametrize(
+    "count, size, expected",
+    [
+        (5, 2, [[0, 1], [2, 3], [4, 0]]),
+        (4, 2, [[0, 1], [2, 3]]),
+        (1, 3, [[0, 0, 0]]),
+        (3, 1, [[0], [1], [2]]),
+    ],
+)
 def test_calibration_batches_are_full_and_use_every_image(count, size, expected):
     assert batch_indices(count, size) == expected
 
@@ -108,10 +121,12 @@ def test_engine_input_shape_resolution(tmp_path):
 def test_tensorrt_engine_without_tensorrt_is_a_config_error(tmp_path):
     try:
         import tensorrt  # noqa: F401
+
         pytest.skip("tensorrt is importable here; the error path does not apply")
     except ImportError:
         pass
     from argos_inference.factory import create_detector
+
     params = resolve(PARAMS, {"engine": "tensorrt", "model.path": str(conv_model(tmp_path / "m.onnx"))})
     with pytest.raises(ConfigError) as err:
         create_detector(params)
@@ -122,6 +137,7 @@ def test_tensorrt_builds_and_caches_an_engine(tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT is not installable on this machine (Jetson / NVIDIA hosts only)")
     pytest.importorskip("cuda", reason="cuda-python is needed for TensorRT device buffers")
     from argos_inference.tensorrt_engine import TensorRTEngine
+
     engine = TensorRTEngine(conv_model(tmp_path / "m.onnx"), (1, 3, 32, 48), "fp16", str(tmp_path / "cache"))
     engine.load()
     out = engine.infer(np.ones((1, 3, 32, 48), np.float32))

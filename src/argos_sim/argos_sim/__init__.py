@@ -6,16 +6,28 @@ Public API: `IntersectionScene` (frame by frame: image and GroundTruth), `open_s
 `parse_conditions`, `ground_truth_totals`. ROS-free: the camera's `synthetic://` source, the
 training data, the detector benchmark and the evaluations use it the same way.
 """
+
 from .scene import (
-                    CONDITIONS,
-                    PIXELS_PER_METER,
-                    GroundTruth,
-                    GroundTruthCrossing,
-                    IntersectionScene,
-                    ground_truth_totals,
-                    parse_conditions,
+    CONDITIONS,
+    PIXELS_PER_METER,
+    GroundTruth,
+    GroundTruthCrossing,
+    IntersectionScene,
+    ground_truth_totals,
+    parse_conditions,
 )
 from .uri import SCENES, SceneOptions, open_scene, parse_scene_uri
 
-__all__ = ["CONDITIONS", "PIXELS_PER_METER", "GroundTruth", "GroundTruthCrossing", "IntersectionScene", "SCENES",
-           "SceneOptions", "ground_truth_totals", "open_scene", "parse_conditions", "parse_scene_uri"]
+__all__ = [
+    "CONDITIONS",
+    "PIXELS_PER_METER",
+    "GroundTruth",
+    "GroundTruthCrossing",
+    "IntersectionScene",
+    "SCENES",
+    "SceneOptions",
+    "ground_truth_totals",
+    "open_scene",
+    "parse_conditions",
+    "parse_scene_uri",
+]

@@ -3,6 +3,7 @@ drawn each frame as flat shapes, and mild sensor noise from a precomputed bank.
 
 Layouts are designed in base pixels (1280 x 720) and scaled to the output size.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,35 +16,36 @@ from .vehicle_classes import UnitShape
 
 SUBPIXEL_BITS = 3
 SUBPIXEL = float(1 << SUBPIXEL_BITS)
-NOISE_AMPLITUDE = 3          # +- grey levels of sensor noise
-NOISE_MARGIN = 32            # the noise bank is larger than a frame; each frame uses a random window
+NOISE_AMPLITUDE = 3  # +- grey levels of sensor noise
+NOISE_MARGIN = 32  # the noise bank is larger than a frame; each frame uses a random window
 ASPHALT = (78, 78, 80)
 MARKING = (222, 222, 222)
 SIDEWALK = (172, 174, 170)
 SIGNAL_COLORS = {"green": (60, 220, 60), "amber": (0, 190, 255), "red": (40, 40, 235)}
 # where each approach's signal head stands (base px, on the right-hand kerb before the box) and its axis
 SIGNAL_HEADS = (((550.0, 436.0), "ew"), ((730.0, 284.0), "ew"), ((564.0, 270.0), "ns"), ((716.0, 450.0), "ns"))
-CANOPY_CENTER = (1010.0, 290.0)   # the tree over the east arm, clear of the counting line at x 860
+CANOPY_CENTER = (1010.0, 290.0)  # the tree over the east arm, clear of the counting line at x 860
 # "dense" scenes: a second tree over the southbound lanes of the north arm, ending just before the
 # counting line at y 200, so southbound tracks must coast through it right before they count
 SECOND_CANOPY_CENTER = (606.0, 112.0)
-NIGHT_GAIN = 0.3                  # scene brightness at night (low contrast: 78 grey -> 23)
+NIGHT_GAIN = 0.3  # scene brightness at night (low contrast: 78 grey -> 23)
 NIGHT_OFFSET = 6
 HEADLIGHT = (215, 235, 245)
-HEADLIGHT_RADIUS = 2.5            # base px
-HEADLIGHT_THROW = 22.0            # base px: length of the light pool ahead of a vehicle
-RAIN_NOISE_AMPLITUDE = 10         # +- grey levels on top of the sensor noise
-RAIN_STREAKS = 160                # per frame
-RAIN_STREAK = (10.0, 3.0)         # base px per streak: down, sideways (wind)
-RAIN_STREAK_GAIN = 38             # grey levels a streak adds
+HEADLIGHT_RADIUS = 2.5  # base px
+HEADLIGHT_THROW = 22.0  # base px: length of the light pool ahead of a vehicle
+RAIN_NOISE_AMPLITUDE = 10  # +- grey levels on top of the sensor noise
+RAIN_STREAKS = 160  # per frame
+RAIN_STREAK = (10.0, 3.0)  # base px per streak: down, sideways (wind)
+RAIN_STREAK_GAIN = 38  # grey levels a streak adds
 
 
 @dataclass
 class Sprite:
     """One rigid unit's drawing: footprint corners (first 4 points), decoration polygons, discs."""
-    points: np.ndarray                           # (M, 2) unit-local metres (u back from front, v across)
-    polygons: list[tuple[int, int, tuple]]       # (first point, end point, BGR)
-    discs: list[tuple[int, float, tuple]]        # (centre point index, radius m, BGR)
+
+    points: np.ndarray  # (M, 2) unit-local metres (u back from front, v across)
+    polygons: list[tuple[int, int, tuple]]  # (first point, end point, BGR)
+    discs: list[tuple[int, float, tuple]]  # (centre point index, radius m, BGR)
 
 
 def make_sprite(unit: UnitShape) -> Sprite:
@@ -75,8 +77,15 @@ def draw_sprite(image: np.ndarray, sprite: Sprite, pixels: np.ndarray, px_per_m:
     for start, end, color in sprite.polygons:
         cv2.fillConvexPoly(image, fixed[start:end], color, cv2.LINE_8, SUBPIXEL_BITS)
     for index, radius_m, color in sprite.discs:
-        cv2.circle(image, (int(fixed[index, 0]), int(fixed[index, 1])), max(1, int(round(radius_m * px_per_m * SUBPIXEL))),
-                   color, -1, cv2.LINE_8, SUBPIXEL_BITS)
+        cv2.circle(
+            image,
+            (int(fixed[index, 0]), int(fixed[index, 1])),
+            max(1, int(round(radius_m * px_per_m * SUBPIXEL))),
+            color,
+            -1,
+            cv2.LINE_8,
+            SUBPIXEL_BITS,
+        )
 
 
 def fill_footprint(mask: np.ndarray, corners: np.ndarray, value: int) -> None:
@@ -120,7 +129,7 @@ def _buildings(img: np.ndarray, rng: np.random.Generator) -> None:
 
 
 def _road_surface(rng: np.random.Generator) -> np.ndarray:
-    img = _textured((72, 118, 84), (BASE_HEIGHT, BASE_WIDTH), rng, 10.0, 4.0)          # grass
+    img = _textured((72, 118, 84), (BASE_HEIGHT, BASE_WIDTH), rng, 10.0, 4.0)  # grass
     _buildings(img, rng)
     y0, y1 = (int(v) for v in HORIZONTAL_ROAD)
     x0, x1 = (int(v) for v in VERTICAL_ROAD)
@@ -142,9 +151,13 @@ def _markings(img: np.ndarray) -> None:
     y0, y1 = HORIZONTAL_ROAD
     x0, x1 = VERTICAL_ROAD
     cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
-    for a, b in (((0, cy), (x0 - STOP_LINE_SETBACK, cy)), ((x1 + STOP_LINE_SETBACK, cy), (BASE_WIDTH, cy)),
-                 ((cx, 0), (cx, y0 - STOP_LINE_SETBACK)), ((cx, y1 + STOP_LINE_SETBACK), (cx, BASE_HEIGHT))):
-        cv2.line(img, tuple(int(v) for v in a), tuple(int(v) for v in b), MARKING, 2)       # direction divider
+    for a, b in (
+        ((0, cy), (x0 - STOP_LINE_SETBACK, cy)),
+        ((x1 + STOP_LINE_SETBACK, cy), (BASE_WIDTH, cy)),
+        ((cx, 0), (cx, y0 - STOP_LINE_SETBACK)),
+        ((cx, y1 + STOP_LINE_SETBACK), (cx, BASE_HEIGHT)),
+    ):
+        cv2.line(img, tuple(int(v) for v in a), tuple(int(v) for v in b), MARKING, 2)  # direction divider
     for offset in (-LANE_WIDTH, LANE_WIDTH):
         _dashed(img, (0, cy + offset), (x0 - STOP_LINE_SETBACK, cy + offset))
         _dashed(img, (BASE_WIDTH, cy + offset), (x1 + STOP_LINE_SETBACK, cy + offset))
@@ -152,11 +165,11 @@ def _markings(img: np.ndarray) -> None:
         _dashed(img, (cx + offset, BASE_HEIGHT), (cx + offset, y1 + STOP_LINE_SETBACK))
     s = STOP_LINE_SETBACK
     # stop lines across each approach's own lanes, where front bumpers wait
-    cv2.rectangle(img, (int(x0 - s - 1), int(cy)), (int(x0 - s + 3), int(y1)), MARKING, -1)          # eastbound
-    cv2.rectangle(img, (int(x1 + s - 3), int(y0)), (int(x1 + s + 1), int(cy)), MARKING, -1)          # westbound
-    cv2.rectangle(img, (int(x0), int(y0 - s - 1)), (int(cx), int(y0 - s + 3)), MARKING, -1)          # southbound
-    cv2.rectangle(img, (int(cx), int(y1 + s - 3)), (int(x1), int(y1 + s + 1)), MARKING, -1)          # northbound
-    for k in range(int((y1 - y0) // 10)):        # zebra crossings between stop lines and the box
+    cv2.rectangle(img, (int(x0 - s - 1), int(cy)), (int(x0 - s + 3), int(y1)), MARKING, -1)  # eastbound
+    cv2.rectangle(img, (int(x1 + s - 3), int(y0)), (int(x1 + s + 1), int(cy)), MARKING, -1)  # westbound
+    cv2.rectangle(img, (int(x0), int(y0 - s - 1)), (int(cx), int(y0 - s + 3)), MARKING, -1)  # southbound
+    cv2.rectangle(img, (int(cx), int(y1 + s - 3)), (int(x1), int(y1 + s + 1)), MARKING, -1)  # northbound
+    for k in range(int((y1 - y0) // 10)):  # zebra crossings between stop lines and the box
         y = int(y0 + 3 + k * 10)
         cv2.rectangle(img, (int(x0 - s + 7), y), (int(x0 - 3), y + 5), MARKING, -1)
         cv2.rectangle(img, (int(x1 + 3), y), (int(x1 + s - 7), y + 5), MARKING, -1)
@@ -186,14 +199,22 @@ def _canopy(rng: np.random.Generator, center=CANOPY_CENTER) -> tuple[np.ndarray,
 @dataclass(frozen=True)
 class Look:
     """How the scene is seen, beyond the default clear day."""
+
     night: bool = False
     rain: bool = False
     second_canopy: bool = False
 
 
 class SceneRenderer:
-    def __init__(self, width: int, height: int, rng: np.random.Generator, occluders: bool,
-                 look: Look = Look(), look_rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        rng: np.random.Generator,
+        occluders: bool,
+        look: Look = Look(),
+        look_rng: np.random.Generator | None = None,
+    ):
         self.size = (width, height)
         self.scale = np.array([width / BASE_WIDTH, height / BASE_HEIGHT])
         self.look = look
@@ -218,11 +239,14 @@ class SceneRenderer:
             x0, y0, x1, y1 = self.occluder_box
             self._occluder_pixels = layer[y0:y1, x0:x1]
             self._occluder_local_mask = self.occluder_mask[y0:y1, x0:x1]
-        noise = rng.integers(0, 2 * NOISE_AMPLITUDE + 1, (height + NOISE_MARGIN, width + NOISE_MARGIN, 3), dtype=np.uint8)
+        noise = rng.integers(
+            0, 2 * NOISE_AMPLITUDE + 1, (height + NOISE_MARGIN, width + NOISE_MARGIN, 3), dtype=np.uint8
+        )
         self._noise = noise
         if look.rain:
-            self._rain_noise = self._look_rng.integers(0, 2 * RAIN_NOISE_AMPLITUDE + 1,
-                                                       (height + NOISE_MARGIN, width + NOISE_MARGIN, 1), dtype=np.uint8)
+            self._rain_noise = self._look_rng.integers(
+                0, 2 * RAIN_NOISE_AMPLITUDE + 1, (height + NOISE_MARGIN, width + NOISE_MARGIN, 1), dtype=np.uint8
+            )
 
     def start_frame(self) -> np.ndarray:
         return self.background.copy()
@@ -234,8 +258,9 @@ class SceneRenderer:
             cv2.rectangle(image, (px - r - 2, py - r - 2), (px + r + 2, py + r + 2), (25, 25, 25), -1)
             cv2.circle(image, (px, py), r, SIGNAL_COLORS[signals[axis]], -1)
 
-    def finish_frame(self, image: np.ndarray, noise_offset: tuple[int, int],
-                     headlights: list[tuple[np.ndarray, np.ndarray]] = ()) -> np.ndarray:
+    def finish_frame(
+        self, image: np.ndarray, noise_offset: tuple[int, int], headlights: list[tuple[np.ndarray, np.ndarray]] = ()
+    ) -> np.ndarray:
         """Occluder, then the look (night: darkness and the `headlights`, pairs of a vehicle's
         front corners in output pixels; rain: streaks and grain), then sensor noise."""
         if self.occluder_box:
@@ -249,10 +274,10 @@ class SceneRenderer:
         dy, dx = noise_offset
         if self.look.rain:
             self._draw_rain(image)
-            grain = self._rain_noise[dy:dy + h, dx:dx + w]
+            grain = self._rain_noise[dy : dy + h, dx : dx + w]
             cv2.add(image, np.repeat(grain, 3, axis=2), dst=image)
             cv2.subtract(image, (RAIN_NOISE_AMPLITUDE,) * 3 + (0,), dst=image)
-        cv2.add(image, self._noise[dy:dy + h, dx:dx + w], dst=image)
+        cv2.add(image, self._noise[dy : dy + h, dx : dx + w], dst=image)
         cv2.subtract(image, (NOISE_AMPLITUDE,) * 3 + (0,), dst=image)
         return image
 
@@ -262,20 +287,29 @@ class SceneRenderer:
         for left, right in headlights:
             left, right = np.asarray(left, np.float64), np.asarray(right, np.float64)
             across = right - left
-            ahead = np.array([across[1], -across[0]])       # forward: the corners run left to right
+            ahead = np.array([across[1], -across[0]])  # forward: the corners run left to right
             norm = float(np.hypot(*ahead))
             if norm < 1e-6:
                 continue
             ahead *= HEADLIGHT_THROW * self.scale[0] / norm
             pool = np.array([left, right, right + ahead + across * 0.3, left + ahead - across * 0.3])
-            cv2.fillConvexPoly(glow, np.round(pool * SUBPIXEL).astype(np.int32), (50, 55, 55), cv2.LINE_8,
-                               SUBPIXEL_BITS)
+            cv2.fillConvexPoly(
+                glow, np.round(pool * SUBPIXEL).astype(np.int32), (50, 55, 55), cv2.LINE_8, SUBPIXEL_BITS
+            )
             for lamp in (left + across * 0.2, right - across * 0.2):
-                if self.occluder_mask[min(max(int(lamp[1]), 0), self.size[1] - 1),
-                                      min(max(int(lamp[0]), 0), self.size[0] - 1)]:
+                if self.occluder_mask[
+                    min(max(int(lamp[1]), 0), self.size[1] - 1), min(max(int(lamp[0]), 0), self.size[0] - 1)
+                ]:
                     continue
-                cv2.circle(image, (int(round(lamp[0] * SUBPIXEL)), int(round(lamp[1] * SUBPIXEL))), r,
-                           HEADLIGHT, -1, cv2.LINE_8, SUBPIXEL_BITS)
+                cv2.circle(
+                    image,
+                    (int(round(lamp[0] * SUBPIXEL)), int(round(lamp[1] * SUBPIXEL))),
+                    r,
+                    HEADLIGHT,
+                    -1,
+                    cv2.LINE_8,
+                    SUBPIXEL_BITS,
+                )
         glow[self.occluder_mask] = 0
         cv2.add(image, glow, dst=image)
 

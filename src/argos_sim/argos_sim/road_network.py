@@ -6,6 +6,7 @@ on its west half, northbound on its east half); each direction has two 30 px lan
 in-link (image edge -> junction box), then either a straight box link or a right-turn arc from
 the outer lane, then an out-link to beyond the opposite edge.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -13,21 +14,25 @@ import math
 from dataclasses import dataclass
 
 BASE_WIDTH, BASE_HEIGHT = 1280, 720
-PIXELS_PER_METER = 9.0                 # at BASE_WIDTH
-HORIZONTAL_ROAD = (300.0, 420.0)       # y range
-VERTICAL_ROAD = (580.0, 700.0)         # x range
+PIXELS_PER_METER = 9.0  # at BASE_WIDTH
+HORIZONTAL_ROAD = (300.0, 420.0)  # y range
+VERTICAL_ROAD = (580.0, 700.0)  # x range
 LANE_WIDTH = 30.0
-ENTRY_MARGIN = 4.0                     # vehicles appear just outside the image edge
+ENTRY_MARGIN = 4.0  # vehicles appear just outside the image edge
 EXIT_MARGIN = 4.0
-STOP_LINE_SETBACK = 24.0               # stop line before the box, leaving room for the crosswalk
+STOP_LINE_SETBACK = 24.0  # stop line before the box, leaving room for the crosswalk
 TURN_RADIUS = 15.0
 
 # direction name -> unit heading in image coordinates (y down)
 HEADINGS = {"eastbound": (1.0, 0.0), "westbound": (-1.0, 0.0), "southbound": (0.0, 1.0), "northbound": (0.0, -1.0)}
 AXIS = {"eastbound": "ew", "westbound": "ew", "southbound": "ns", "northbound": "ns"}
 # lane centre (the cross coordinate) per direction, [inner, outer]; the outer lane is the right one
-LANE_CENTERS = {"westbound": (345.0, 315.0), "eastbound": (375.0, 405.0),
-                "southbound": (625.0, 595.0), "northbound": (655.0, 685.0)}
+LANE_CENTERS = {
+    "westbound": (345.0, 315.0),
+    "eastbound": (375.0, 405.0),
+    "southbound": (625.0, 595.0),
+    "northbound": (655.0, 685.0),
+}
 RIGHT_OF = {"eastbound": "southbound", "southbound": "westbound", "westbound": "northbound", "northbound": "eastbound"}
 INNER, OUTER = 0, 1
 
@@ -35,6 +40,7 @@ INNER, OUTER = 0, 1
 @dataclass(frozen=True)
 class Link:
     """A piece of lane: straight from `start` along `heading`, or a right-turn quarter circle."""
+
     id: str
     length: float
     start: tuple[float, float]
@@ -55,10 +61,14 @@ class Link:
         return self.pose_on_arc(offset)
 
     def pose_on_arc(self, offset: float) -> tuple[float, float, float, float]:
-        angle = self.arc_start_angle + offset / TURN_RADIUS   # increasing angle = clockwise on screen
+        angle = self.arc_start_angle + offset / TURN_RADIUS  # increasing angle = clockwise on screen
         cx, cy = self.arc_center  # type: ignore[misc]
-        return (cx + TURN_RADIUS * math.cos(angle), cy + TURN_RADIUS * math.sin(angle),
-                -math.sin(angle), math.cos(angle))
+        return (
+            cx + TURN_RADIUS * math.cos(angle),
+            cy + TURN_RADIUS * math.sin(angle),
+            -math.sin(angle),
+            math.cos(angle),
+        )
 
 
 class Route:
@@ -73,7 +83,7 @@ class Route:
             self.starts.append(total)
             total += link.length
         self.length = total
-        self.stop_offset = links[0].length - STOP_LINE_SETBACK   # front bumper position at the stop line
+        self.stop_offset = links[0].length - STOP_LINE_SETBACK  # front bumper position at the stop line
         self.box_start = links[0].length
         self.box_end = links[0].length + links[1].length
 
@@ -116,14 +126,18 @@ def build_routes() -> dict[tuple[str, int, bool], Route]:
             out_links[direction, lane] = _straight(f"{direction}{lane}.out", box_out, exit_)
     routes = {}
     for (direction, lane), in_link in in_links.items():
-        routes[direction, lane, False] = Route(f"{direction}{lane}", direction,
-                                               (in_link, box_links[direction, lane], out_links[direction, lane]))
+        routes[direction, lane, False] = Route(
+            f"{direction}{lane}", direction, (in_link, box_links[direction, lane], out_links[direction, lane])
+        )
         if lane == OUTER:
             hx, hy = HEADINGS[direction]
             sx, sy = in_link.pose(in_link.length)[:2]
-            center = (sx - hy * TURN_RADIUS, sy + hx * TURN_RADIUS)   # to the right of the heading
+            center = (sx - hy * TURN_RADIUS, sy + hx * TURN_RADIUS)  # to the right of the heading
             start_angle = math.atan2(sy - center[1], sx - center[0])
-            turn = Link(f"{direction}.right", TURN_RADIUS * math.pi / 2, (sx, sy), (hx, hy), center, start_angle, in_box=True)
-            routes[direction, lane, True] = Route(f"{direction}{lane}.right", direction,
-                                                  (in_link, turn, out_links[RIGHT_OF[direction], OUTER]))
+            turn = Link(
+                f"{direction}.right", TURN_RADIUS * math.pi / 2, (sx, sy), (hx, hy), center, start_angle, in_box=True
+            )
+            routes[direction, lane, True] = Route(
+                f"{direction}{lane}.right", direction, (in_link, turn, out_links[RIGHT_OF[direction], OUTER])
+            )
     return routes

@@ -16,6 +16,7 @@ Conditions (any combination; none is the default clear-day scene, frame for fram
   (unshaken anchors): they are what a count must report, whatever the camera does.
 Conditions draw from their own random stream, so they never change the traffic of a seed.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -32,17 +33,17 @@ from . import road_network
 from .render import Look, SceneRenderer, Sprite, draw_sprite, fill_footprint, make_sprite, place
 from .traffic import SIGNAL_PLAN, STOP_AND_GO_SIGNAL_PLAN, Traffic, Vehicle
 
-PIXELS_PER_METER = road_network.PIXELS_PER_METER   # at 1280 px wide; scales with the width
-WARMUP_S = 20.0                                     # traffic is already flowing at frame 0
+PIXELS_PER_METER = road_network.PIXELS_PER_METER  # at 1280 px wide; scales with the width
+WARMUP_S = 20.0  # traffic is already flowing at frame 0
 CONDITIONS = ("dense", "stop_and_go", "night", "rain", "jitter")
 DENSE_FACTOR = 2.5
 STOP_AND_GO_DENSITY_FACTOR = 1.3
-JITTER_MAX_PX = 4.0                                 # at 1280 px wide
-JITTER_STEP_PX = 1.2                                # std of the frame-to-frame shake
+JITTER_MAX_PX = 4.0  # at 1280 px wide
+JITTER_STEP_PX = 1.2  # std of the frame-to-frame shake
 
 
 def parse_conditions(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """"night,rain" or ["night", "rain"] -> ("night", "rain"); ValueError naming an unknown one."""
+    """ "night,rain" or ["night", "rain"] -> ("night", "rain"); ValueError naming an unknown one."""
     names = spec.split(",") if isinstance(spec, str) else list(spec)
     out = []
     for name in (n.strip().lower().replace("-", "_") for n in names):
@@ -65,10 +66,10 @@ class GroundTruthCrossing:
 
 @dataclass
 class GroundTruth:
-    objects: Detections                       # clipped true boxes; scores = visible fraction
-    crossings: list[GroundTruthCrossing]      # counting lines crossed during this frame's step
-    time_s: float = 0.0                       # scene time since frame 0
-    camera_offset: tuple[float, float] = (0.0, 0.0)   # jitter: image shift of this frame (px)
+    objects: Detections  # clipped true boxes; scores = visible fraction
+    crossings: list[GroundTruthCrossing]  # counting lines crossed during this frame's step
+    time_s: float = 0.0  # scene time since frame 0
+    camera_offset: tuple[float, float] = (0.0, 0.0)  # jitter: image shift of this frame (px)
 
 
 def ground_truth_totals(crossings: Iterable[GroundTruthCrossing]) -> dict[tuple[str, str, str], int]:
@@ -92,13 +93,24 @@ class _CameraShake:
 class _Placed:
     vehicle: Vehicle
     sprites: list[tuple[Sprite, np.ndarray]]  # each unit's sprite and its points in output pixels
-    box: np.ndarray                           # unclipped x1 y1 x2 y2
+    box: np.ndarray  # unclipped x1 y1 x2 y2
 
 
 class IntersectionScene:
-    def __init__(self, width: int, height: int, fps: float, seed: int, classes: Sequence[str],
-                 lines: Sequence[CountingLine], density: float = 1.0, occluders: bool = True,
-                 warmup_s: float = WARMUP_S, conditions: str | Sequence[str] = (), render: bool = True):
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        fps: float,
+        seed: int,
+        classes: Sequence[str],
+        lines: Sequence[CountingLine],
+        density: float = 1.0,
+        occluders: bool = True,
+        warmup_s: float = WARMUP_S,
+        conditions: str | Sequence[str] = (),
+        render: bool = True,
+    ):
         """`conditions`: any of CONDITIONS (see the module doc). `render=False` skips drawing:
         next_frame() returns None for the image and the same ground truth (for evaluations)."""
         if width < 64 or height < 64:
@@ -121,14 +133,21 @@ class IntersectionScene:
         traffic_seq, render_seq, noise_seq, look_seq = np.random.SeedSequence(seed).spawn(4)
         plan = STOP_AND_GO_SIGNAL_PLAN if "stop_and_go" in self.conditions else SIGNAL_PLAN
         self.traffic = Traffic(np.random.default_rng(traffic_seq), list(classes), density, signal_plan=plan)
-        look = Look(night="night" in self.conditions, rain="rain" in self.conditions,
-                    second_canopy="dense" in self.conditions and occluders)
+        look = Look(
+            night="night" in self.conditions,
+            rain="rain" in self.conditions,
+            second_canopy="dense" in self.conditions and occluders,
+        )
         look_rng = np.random.default_rng(look_seq)
-        self.renderer = SceneRenderer(self.width, self.height, np.random.default_rng(render_seq), occluders,
-                                      look, look_rng)
+        self.renderer = SceneRenderer(
+            self.width, self.height, np.random.default_rng(render_seq), occluders, look, look_rng
+        )
         self._noise_rng = np.random.default_rng(noise_seq)
-        self._shake = _CameraShake(look_rng, JITTER_MAX_PX * float(self.scale[0]),
-                                   JITTER_STEP_PX * float(self.scale[0])) if "jitter" in self.conditions else None
+        self._shake = (
+            _CameraShake(look_rng, JITTER_MAX_PX * float(self.scale[0]), JITTER_STEP_PX * float(self.scale[0]))
+            if "jitter" in self.conditions
+            else None
+        )
         self._sprites: dict[int, list[Sprite]] = {}
         self._anchors: dict[int, tuple[float, float]] = {}
         self._totals: Counter = Counter()
@@ -147,8 +166,9 @@ class IntersectionScene:
         placed = self._place_all()
         shift = self._shake.step() if self._shake is not None else (0.0, 0.0)
         image = self._draw(placed, shift) if self.render else None
-        truth = GroundTruth(self._objects(placed, shift), self._crossings(placed), self.traffic.time - self._start_time,
-                            shift)
+        truth = GroundTruth(
+            self._objects(placed, shift), self._crossings(placed), self.traffic.time - self._start_time, shift
+        )
         return image, truth
 
     def _draw(self, placed: list[_Placed], shift: tuple[float, float]) -> np.ndarray:
@@ -191,7 +211,7 @@ class IntersectionScene:
             rx, ry = v.route.pose(v.s - (unit.behind_front_m + unit.length_m) * PIXELS_PER_METER)[:2]
             axis = np.array([fx - rx, fy - ry])
             norm = float(np.hypot(*axis))
-            axis = axis / norm if norm > 1e-6 else np.array([hx, hy])   # the chord: a rigid unit on a curve
+            axis = axis / norm if norm > 1e-6 else np.array([hx, hy])  # the chord: a rigid unit on a curve
             pixels = place(sprite.points, np.array([fx, fy]), axis, PIXELS_PER_METER, self.scale)
             placed.append((sprite, pixels))
             corners.append(pixels[:4])
@@ -217,16 +237,19 @@ class IntersectionScene:
         clipped[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, self.width)
         clipped[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, self.height)
         order = {id(p): i for i, p in enumerate(placed)}
-        scores = [self._visible_fraction(p, placed[order[id(p)] + 1:]) for p in visible]
-        return Detections(clipped.astype(np.float32), np.array(scores, np.float32),
-                          [p.vehicle.label for p in visible], [p.vehicle.object_id for p in visible])
+        scores = [self._visible_fraction(p, placed[order[id(p)] + 1 :]) for p in visible]
+        return Detections(
+            clipped.astype(np.float32),
+            np.array(scores, np.float32),
+            [p.vehicle.label for p in visible],
+            [p.vehicle.object_id for p in visible],
+        )
 
     def _visible_fraction(self, p: _Placed, drawn_later: list[_Placed]) -> float:
         """Share of the footprint that is inside the image, not under the occluder and not under
         vehicles drawn after it."""
         x1, y1, x2, y2 = p.box
-        covering = [q for q in drawn_later
-                    if q.box[0] < x2 and q.box[2] > x1 and q.box[1] < y2 and q.box[3] > y1]
+        covering = [q for q in drawn_later if q.box[0] < x2 and q.box[2] > x1 and q.box[1] < y2 and q.box[3] > y1]
         occ = self.renderer.occluder_box
         under_occluder = occ is not None and occ[0] < x2 and occ[2] > x1 and occ[1] < y2 and occ[3] > y1
         inside = x1 >= 0 and y1 >= 0 and x2 <= self.width and y2 <= self.height
@@ -251,7 +274,7 @@ class IntersectionScene:
             return 0.0
         seen = mask[iy0:iy1, ix0:ix1].astype(bool)
         if under_occluder:
-            seen &= ~self.renderer.occluder_mask[oy + iy0:oy + iy1, ox + ix0:ox + ix1]
+            seen &= ~self.renderer.occluder_mask[oy + iy0 : oy + iy1, ox + ix0 : ox + ix1]
         return min(1.0, int(np.count_nonzero(seen)) / total)
 
     def _crossings(self, placed: list[_Placed]) -> list[GroundTruthCrossing]:

@@ -6,6 +6,7 @@ stop-and-go. Positions are clamped so a follower never overlaps its leader and n
 red stop line. Everything random comes from one seeded generator, in a fixed order, so a seed
 replays the same traffic.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,27 +17,35 @@ import numpy as np
 from .road_network import INNER, OUTER, PIXELS_PER_METER, Route, build_routes
 from .vehicle_classes import UnitShape, VehicleClass, build_units, class_for
 
-MAX_STEP_S = 1.0 / 15.0          # sub-step larger frame intervals for a stable integration
+MAX_STEP_S = 1.0 / 15.0  # sub-step larger frame intervals for a stable integration
 TIME_GAP_S = 1.2
 MIN_GAP_M = 2.0
-COMFORT_DECEL = 2.5              # m/s^2
+COMFORT_DECEL = 2.5  # m/s^2
 EMERGENCY_DECEL = 9.0
 TURN_SPEED_M_S = 4.0
 TURN_PROBABILITY = 0.2
-MAX_PENDING = 6                  # arrivals waiting for room at the image edge, per lane
+MAX_PENDING = 6  # arrivals waiting for room at the image edge, per lane
 LOOKAHEAD_LINKS = 2
 # vehicles per hour and approach at density 1 (the horizontal road is the main road)
 APPROACH_FLOW = {"eastbound": 700.0, "westbound": 700.0, "southbound": 420.0, "northbound": 420.0}
 # two-phase signal: (seconds, east-west state, north-south state)
 SIGNAL_PLAN = (
-    (14.0, "green", "red"), (3.0, "amber", "red"), (2.0, "red", "red"),
-    (12.0, "red", "green"), (3.0, "red", "amber"), (2.0, "red", "red"),
+    (14.0, "green", "red"),
+    (3.0, "amber", "red"),
+    (2.0, "red", "red"),
+    (12.0, "red", "green"),
+    (3.0, "red", "amber"),
+    (2.0, "red", "red"),
 )
 SIGNAL_CYCLE_S = sum(p[0] for p in SIGNAL_PLAN)
 # long reds: queues grow back across the counting lines, then drain in stop-and-go
 STOP_AND_GO_SIGNAL_PLAN = (
-    (18.0, "green", "red"), (3.0, "amber", "red"), (2.0, "red", "red"),
-    (40.0, "red", "green"), (3.0, "red", "amber"), (2.0, "red", "red"),
+    (18.0, "green", "red"),
+    (3.0, "amber", "red"),
+    (2.0, "red", "red"),
+    (40.0, "red", "green"),
+    (3.0, "red", "amber"),
+    (2.0, "red", "red"),
 )
 
 
@@ -56,12 +65,12 @@ class Vehicle:
     vclass: VehicleClass
     route: Route
     units: tuple[UnitShape, ...]
-    desired_speed: float                 # px/s
-    accel: float                         # px/s^2
-    s: float = 0.0                       # front bumper along the route, px
-    v: float = 0.0                       # px/s
-    committed: bool = False              # went on amber: keeps going
-    length: float = field(init=False)    # px
+    desired_speed: float  # px/s
+    accel: float  # px/s^2
+    s: float = 0.0  # front bumper along the route, px
+    v: float = 0.0  # px/s
+    committed: bool = False  # went on amber: keeps going
+    length: float = field(init=False)  # px
 
     def __post_init__(self):
         self.length = self.vclass.length_m * PIXELS_PER_METER
@@ -89,8 +98,7 @@ class _Arrival:
 
 
 class Traffic:
-    def __init__(self, rng: np.random.Generator, classes: list[str], density: float = 1.0,
-                 signal_plan=SIGNAL_PLAN):
+    def __init__(self, rng: np.random.Generator, classes: list[str], density: float = 1.0, signal_plan=SIGNAL_PLAN):
         if not classes:
             raise ValueError("classes: the synthetic scene needs at least one class")
         self.rng = rng
@@ -105,7 +113,8 @@ class Traffic:
         self.signals = signal_states(0.0, self.signal_plan)
         self._next_number = 1
         self._pending: dict[tuple[str, int], list[_Arrival]] = {
-            (approach, lane): [] for approach in APPROACH_FLOW for lane in (INNER, OUTER)}
+            (approach, lane): [] for approach in APPROACH_FLOW for lane in (INNER, OUTER)
+        }
 
     def step(self, dt: float) -> None:
         substeps = max(1, math.ceil(dt / MAX_STEP_S - 1e-9))
@@ -150,8 +159,18 @@ class Traffic:
             speed = min(desired, (room - gap_needed) / TIME_GAP_S)
             queue.pop(0)
             units = build_units(arrival.vclass, self.rng)
-            self.vehicles.append(Vehicle(self._next_number, arrival.vclass, route, units, desired,
-                                         arrival.vclass.accel_m_s2 * PIXELS_PER_METER, s=0.0, v=speed))
+            self.vehicles.append(
+                Vehicle(
+                    self._next_number,
+                    arrival.vclass,
+                    route,
+                    units,
+                    desired,
+                    arrival.vclass.accel_m_s2 * PIXELS_PER_METER,
+                    s=0.0,
+                    v=speed,
+                )
+            )
             self._next_number += 1
 
     # -- motion ---------------------------------------------------------------------------
@@ -206,7 +225,7 @@ class Traffic:
             return v.desired_speed
         turn_speed = TURN_SPEED_M_S * PIXELS_PER_METER
         distance = max(0.0, route.box_start - v.s)
-        return min(v.desired_speed, math.sqrt(turn_speed ** 2 + 2.0 * COMFORT_DECEL * PIXELS_PER_METER * distance))
+        return min(v.desired_speed, math.sqrt(turn_speed**2 + 2.0 * COMFORT_DECEL * PIXELS_PER_METER * distance))
 
     def _move(self, dt: float) -> None:
         on_link = self._occupancy()
@@ -226,7 +245,9 @@ class Traffic:
                 if obstacle == math.inf:
                     continue
                 gap = max(obstacle - v.s, 0.1)
-                wanted = min_gap + v.v * TIME_GAP_S + v.v * (v.v - obstacle_speed) / (2.0 * math.sqrt(v.accel * comfort))
+                wanted = (
+                    min_gap + v.v * TIME_GAP_S + v.v * (v.v - obstacle_speed) / (2.0 * math.sqrt(v.accel * comfort))
+                )
                 accel -= v.accel * (max(wanted, 0.0) / gap) ** 2
             accel = max(accel, -EMERGENCY_DECEL * PIXELS_PER_METER)
             new_v = max(0.0, v.v + accel * dt)

@@ -2,6 +2,7 @@
 
 The camera's `synthetic://` source, the detector benchmark and the evaluations open scenes this
 way, so one URI means the same traffic everywhere."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,8 +32,13 @@ def parse_scene_uri(uri: str, defaults: SceneOptions = SceneOptions()) -> SceneO
     scene = parts.netloc or parts.path.strip("/")
     if scene not in SCENES:
         raise ValueError(f"unknown synthetic scene {scene!r} (available: {', '.join(SCENES)})")
-    options = {"scene": scene, "seed": defaults.seed, "density": defaults.density, "occluders": defaults.occluders,
-               "conditions": defaults.conditions}
+    options = {
+        "scene": scene,
+        "seed": defaults.seed,
+        "density": defaults.density,
+        "occluders": defaults.occluders,
+        "conditions": defaults.conditions,
+    }
     for name, text in parse_qsl(parts.query, keep_blank_values=True):
         if name == "seed":
             try:
@@ -60,11 +66,28 @@ def parse_scene_uri(uri: str, defaults: SceneOptions = SceneOptions()) -> SceneO
     return SceneOptions(**options)
 
 
-def open_scene(uri: str, width: int, height: int, fps: float, classes: Sequence[str],
-               lines: Sequence[CountingLine], defaults: SceneOptions = SceneOptions(),
-               render: bool = True) -> IntersectionScene:
+def open_scene(
+    uri: str,
+    width: int,
+    height: int,
+    fps: float,
+    classes: Sequence[str],
+    lines: Sequence[CountingLine],
+    defaults: SceneOptions = SceneOptions(),
+    render: bool = True,
+) -> IntersectionScene:
     options = parse_scene_uri(uri, defaults)
     if not classes:
         raise ValueError("the synthetic scene needs at least one class")
-    return IntersectionScene(width, height, fps, options.seed, list(classes), lines, density=options.density,
-                             occluders=options.occluders, conditions=options.conditions, render=render)
+    return IntersectionScene(
+        width,
+        height,
+        fps,
+        options.seed,
+        list(classes),
+        lines,
+        density=options.density,
+        occluders=options.occluders,
+        conditions=options.conditions,
+        render=render,
+    )

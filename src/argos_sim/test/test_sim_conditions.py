@@ -1,4 +1,5 @@
 """Synthetic scene conditions: default unchanged, each condition does what it says."""
+
 import numpy as np
 import pytest
 
@@ -44,7 +45,9 @@ def test_jitter_moves_the_ground_truth_boxes_with_the_image():
     for (_, tb), (_, ts) in zip(base, shaken):
         dx, dy = ts.camera_offset
         assert abs(dx) <= 1.0 + 4.0 * W / 1280 and abs(dy) <= 1.0 + 4.0 * W / 1280
-        inner = [i for i, b in enumerate(tb.objects.boxes) if b[0] > 10 and b[2] < W - 10 and b[1] > 10 and b[3] < H - 10]
+        inner = [
+            i for i, b in enumerate(tb.objects.boxes) if b[0] > 10 and b[2] < W - 10 and b[1] > 10 and b[3] < H - 10
+        ]
         for i in inner:
             expected = tb.objects.boxes[i] + np.array([dx, dy, dx, dy], np.float32)
             np.testing.assert_allclose(ts.objects.boxes[ts.objects.ids.index(tb.objects.ids[i])], expected, atol=1e-3)

@@ -1,4 +1,5 @@
 """The synthetic intersection: determinism, ground-truth geometry, crossings, traffic rules."""
+
 from collections import Counter
 from pathlib import Path
 
@@ -54,7 +55,9 @@ def test_other_seed_gives_other_traffic(lines):
     a, b = make_scene(lines, seed=1), make_scene(lines, seed=2)
     _, truth_a = a.next_frame()
     _, truth_b = b.next_frame()
-    assert truth_a.objects.ids != truth_b.objects.ids or not np.array_equal(truth_a.objects.boxes, truth_b.objects.boxes)
+    assert truth_a.objects.ids != truth_b.objects.ids or not np.array_equal(
+        truth_a.objects.boxes, truth_b.objects.boxes
+    )
 
 
 def test_image_is_bgr_of_the_requested_size(lines):
@@ -75,7 +78,7 @@ def test_ground_truth_boxes_lie_inside_the_image(forty_seconds):
         assert all(i.startswith("gt-") for i in truth.objects.ids)
         assert len(set(truth.objects.ids)) == len(truth.objects.ids)
         assert set(truth.objects.labels) <= set(DEFAULT_CLASSES)
-    assert seen > 600 * 5   # a busy junction, not an empty road
+    assert seen > 600 * 5  # a busy junction, not an empty road
 
 
 def test_vehicle_pixels_differ_from_the_empty_road(forty_seconds):
@@ -129,7 +132,7 @@ def test_vehicles_in_one_lane_never_overlap(lines):
         scene.next_frame()
         by_lane = {}
         for v in scene.traffic.vehicles:
-            if v.s < v.route.box_start:        # still on the shared approach lane
+            if v.s < v.route.box_start:  # still on the shared approach lane
                 by_lane.setdefault(v.route.links[0].id, []).append((v.rear, v.s))
         for spans in by_lane.values():
             spans.sort()
@@ -159,7 +162,7 @@ def test_occluder_hides_part_of_vehicles_and_can_be_removed(lines):
     for _ in range(300):
         _, truth_a = with_tree.next_frame()
         _, truth_b = without.next_frame()
-        assert truth_a.objects.ids == truth_b.objects.ids   # the occluder changes pixels, not traffic
+        assert truth_a.objects.ids == truth_b.objects.ids  # the occluder changes pixels, not traffic
         inside_a = _fully_inside(truth_a.objects.boxes)
         inside_b = _fully_inside(truth_b.objects.boxes)
         hidden_with += int(np.sum(truth_a.objects.scores[inside_a] < 0.95))

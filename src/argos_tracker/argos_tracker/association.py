@@ -23,6 +23,7 @@ centre; pairs outside the IoU or Mahalanobis gate are impossible. The motion ter
 candidates IoU cannot tell apart: two vehicles side by side in a queue overlap a track's box
 about equally, but only one is where the track's velocity says it should be.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,8 +39,6 @@ _INFEASIBLE = 1e6
 MOTION_COST_SCALE = 13.8
 
 
-
-
 def assign(cost: np.ndarray, feasible: np.ndarray) -> list[tuple[int, int]]:
     """Minimum-cost one-to-one matching among feasible (row, column) pairs."""
     if cost.size == 0 or not feasible.any():
@@ -50,16 +49,16 @@ def assign(cost: np.ndarray, feasible: np.ndarray) -> list[tuple[int, int]]:
 
 @dataclass
 class Association:
-    matches: list[tuple[int, int]] = field(default_factory=list)   # (track index, detection index)
+    matches: list[tuple[int, int]] = field(default_factory=list)  # (track index, detection index)
     unmatched_tracks: list[int] = field(default_factory=list)
-    unmatched_high: list[int] = field(default_factory=list)        # detections that may start tracks
+    unmatched_high: list[int] = field(default_factory=list)  # detections that may start tracks
 
 
 @dataclass(frozen=True)
 class AssociationConfig:
     iou_threshold: float = 0.2
     low_score_iou_threshold: float = 0.4
-    gate_chi2: float = 13.8          # 0: no Mahalanobis gate
+    gate_chi2: float = 13.8  # 0: no Mahalanobis gate
     motion_cost_weight: float = 0.0  # 0: IoU alone decides
     recovery_shape_iou: float = 0.0  # 0: no recovery stage (it needs the gate: gate_chi2 > 0)
 
@@ -72,11 +71,15 @@ class AssociationConfig:
         return self.gate_chi2 > 0 and self.recovery_shape_iou > 0
 
 
-
-
-def associate(track_boxes: np.ndarray, can_take_low: np.ndarray, det_boxes: np.ndarray,
-              det_is_high: np.ndarray, config: AssociationConfig,
-              gate_d2: np.ndarray | None = None, recoverable: np.ndarray | None = None) -> Association:
+def associate(
+    track_boxes: np.ndarray,
+    can_take_low: np.ndarray,
+    det_boxes: np.ndarray,
+    det_is_high: np.ndarray,
+    config: AssociationConfig,
+    gate_d2: np.ndarray | None = None,
+    recoverable: np.ndarray | None = None,
+) -> Association:
     """Match detections to tracks.
 
     track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stages 2

@@ -25,6 +25,7 @@ Rules, each against a way a naive "sign changed" counter miscounts:
 An event carries the capture stamp and the tracker's frame number of the frame whose anchor step
 crossed the line.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,10 @@ class _Segments:
     per-call overhead dominates on two-point arrays."""
 
     def __init__(self, line: CountingLine):
-        self.segments = [(float(a[0]), float(a[1]), float(b[0] - a[0]), float(b[1] - a[1]))
-                         for a, b in zip(line.points[:-1], line.points[1:])]
+        self.segments = [
+            (float(a[0]), float(a[1]), float(b[0] - a[0]), float(b[1] - a[1]))
+            for a, b in zip(line.points[:-1], line.points[1:])
+        ]
 
     def signed_distance(self, px: float, py: float) -> float:
         best, signed = math.inf, 0.0
@@ -58,7 +61,7 @@ class _Segments:
             t = min(max((rx * ex + ry * ey) / (ex * ex + ey * ey), 0.0), 1.0)
             dist = math.hypot(rx - t * ex, ry - t * ey)
             if dist < best:
-                side = ex * ry - ey * rx          # same sign convention as CountingLine.side
+                side = ex * ry - ey * rx  # same sign convention as CountingLine.side
                 best, signed = dist, (math.copysign(dist, side) if side else 0.0)
         return signed
 
@@ -76,9 +79,9 @@ class _Pending:
 
 @dataclass
 class _LineState:
-    origin: tuple[float, float]          # last anchor off the line: where the next step starts
-    side: float = 0.0                    # side the anchor last settled on (0: not yet known)
-    pending: _Pending | None = None   # crossed the segment, not yet settled beyond it
+    origin: tuple[float, float]  # last anchor off the line: where the next step starts
+    side: float = 0.0  # side the anchor last settled on (0: not yet known)
+    pending: _Pending | None = None  # crossed the segment, not yet settled beyond it
     counted: bool = False
 
 
@@ -87,8 +90,8 @@ class _TrackState:
     birth_ns: int
     anchor: tuple[float, float]
     lines: dict[str, _LineState]
-    last: Track                                           # latest snapshot (label, speed at flush)
-    held: list[_Pending] = field(default_factory=list)   # accepted, not yet emitted (still tentative)
+    last: Track  # latest snapshot (label, speed at flush)
+    held: list[_Pending] = field(default_factory=list)  # accepted, not yet emitted (still tentative)
     confirmed: bool = False
 
 
@@ -108,11 +111,11 @@ class LineCounter:
         for track in tracks:
             seen.add(track.id)
             state = self._tracks.get(track.id)
-            if state is None or state.birth_ns != track.birth_ns:   # new track, or a reused id
+            if state is None or state.birth_ns != track.birth_ns:  # new track, or a reused id
                 if state is not None:
                     events += self._flush(self._tracks.pop(track.id))
                 if track.misses:
-                    continue   # first seen coasting: no measured anchor to start from
+                    continue  # first seen coasting: no measured anchor to start from
                 state = self._start(track)
                 self._tracks[track.id] = state
             elif track.misses == 0:
@@ -165,7 +168,7 @@ class LineCounter:
             ls.side, ls.pending = side, None
             if accepted is not None:
                 ls.counted = True
-                state.held.append(accepted)   # emitted by update() once the track is confirmed
+                state.held.append(accepted)  # emitted by update() once the track is confirmed
 
     def _flush(self, state: _TrackState) -> list[CountRecord]:
         """The track is gone: count crossings still pending if it had been confirmed."""
@@ -188,5 +191,13 @@ class LineCounter:
     @staticmethod
     def _record(pending: _Pending, track: Track) -> CountRecord:
         c = pending.crossing
-        return CountRecord(c.line_id, c.lane, track.label, c.direction, str(track.id), pending.stamp_ns,
-                           pending.tracker_frame, track.speed_px_s)
+        return CountRecord(
+            c.line_id,
+            c.lane,
+            track.label,
+            c.direction,
+            str(track.id),
+            pending.stamp_ns,
+            pending.tracker_frame,
+            track.speed_px_s,
+        )

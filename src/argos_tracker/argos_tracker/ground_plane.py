@@ -6,6 +6,7 @@ velocity is turned into a ground speed at the point where it is measured (the co
 which lies on the road), so perspective is accounted for: a pixel far from the camera covers
 more road than one near it.
 """
+
 from __future__ import annotations
 
 import math

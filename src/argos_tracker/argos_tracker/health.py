@@ -1,4 +1,5 @@
 """Tracker health for /diagnostics, from TrackerNode.stats()."""
+
 from argos_common.health import OK, WARN, worst
 
 

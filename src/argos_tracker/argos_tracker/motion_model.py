@@ -29,6 +29,7 @@ share F and Q (one frame interval), and per-track calls of filterpy's predict co
 Python overhead than the arithmetic itself. The batched prediction is the same arithmetic as
 filterpy's `KalmanFilter.predict` (a unit test holds them equal).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ SIZE_ACCEL_FRACTION = 0.25
 # Unknown at birth: about the speed of a fast vehicle in this camera geometry (px/s).
 INITIAL_VELOCITY_STD = 100.0
 INITIAL_SIZE_RATE_STD = 10.0
-INITIAL_ACCEL_STD = 60.0          # px/s^2: a hard brake
+INITIAL_ACCEL_STD = 60.0  # px/s^2: a hard brake
 WARMUP_COVARIANCE_RATIO = 2.0
 # "ah": noise of the aspect ratio, relative to it (detectors cut or merge parts of a vehicle)
 RELATIVE_ASPECT_NOISE = 0.08
@@ -64,8 +65,8 @@ class MotionConfig:
     measurement_noise_px: float = 2.0
     fixed_gain: bool = False
     constant_acceleration: bool = False
-    jerk_noise_px_s3: float = 150.0      # process noise of the constant-acceleration model
-    box_state: str = "wh"                # "wh" | "ah"
+    jerk_noise_px_s3: float = 150.0  # process noise of the constant-acceleration model
+    box_state: str = "wh"  # "wh" | "ah"
 
     def __post_init__(self):
         if self.box_state not in BOX_STATES:
@@ -141,12 +142,12 @@ class MotionModel:
     def _build_transition(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         order = self.config.order
         F = np.eye(self.dim_x)
-        F[:DIM_Z, DIM_Z:2 * DIM_Z] = np.eye(DIM_Z) * dt
+        F[:DIM_Z, DIM_Z : 2 * DIM_Z] = np.eye(DIM_Z) * dt
         if order == 3:
-            F[:DIM_Z, 2 * DIM_Z:] = np.eye(DIM_Z) * dt * dt / 2.0
-            F[DIM_Z:2 * DIM_Z, 2 * DIM_Z:] = np.eye(DIM_Z) * dt
+            F[:DIM_Z, 2 * DIM_Z :] = np.eye(DIM_Z) * dt * dt / 2.0
+            F[DIM_Z : 2 * DIM_Z, 2 * DIM_Z :] = np.eye(DIM_Z) * dt
             # jerk held constant over the step
-            g = np.array([dt ** 3 / 6.0, dt * dt / 2.0, dt])
+            g = np.array([dt**3 / 6.0, dt * dt / 2.0, dt])
             strength = self.config.jerk_noise_px_s3
         else:
             # acceleration held constant over the step: position gains dt^2/2, velocity dt
@@ -175,8 +176,9 @@ class MotionModel:
             third = RELATIVE_ASPECT_NOISE * np.maximum(aspect, 0.25)
         else:
             third = 2 * s + RELATIVE_SIZE_NOISE * w
-        return np.column_stack([s + RELATIVE_SIZE_NOISE * w, s + RELATIVE_SIZE_NOISE * h,
-                                third, 2 * s + RELATIVE_SIZE_NOISE * h])
+        return np.column_stack(
+            [s + RELATIVE_SIZE_NOISE * w, s + RELATIVE_SIZE_NOISE * h, third, 2 * s + RELATIVE_SIZE_NOISE * h]
+        )
 
     def measurements(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(z, std) of (N, 4) detection boxes: their measurements and measurement noise."""
@@ -188,8 +190,8 @@ class MotionModel:
         """Predict every filter over dt seconds at once; returns the stacked predicted states."""
         if not filters:
             return Predicted(self, np.zeros((0, self.dim_x)), np.zeros((0, self.dim_x, self.dim_x)))
-        x = np.stack([f.kf.x for f in filters])          # (N, dim_x, 1)
-        P = np.stack([f.kf.P for f in filters])          # (N, dim_x, dim_x)
+        x = np.stack([f.kf.x for f in filters])  # (N, dim_x, 1)
+        P = np.stack([f.kf.P for f in filters])  # (N, dim_x, dim_x)
         if dt > 0.0:
             F, Q = self.transition(dt)
             x = F @ x
@@ -240,7 +242,6 @@ class Predicted:
         # closed-form inverse of each 2x2 innovation covariance [[a, b], [b, c]]
         return (c[:, None] * dx * dx - 2.0 * b[:, None] * dx * dy + a[:, None] * dy * dy) / (a * c - b * b)[:, None]
 
-
     def in_lane(self, boxes: np.ndarray, headings: np.ndarray, last_centres: np.ndarray) -> np.ndarray:
         """(N, D) bool: where a track that lost its overlap may plausibly be found again.
 
@@ -263,9 +264,10 @@ class Predicted:
         dx, dy = cx - self.x[:, 0, None], cy - self.x[:, 1, None]
         hx, hy = headings[:, 0], headings[:, 1]
 
-        def extent(ux, uy, share=1.0):   # (a share of) the box's extent along a unit direction, plus slack
-            return share * (size[:, 0] * np.abs(ux) + size[:, 1] * np.abs(uy)) + np.hypot(slack[:, 0] * ux,
-                                                                                       slack[:, 1] * uy)
+        def extent(ux, uy, share=1.0):  # (a share of) the box's extent along a unit direction, plus slack
+            return share * (size[:, 0] * np.abs(ux) + size[:, 1] * np.abs(uy)) + np.hypot(
+                slack[:, 0] * ux, slack[:, 1] * uy
+            )
 
         across = np.abs(dx * -hy[:, None] + dy * hx[:, None]) < extent(-hy, hx)[:, None]
         along_last = (cx - last_centres[:, 0, None]) * hx[:, None] + (cy - last_centres[:, 1, None]) * hy[:, None]
@@ -290,11 +292,13 @@ class BoxFilter:
         P = np.zeros((dim_x, dim_x))
         P[:DIM_Z, :DIM_Z] = model.measurement_noise(box_wh(z, self.box_state))
         third_rate = 0.5 if self.box_state == "ah" else INITIAL_SIZE_RATE_STD
-        P[DIM_Z:2 * DIM_Z, DIM_Z:2 * DIM_Z] = np.diag([INITIAL_VELOCITY_STD, INITIAL_VELOCITY_STD,
-                                                       third_rate, INITIAL_SIZE_RATE_STD]) ** 2
+        P[DIM_Z : 2 * DIM_Z, DIM_Z : 2 * DIM_Z] = (
+            np.diag([INITIAL_VELOCITY_STD, INITIAL_VELOCITY_STD, third_rate, INITIAL_SIZE_RATE_STD]) ** 2
+        )
         if dim_x > 2 * DIM_Z:
-            P[2 * DIM_Z:, 2 * DIM_Z:] = np.diag([INITIAL_ACCEL_STD, INITIAL_ACCEL_STD,
-                                                 third_rate, INITIAL_SIZE_RATE_STD]) ** 2
+            P[2 * DIM_Z :, 2 * DIM_Z :] = (
+                np.diag([INITIAL_ACCEL_STD, INITIAL_ACCEL_STD, third_rate, INITIAL_SIZE_RATE_STD]) ** 2
+            )
         kf.P = P
         self.kf = kf
         self._last_dt = 0.0
@@ -315,7 +319,7 @@ class BoxFilter:
             self.kf.x = (x + K @ (z - x[:DIM_Z])).reshape(-1, 1)
             self.kf.P = P_post.copy()
         else:
-            self.kf.update(z, R=np.diag(std ** 2))
+            self.kf.update(z, R=np.diag(std**2))
             if self.model.config.fixed_gain and self._last_dt > 0.0:
                 _, P_post = self.model.steady_state(self._last_dt)
                 settled = np.trace(self.kf.P[4:6, 4:6]) <= WARMUP_COVARIANCE_RATIO * np.trace(P_post[4:6, 4:6])

@@ -1,5 +1,6 @@
 """rclpy wiring of the tracker: detections in; tracks and count events out (argos_tracker.pipeline
 does the work)."""
+
 from __future__ import annotations
 
 import sys
@@ -10,7 +11,6 @@ from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import TotalsKey
-from argos_common.params import ConfigError
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
@@ -42,7 +42,8 @@ class TrackerNode(Node):
             f"tracking {len(values['classes'])} classes, counting on {len(lines)} line(s) "
             f"({', '.join(line.id for line in lines) or 'none'}) and {len(zones)} zone(s) "
             f"({', '.join(zone.id for zone in zones) or 'none'}), filter {values['filter']}, "
-            f"{values['motion_model']}")
+            f"{values['motion_model']}"
+        )
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
     def _on_detections(self, msg: Detection2DArray) -> None:

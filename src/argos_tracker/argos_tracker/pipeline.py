@@ -6,6 +6,7 @@ parameters (defaults from `params.PARAMS`, the same rules as config/edge.yaml), 
 reproduced offline is the count the node made. Feed one frame of detections per `update()` in
 capture order; `finish()` settles what live tracks still hold at the end of a stream.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,9 @@ class TrackerLike(Protocol):
 
 @dataclass(frozen=True)
 class FrameResult:
-    tracks: list[Track]          # every live track (tentative, confirmed, lost)
-    confirmed: Detections        # confirmed tracks measured in this frame, ids = track ids: the `tracks` topic
-    counts: list[CountRecord]    # crossings and zone events counted in this frame
+    tracks: list[Track]  # every live track (tentative, confirmed, lost)
+    confirmed: Detections  # confirmed tracks measured in this frame, ids = track ids: the `tracks` topic
+    counts: list[CountRecord]  # crossings and zone events counted in this frame
 
 
 def resolve_tracker_params(overrides: Mapping[str, object] | None = None) -> dict:

@@ -10,6 +10,7 @@ waiting at a red light that a background-subtraction detector absorbs into the b
 held in place (velocity zeroed) for up to `max_coast_stopped_s`, so it keeps its id when it
 pulls away, and a crossing made while it was unseen is still counted, once.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,14 +49,14 @@ class Track:
     """Snapshot of one live track after an update."""
 
     id: int
-    state: str                                  # TENTATIVE | CONFIRMED | LOST
-    box: tuple[float, float, float, float]      # x1 y1 x2 y2, filtered (predicted while LOST)
-    label: str                                  # score-weighted vote over the track's life
-    score: float                                # score of the last matched detection
-    velocity: tuple[float, float]               # box centre, px/s
-    hits: int                                   # frames with a matched detection
-    age: int                                    # frames since birth (birth frame = 1)
-    misses: int                                 # frames in a row without detection; 0 = measured now
+    state: str  # TENTATIVE | CONFIRMED | LOST
+    box: tuple[float, float, float, float]  # x1 y1 x2 y2, filtered (predicted while LOST)
+    label: str  # score-weighted vote over the track's life
+    score: float  # score of the last matched detection
+    velocity: tuple[float, float]  # box centre, px/s
+    hits: int  # frames with a matched detection
+    age: int  # frames since birth (birth frame = 1)
+    misses: int  # frames in a row without detection; 0 = measured now
     birth_ns: int
     last_seen_ns: int
 
@@ -76,8 +77,21 @@ class Track:
 
 
 class _LiveTrack:
-    __slots__ = ("id", "filter", "state", "hits", "age", "misses", "votes", "score", "birth_ns", "last_seen_ns",
-                 "stopped", "heading", "last_centre")
+    __slots__ = (
+        "id",
+        "filter",
+        "state",
+        "hits",
+        "age",
+        "misses",
+        "votes",
+        "score",
+        "birth_ns",
+        "last_seen_ns",
+        "stopped",
+        "heading",
+        "last_centre",
+    )
 
     def __init__(self, track_id: int, motion: BoxFilter, label: str, score: float, stamp_ns: int, confirmed: bool):
         self.id = track_id
@@ -91,8 +105,8 @@ class _LiveTrack:
         self.birth_ns = stamp_ns
         self.last_seen_ns = stamp_ns
         self.stopped = False
-        self.heading = (0.0, 0.0)   # unit vector of the last direction of travel while moving; 0: unknown
-        self.last_centre = (0.0, 0.0)   # box centre after the last detection (set with each snapshot)
+        self.heading = (0.0, 0.0)  # unit vector of the last direction of travel while moving; 0: unknown
+        self.last_centre = (0.0, 0.0)  # box centre after the last detection (set with each snapshot)
 
     @property
     def label(self) -> str:
@@ -107,12 +121,23 @@ class Tracker:
         validate(p)
         self.params = p
         self.classes = frozenset(p["classes"])
-        self.motion = MotionModel(MotionConfig(
-            p["accel_noise_px_s2"], p["measurement_noise_px"], fixed_gain=p["filter"] == "fixed_gain",
-            constant_acceleration=p["motion_model"] == "constant_acceleration",
-            jerk_noise_px_s3=p["jerk_noise_px_s3"], box_state=p["box_state"]))
-        self.association = AssociationConfig(p["iou_threshold"], p["low_score_iou_threshold"], p["gate_chi2"],
-                                             p["motion_cost_weight"], p["recovery_shape_iou"])
+        self.motion = MotionModel(
+            MotionConfig(
+                p["accel_noise_px_s2"],
+                p["measurement_noise_px"],
+                fixed_gain=p["filter"] == "fixed_gain",
+                constant_acceleration=p["motion_model"] == "constant_acceleration",
+                jerk_noise_px_s3=p["jerk_noise_px_s3"],
+                box_state=p["box_state"],
+            )
+        )
+        self.association = AssociationConfig(
+            p["iou_threshold"],
+            p["low_score_iou_threshold"],
+            p["gate_chi2"],
+            p["motion_cost_weight"],
+            p["recovery_shape_iou"],
+        )
         self._live: list[_LiveTrack] = []
         self._snapshot: list[Track] = []
         self._last_stamp_ns: int | None = None
@@ -148,8 +173,9 @@ class Tracker:
         if self.association.needs_distances and self._live and len(boxes):
             gate = predicted.gate_distances(boxes)
             if self.association.recovers:
-                recoverable = predicted.in_lane(boxes, np.array([t.heading for t in self._live]),
-                                                np.array([t.last_centre for t in self._live]))
+                recoverable = predicted.in_lane(
+                    boxes, np.array([t.heading for t in self._live]), np.array([t.last_centre for t in self._live])
+                )
         can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
         result = associate(predicted.boxes, can_take_low, boxes, is_high, self.association, gate, recoverable)
 
@@ -161,7 +187,7 @@ class Tracker:
         for ti in result.unmatched_tracks:
             t = self._live[ti]
             t.misses += 1
-            if t.state == CONFIRMED:   # detections just stopped
+            if t.state == CONFIRMED:  # detections just stopped
                 t.stopped = math.hypot(*t.filter.velocity) < self.params["stopped_speed_px_s"]
                 if t.stopped:
                     t.filter.hold()
@@ -188,14 +214,20 @@ class Tracker:
         shown = [t for t in self._snapshot if t.state == CONFIRMED]
         if not shown:
             return Detections.empty()
-        return Detections(np.array([t.box for t in shown], dtype=np.float32),
-                          np.array([t.score for t in shown], dtype=np.float32),
-                          [t.label for t in shown], [str(t.id) for t in shown])
+        return Detections(
+            np.array([t.box for t in shown], dtype=np.float32),
+            np.array([t.score for t in shown], dtype=np.float32),
+            [t.label for t in shown],
+            [str(t.id) for t in shown],
+        )
 
     # -- steps -------------------------------------------------------------------------------
     def _usable(self, dets: Detections) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        keep = [i for i, (s, lab) in enumerate(zip(dets.scores, dets.labels))
-                if s >= self.params["low_score"] and lab in self.classes]
+        keep = [
+            i
+            for i, (s, lab) in enumerate(zip(dets.scores, dets.labels))
+            if s >= self.params["low_score"] and lab in self.classes
+        ]
         boxes = dets.boxes[keep].astype(np.float64).reshape(-1, 4)
         return boxes, dets.scores[keep].astype(np.float64), [dets.labels[i] for i in keep]
 
@@ -219,11 +251,26 @@ class Tracker:
             if t.misses == 0:
                 t.last_centre = tuple(centre)
         velocities = states[:, 4:6].tolist()
-        return [Track(t.id, t.state, tuple(box), t.label, t.score, tuple(v), t.hits, t.age, t.misses, t.birth_ns,
-                      t.last_seen_ns) for t, box, v in zip(self._live, boxes, velocities)]
+        return [
+            Track(
+                t.id,
+                t.state,
+                tuple(box),
+                t.label,
+                t.score,
+                tuple(v),
+                t.hits,
+                t.age,
+                t.misses,
+                t.birth_ns,
+                t.last_seen_ns,
+            )
+            for t, box, v in zip(self._live, boxes, velocities)
+        ]
 
-    def _apply(self, t: _LiveTrack, z: np.ndarray, noise_std: np.ndarray, score: float, label: str,
-               stamp_ns: int) -> None:
+    def _apply(
+        self, t: _LiveTrack, z: np.ndarray, noise_std: np.ndarray, score: float, label: str, stamp_ns: int
+    ) -> None:
         t.filter.update_measurement(z, noise_std)
         t.hits += 1
         t.misses = 0

@@ -11,6 +11,7 @@ payload as a line crossing. The rules mirror the line counter's:
   at most one "in" and one "out" per zone, so a vehicle waiting on the border cannot inflate them.
 Occupancy: confirmed or coasting tracks whose last settled place is inside.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -31,7 +32,7 @@ _UNKNOWN, _OUTSIDE, _INSIDE = 0, -1, 1
 @dataclass(frozen=True)
 class Zone:
     id: str
-    points: np.ndarray    # (K, 2) float32, K >= 3
+    points: np.ndarray  # (K, 2) float32, K >= 3
 
     def signed_distance(self, p) -> float:
         """Distance to the border, positive inside."""
@@ -43,8 +44,7 @@ def parse_zones(params: Mapping[str, object]) -> list[Zone]:
     for name in params.get("zones.names", []) or []:
         pts = list(params.get(f"zones.{name}.points", []) or [])
         if len(pts) < 6 or len(pts) % 2:
-            raise ConfigError(f"zones.{name}.points",
-                              f"needs an even number (>= 6) of coordinates; got {len(pts)}")
+            raise ConfigError(f"zones.{name}.points", f"needs an even number (>= 6) of coordinates; got {len(pts)}")
         zones.append(Zone(name, np.asarray(pts, dtype=np.float32).reshape(-1, 2)))
     return zones
 
@@ -53,7 +53,7 @@ def parse_zones(params: Mapping[str, object]) -> list[Zone]:
 class _TrackZones:
     birth_ns: int
     place: dict[str, int]
-    emitted: set = field(default_factory=set)           # (zone id, direction)
+    emitted: set = field(default_factory=set)  # (zone id, direction)
     held: list[CountRecord] = field(default_factory=list)
     confirmed: bool = False
 
@@ -110,6 +110,7 @@ class ZoneCounter:
             if (zone.id, direction) in state.emitted:
                 continue
             state.emitted.add((zone.id, direction))
-            record = CountRecord(zone.id, "", track.label, direction, str(track.id), stamp_ns, tracker_frame,
-                                 track.speed_px_s)
+            record = CountRecord(
+                zone.id, "", track.label, direction, str(track.id), stamp_ns, tracker_frame, track.speed_px_s
+            )
             state.held.append(record)

@@ -1,4 +1,5 @@
 """Two-stage (ByteTrack-style) association with optimal assignment and gating."""
+
 import numpy as np
 import pytest
 
@@ -48,7 +49,7 @@ def test_low_score_detection_extends_confirmed_track_only():
 def test_low_score_stage_uses_stricter_iou():
     tracks = np.array([[0, 0, 40, 20]])
     shifted = np.array([[16, 0, 56, 20]])  # IoU = 24/56 ~ 0.43
-    far = np.array([[22, 0, 62, 20]])      # IoU = 18/62 ~ 0.29
+    far = np.array([[22, 0, 62, 20]])  # IoU = 18/62 ~ 0.29
     assert associate(tracks, [True], shifted, [False], CONFIG).matches == [(0, 0)]
     assert associate(tracks, [True], far, [False], CONFIG).matches == []
     assert associate(tracks, [True], far, [True], CONFIG).matches == [(0, 0)]
@@ -56,7 +57,7 @@ def test_low_score_stage_uses_stricter_iou():
 
 def test_unmatched_high_detections_start_tracks_and_iou_gate_applies():
     tracks = np.array([[0, 0, 40, 20]])
-    dets = np.array([[30, 0, 70, 20], [200, 200, 240, 220]])   # IoU with track 10/70 < 0.2
+    dets = np.array([[30, 0, 70, 20], [200, 200, 240, 220]])  # IoU with track 10/70 < 0.2
     result = associate(tracks, [True], dets, [True, True], CONFIG)
     assert result.matches == []
     assert result.unmatched_tracks == [0]
@@ -75,13 +76,13 @@ def test_mahalanobis_gate_blocks_overlapping_but_implausible_pair():
 RECOVERING = AssociationConfig(iou_threshold=0.2, low_score_iou_threshold=0.4, gate_chi2=13.8, recovery_shape_iou=0.5)
 # A bicycle seen from above: 16 x 5 px. Camera shake of 4 px moves its box off its prediction.
 BIKE_TRACK = np.array([[100.0, 100.0, 116.0, 105.0]])
-BIKE_SHAKEN = np.array([[101.0, 104.0, 117.0, 109.0]])   # IoU 1/9 of the prediction
+BIKE_SHAKEN = np.array([[101.0, 104.0, 117.0, 109.0]])  # IoU 1/9 of the prediction
 
 
 def test_recovery_stage_rematches_a_thin_box_that_lost_its_overlap():
     assert iou_matrix(BIKE_TRACK, BIKE_SHAKEN)[0, 0] < RECOVERING.iou_threshold
     without = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], CONFIG, gate_d2=np.array([[4.0]]))
-    assert without.matches == [] and without.unmatched_high == [0]   # a second track would start
+    assert without.matches == [] and without.unmatched_high == [0]  # a second track would start
     result = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=np.array([[4.0]]))
     assert result.matches == [(0, 0)]
     assert result.unmatched_high == [] and result.unmatched_tracks == []
@@ -114,8 +115,10 @@ def test_recovery_only_takes_detections_no_track_matched_by_overlap():
 
 def test_recovery_respects_the_callers_restriction():
     gate_ok = np.array([[4.0]])
-    allowed = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok,
-                        recoverable=np.array([[True]]))
-    barred = associate(BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok,
-                       recoverable=np.array([[False]]))
+    allowed = associate(
+        BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok, recoverable=np.array([[True]])
+    )
+    barred = associate(
+        BIKE_TRACK, [True], BIKE_SHAKEN, [True], RECOVERING, gate_d2=gate_ok, recoverable=np.array([[False]])
+    )
     assert allowed.matches == [(0, 0)] and barred.matches == [] and barred.unmatched_high == [0]

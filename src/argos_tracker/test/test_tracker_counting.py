@@ -1,5 +1,6 @@
 """Line counting: each test is a way a naive counter (every sign change of the anchor's side of
 the line) miscounts; the naive count is computed alongside to show the case is a real trap."""
+
 import math
 
 import numpy as np
@@ -24,8 +25,9 @@ VERTICAL = CountingLine("gate", np.array([[400.0, 100.0], [400.0, 300.0]]), ("la
 
 
 def track_at(x, y, track_id=1, state=CONFIRMED, misses=0, birth_ns=0, label="car"):
-    return Track(track_id, state, (x - 10.0, y - 5.0, x + 10.0, y + 5.0), label, 0.9, (100.0, 0.0),
-                 5, 5, misses, birth_ns, 0)
+    return Track(
+        track_id, state, (x - 10.0, y - 5.0, x + 10.0, y + 5.0), label, 0.9, (100.0, 0.0), 5, 5, misses, birth_ns, 0
+    )
 
 
 def feed(counter, path, states=None, misses=None, start_frame=0):
@@ -33,8 +35,11 @@ def feed(counter, path, states=None, misses=None, start_frame=0):
     out = []
     for i, point in enumerate(path):
         frame = start_frame + i
-        tracks = [] if point is None else [track_at(*point, state=(states[i] if states else CONFIRMED),
-                                                    misses=(misses[i] if misses else 0))]
+        tracks = (
+            []
+            if point is None
+            else [track_at(*point, state=(states[i] if states else CONFIRMED), misses=(misses[i] if misses else 0))]
+        )
         out.append(counter.update(tracks, stamp(frame), frame))
     return out
 
@@ -92,27 +97,40 @@ def test_direction_is_correct_both_ways(dx, direction):
 def test_anchor_landing_exactly_on_the_line_still_counts(dwell):
     # Integer speeds put sample points exactly on the line; CountingLine.crossing is half-open
     # (the step onto the line crosses, the steps from it do not), so exactly one raw crossing.
-    path = [(360.0 + 8 * i, 150.0) for i in range(5)] + [(400.0, 150.0)] * dwell + [(408.0 + 8 * i, 150.0) for i in range(5)]
+    path = (
+        [(360.0 + 8 * i, 150.0) for i in range(5)]
+        + [(400.0, 150.0)] * dwell
+        + [(408.0 + 8 * i, 150.0) for i in range(5)]
+    )
     assert sum(VERTICAL.crossing(p, q) is not None for p, q in zip(path, path[1:])) == 1
     events = flat(feed(LineCounter([VERTICAL], "center", 5.0), path))
     assert [(e.direction, e.tracker_frame) for e in events] == [(DIRECTION_IN, 5 + dwell)]  # first point off the line
 
 
-CONFIG_LINES = parse_lines({
-    "lines.names": ["west", "east", "north", "south"],
-    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0], "lines.west.lanes": ["westbound", "eastbound"],
-    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0], "lines.east.lanes": ["eastbound", "westbound"],
-    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0], "lines.north.lanes": ["northbound", "southbound"],
-    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0], "lines.south.lanes": ["southbound", "northbound"],
-})
+CONFIG_LINES = parse_lines(
+    {
+        "lines.names": ["west", "east", "north", "south"],
+        "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
+        "lines.west.lanes": ["westbound", "eastbound"],
+        "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
+        "lines.east.lanes": ["eastbound", "westbound"],
+        "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
+        "lines.north.lanes": ["northbound", "southbound"],
+        "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
+        "lines.south.lanes": ["southbound", "northbound"],
+    }
+)
 
 
-@pytest.mark.parametrize("start, step, expected", [
-    ((380.0, 395.0), (8.0, 0.0), [("west", "eastbound", "in"), ("east", "eastbound", "out")]),
-    ((900.0, 325.0), (-8.0, 0.0), [("east", "westbound", "in"), ("west", "westbound", "out")]),
-    ((605.0, 160.0), (0.0, 8.0), [("north", "southbound", "in"), ("south", "southbound", "out")]),
-    ((675.0, 560.0), (0.0, -8.0), [("south", "northbound", "in"), ("north", "northbound", "out")]),
-])
+@pytest.mark.parametrize(
+    "start, step, expected",
+    [
+        ((380.0, 395.0), (8.0, 0.0), [("west", "eastbound", "in"), ("east", "eastbound", "out")]),
+        ((900.0, 325.0), (-8.0, 0.0), [("east", "westbound", "in"), ("west", "westbound", "out")]),
+        ((605.0, 160.0), (0.0, 8.0), [("north", "southbound", "in"), ("south", "southbound", "out")]),
+        ((675.0, 560.0), (0.0, -8.0), [("south", "northbound", "in"), ("north", "northbound", "out")]),
+    ],
+)
 def test_configured_intersection_lines_count_entering_as_in_with_lanes(start, step, expected):
     path = [(start[0] + step[0] * i, start[1] + step[1] * i) for i in range(70)]
     events = flat(feed(LineCounter(CONFIG_LINES, "center", 5.0), path))
@@ -125,14 +143,15 @@ def test_tentative_crossing_counts_once_confirmed_with_the_crossing_frame():
     per_frame = feed(LineCounter([VERTICAL], "center", 5.0), [(x, 200.0) for x in xs], states=states)
     assert [len(e) for e in per_frame] == [0, 0, 0, 0, 1, 0]
     (event,) = per_frame[4]
-    assert event.tracker_frame == 1 and event.stamp_ns == stamp(1)   # the step 396 -> 402
+    assert event.tracker_frame == 1 and event.stamp_ns == stamp(1)  # the step 396 -> 402
     assert event.direction == DIRECTION_IN
 
 
 def test_tentative_track_that_dies_never_counts():
     counter = LineCounter([VERTICAL], "center", 5.0)
-    events = flat(feed(counter, [(390, 200.0), (402, 200.0), (414, 200.0), None, None],
-                       states=[TENTATIVE] * 3 + [None, None]))
+    events = flat(
+        feed(counter, [(390, 200.0), (402, 200.0), (414, 200.0), None, None], states=[TENTATIVE] * 3 + [None, None])
+    )
     assert events == []
 
 
@@ -168,8 +187,10 @@ def test_a_track_counts_on_every_line_it_crosses_and_totals_add_up():
     for i in range(20):
         events += counter.update([track_at(520 - 10 * i, 250.0, track_id=2, label="bus")], stamp(30 + i), 30 + i)
     assert CountTotals(events).as_dict() == {
-        ("gate", "lane_a", "car", DIRECTION_IN): 1, ("gate2", "", "car", DIRECTION_IN): 1,
-        ("gate", "lane_a", "bus", DIRECTION_OUT): 1, ("gate2", "", "bus", DIRECTION_OUT): 1,
+        ("gate", "lane_a", "car", DIRECTION_IN): 1,
+        ("gate2", "", "car", DIRECTION_IN): 1,
+        ("gate", "lane_a", "bus", DIRECTION_OUT): 1,
+        ("gate2", "", "bus", DIRECTION_OUT): 1,
     }
 
 
@@ -191,6 +212,7 @@ def test_signed_distance_to_polyline():
 
 
 # -- through the real tracker: noisy boxes ---------------------------------------------------
+
 
 def box(cx, bottom, w=40.0, h=18.0):
     return [cx - w / 2, bottom - h, cx + w / 2, bottom]
@@ -222,7 +244,7 @@ def test_stop_and_go_right_on_the_line_counts_once():
         x += v
         positions.append(x)
     stop_at = positions[30]
-    positions = [p - stop_at + 400.0 for p in positions]     # standing exactly on the line
+    positions = [p - stop_at + 400.0 for p in positions]  # standing exactly on the line
     raw = [np.array(box(p, 420.0)) + rng.normal(0.0, 1.5, 4) for p in positions]
     assert naive_count(line, [((b[0] + b[2]) / 2, b[3]) for b in raw]) > 3
     events = track_and_count([[b] for b in raw], [line])
@@ -250,9 +272,11 @@ def test_vehicle_waiting_on_the_line_unseen_counts_once_when_it_pulls_away():
     for v in [7.0] * 10 + list(np.linspace(7.0, 0.0, 30)) + [0.0] * 90 + list(np.linspace(0.0, 7.0, 20)) + [7.0] * 10:
         x += v
         positions.append(x)
-    positions = [p - positions[40] + 397.0 for p in positions]   # stands 3 px before the line
+    positions = [p - positions[40] + 397.0 for p in positions]  # stands 3 px before the line
     seen_again = next(i for i, p in enumerate(positions) if i > 45 and p > 412.0)
-    frames = [[] if 45 <= i < seen_again else [np.array(box(p, 420.0)) + rng.normal(0.0, 1.0, 4)]
-              for i, p in enumerate(positions)]
+    frames = [
+        [] if 45 <= i < seen_again else [np.array(box(p, 420.0)) + rng.normal(0.0, 1.0, 4)]
+        for i, p in enumerate(positions)
+    ]
     events = track_and_count(frames, [line])
     assert [(e.direction, e.track_id) for e in events] == [(DIRECTION_IN, "1")]

@@ -1,4 +1,5 @@
 """Tracker: lifecycle, identity through crossings and occlusions, two-stage scores, ids, classes."""
+
 import numpy as np
 import pytest
 
@@ -99,7 +100,7 @@ def test_one_second_occlusion_keeps_the_id(filter_kind):
     rng = np.random.default_rng(5)
     frames = []
     for i in range(60):
-        hidden = 20 <= i < 35                 # 15 frames at 15 fps: one second without detections
+        hidden = 20 <= i < 35  # 15 frames at 15 fps: one second without detections
         frames.append([] if hidden else [(np.array(box(100 + 7 * i, 300)) + rng.normal(0, 1.0, 4), 0.9, "car")])
     history = run(tracker, frames)
     ids = {t.id for tracks in history[19:] for t in tracks}
@@ -139,15 +140,16 @@ def test_detections_below_low_score_or_of_unknown_class_are_ignored():
 def test_class_is_a_score_weighted_vote_over_the_life():
     tracker = Tracker({})
     labels = ["truck", "car", "car", "truck", "car", "car", "truck", "car"]
-    scores = [0.95, 0.6, 0.6, 0.55, 0.6, 0.6, 0.55, 0.6]   # truck: 2.05, car: 3.0
+    scores = [0.95, 0.6, 0.6, 0.55, 0.6, 0.6, 0.55, 0.6]  # truck: 2.05, car: 3.0
     history = run(tracker, [[(box(100 + 7 * i, 100), s, lab)] for i, (lab, s) in enumerate(zip(labels, scores))])
     assert history[0][0].label == "truck"
     assert history[-1][0].label == "car"
 
 
 def test_ids_increase_and_wrap_in_a_bounded_space_skipping_live_ids():
-    tracker = Tracker({"max_track_id": 4, "max_tracks": 2, "confirm_hits": 1, "max_coast_s": 0.0,
-                       "max_coast_stopped_s": 0.0})
+    tracker = Tracker(
+        {"max_track_id": 4, "max_tracks": 2, "confirm_hits": 1, "max_coast_s": 0.0, "max_coast_stopped_s": 0.0}
+    )
     ids = []
     far = box(1000, 600)
     for i in range(6):
@@ -159,7 +161,7 @@ def test_ids_increase_and_wrap_in_a_bounded_space_skipping_live_ids():
         ids.append(sorted(t.id for t in tracks))
     assert ids == [[1, 2], [1], [1, 3], [1], [1, 4], [1]]
     tracks = tracker.update(dets((far, 0.9, "car"), (box(800, 100), 0.9, "car")), stamp(6))
-    assert sorted(t.id for t in tracks) == [1, 2]   # wrapped past 4, skipped live id 1
+    assert sorted(t.id for t in tracks) == [1, 2]  # wrapped past 4, skipped live id 1
 
 
 def test_max_tracks_refuses_births_beyond_the_cap():
@@ -177,8 +179,9 @@ def test_stamps_going_back_in_time_reset_the_tracks():
 
 def test_confirmed_detections_carry_track_ids_and_velocity_is_pixels_per_second():
     tracker = Tracker({})
-    history = run(tracker, [[(box(100 + 7 * i, 100), 0.9, "car"), (box(500, 500 + 5 * (i % 2)), 0.9, "bus")]
-                            for i in range(30)])
+    history = run(
+        tracker, [[(box(100 + 7 * i, 100), 0.9, "car"), (box(500, 500 + 5 * (i % 2)), 0.9, "bus")] for i in range(30)]
+    )
     out = tracker.confirmed_detections()
     assert sorted(out.ids) == sorted(str(t.id) for t in history[-1])
     mover = by_position(history[-1], 100 + 7 * 29, 100)
@@ -186,12 +189,15 @@ def test_confirmed_detections_carry_track_ids_and_velocity_is_pixels_per_second(
     assert out.labels[out.ids.index(str(mover.id))] == "car"
 
 
-@pytest.mark.parametrize("values, key", [
-    ({"low_score": 0.6, "high_score": 0.5}, "low_score"),
-    ({"filter": "particle"}, "filter"),
-    ({"confirm_hits": 0}, "confirm_hits"),
-    ({"max_tracks": 10, "max_track_id": 10}, "max_track_id"),
-])
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"low_score": 0.6, "high_score": 0.5}, "low_score"),
+        ({"filter": "particle"}, "filter"),
+        ({"confirm_hits": 0}, "confirm_hits"),
+        ({"max_tracks": 10, "max_track_id": 10}, "max_track_id"),
+    ],
+)
 def test_invalid_configuration_names_the_key(values, key):
     with pytest.raises(ConfigError) as err:
         Tracker(values)
@@ -206,14 +212,18 @@ def test_stopped_vehicle_that_fades_from_detection_keeps_its_id_and_moving_one_d
     for v in [7.0] * 10 + list(np.linspace(7.0, 0.0, 30)) + [0.0] * 75 + list(np.linspace(0.0, 7.0, 20)) + [7.0] * 10:
         x += v
         xs.append(x)
-    frames = [[] if 45 <= i < 120 else [(np.array(box(xi, 300)) + rng.normal(0, 1.0, 4), 0.9, "car")]
-              for i, xi in enumerate(xs)]
+    frames = [
+        [] if 45 <= i < 120 else [(np.array(box(xi, 300)) + rng.normal(0, 1.0, 4), 0.9, "car")]
+        for i, xi in enumerate(xs)
+    ]
     history = run(Tracker({"max_coast_s": 1.0, "max_coast_stopped_s": 10.0}), frames)
     assert len({t.id for tracks in history[3:] for t in tracks}) == 1
     assert history[119][0].state == LOST and history[120][0].state == CONFIRMED
     # a moving track is not held: it is gone after max_coast_s
-    moving = run(Tracker({"max_coast_s": 1.0, "max_coast_stopped_s": 10.0}),
-                 [[(box(100 + 7 * i, 300), 0.9, "car")] if i < 20 else [] for i in range(60)])
+    moving = run(
+        Tracker({"max_coast_s": 1.0, "max_coast_stopped_s": 10.0}),
+        [[(box(100 + 7 * i, 300), 0.9, "car")] if i < 20 else [] for i in range(60)],
+    )
     assert moving[40] == []
 
 
@@ -223,6 +233,7 @@ def test_thin_box_under_camera_shake_keeps_one_track_and_counts_once():
     # second track on the same bicycle (an id switch; near a line, a double or a missed count).
     from argos_common.lines import CountingLine
     from argos_tracker.counting import LineCounter
+
     rng = np.random.default_rng(11)
     shake = np.clip(np.cumsum(rng.normal(0.0, 2.5, 60)), -4.0, 4.0)
     frames = [[(box(200 + 3.0 * i, 300 + shake[i], 16.0, 5.0), 0.9, "bicycle")] for i in range(60)]
@@ -238,7 +249,7 @@ def test_thin_box_under_camera_shake_keeps_one_track_and_counts_once():
         return ids, counted + len(counter.update([], stamp(60), 60))
 
     ids, counted = ids_and_counts({"recovery_shape_iou": 0.0})
-    assert len(ids) > 1   # the failure this guards against
+    assert len(ids) > 1  # the failure this guards against
     ids, counted = ids_and_counts({})
     assert len(ids) == 1 and counted == 1
 

@@ -1,4 +1,5 @@
 """Motion model: constant-velocity box filter, time steps from stamps, fixed gain, gating."""
+
 import numpy as np
 import pytest
 
@@ -80,8 +81,8 @@ def test_gate_widens_while_coasting():
     cx, cy = box_to_z(f.box)[:2]
     d_coasted = f.centre_gate_distance(np.array([box_at(cx, cy + 15.0)]))[0]
     assert d_near < 0.5
-    assert d_fresh > 13.8            # 15 px sideways is implausible one frame after a good fix
-    assert d_coasted < d_fresh       # ... but less so after a second without detections
+    assert d_fresh > 13.8  # 15 px sideways is implausible one frame after a good fix
+    assert d_coasted < d_fresh  # ... but less so after a second without detections
 
 
 def test_box_size_never_collapses():
@@ -107,16 +108,18 @@ def test_fixed_gain_mode_switches_to_the_steady_state_gain_after_warm_up():
             switched_at = i
     assert switched_at is not None and 3 <= switched_at <= 15
     _, p_post = model.steady_state(1 / FPS)
-    np.testing.assert_allclose(f.kf.P, p_post)   # covariance pinned to the steady state
+    np.testing.assert_allclose(f.kf.P, p_post)  # covariance pinned to the steady state
     assert not MotionModel(MotionConfig(fixed_gain=False)).create(box_at(0, 0)).fixed_gain_active
 
 
-@pytest.mark.parametrize("config", [MotionConfig(), MotionConfig(constant_acceleration=True),
-                                    MotionConfig(box_state="ah")])
+@pytest.mark.parametrize(
+    "config", [MotionConfig(), MotionConfig(constant_acceleration=True), MotionConfig(box_state="ah")]
+)
 def test_batched_prediction_is_filterpys_predict(config):
     # The tracker predicts all tracks at once; each must end where filterpy's own per-filter
     # predict would have put it, state and covariance.
     import copy
+
     model = MotionModel(config)
     rng = np.random.default_rng(3)
     filters = []
@@ -124,8 +127,9 @@ def test_batched_prediction_is_filterpys_predict(config):
         f = model.create(box_at(100.0 + 50 * k, 200.0, 20.0 + k, 12.0))
         for step in range(1, 4 + k):
             f.predict(1 / FPS)
-            f.update(np.array(box_at(100.0 + 50 * k + 6 * step, 200.0 - 2 * step, 20.0 + k, 12.0))
-                     + rng.normal(0.0, 0.5, 4))
+            f.update(
+                np.array(box_at(100.0 + 50 * k + 6 * step, 200.0 - 2 * step, 20.0 + k, 12.0)) + rng.normal(0.0, 0.5, 4)
+            )
         filters.append(f)
     reference = [copy.deepcopy(f.kf) for f in filters]
     dt = 2 / FPS
@@ -162,12 +166,11 @@ def test_in_lane_keeps_a_recovery_in_the_tracks_lane_and_out_of_the_queue_behind
     # a held car (18 x 40 px) that was driving south (+y), last seen where it is predicted
     predicted = model.predict([model.create(box_at(600.0, 100.0, 18.0, 40.0))], 0.0)
     south, last = np.array([[0.0, 1.0]]), np.array([[600.0, 100.0]])
-    pulled_away = box_at(600.0, 160.0, 18.0, 40.0)   # 60 px further along its lane
-    next_lane = box_at(630.0, 110.0, 18.0, 40.0)     # a similar car one lane over
-    behind = box_at(600.0, 40.0, 18.0, 40.0)         # the car queued behind it
+    pulled_away = box_at(600.0, 160.0, 18.0, 40.0)  # 60 px further along its lane
+    next_lane = box_at(630.0, 110.0, 18.0, 40.0)  # a similar car one lane over
+    behind = box_at(600.0, 40.0, 18.0, 40.0)  # the car queued behind it
     ok = predicted.in_lane(np.array([pulled_away, next_lane, behind]), south, last)[0]
     assert ok.tolist() == [True, False, False]
     # no known heading (it never moved): only within its own width and height
-    unknown = predicted.in_lane(np.array([pulled_away, box_at(610.0, 130.0, 18.0, 40.0)]),
-                                np.zeros((1, 2)), last)[0]
+    unknown = predicted.in_lane(np.array([pulled_away, box_at(610.0, 130.0, 18.0, 40.0)]), np.zeros((1, 2)), last)[0]
     assert unknown.tolist() == [False, True]

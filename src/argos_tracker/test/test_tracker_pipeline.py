@@ -1,5 +1,6 @@
 """The one tracking pipeline (tracker + lines + zones + totals + ground speed) the node, replay
 and the evaluations share."""
+
 import math
 
 import numpy as np
@@ -9,8 +10,12 @@ from argos_common.detections import Detections
 from argos_common.params import ConfigError
 from argos_tracker.pipeline import TrackingPipeline, resolve_tracker_params
 
-LINE = {"lines.names": ["gate"], "lines.gate.points": [400.0, 300.0, 400.0, 500.0], "lines.gate.lanes": ["main"],
-        "anchor": "center"}
+LINE = {
+    "lines.names": ["gate"],
+    "lines.gate.points": [400.0, 300.0, 400.0, 500.0],
+    "lines.gate.lanes": ["main"],
+    "anchor": "center",
+}
 ZONE = {"zones.names": ["box"], "zones.box.points": [450.0, 350.0, 550.0, 350.0, 550.0, 450.0, 450.0, 450.0]}
 
 
@@ -27,7 +32,10 @@ def test_one_car_counts_on_the_line_and_in_and_out_of_the_zone_with_totals():
     pipeline = TrackingPipeline({**LINE, **ZONE})
     counts = drive(pipeline)
     assert [(c.line_id, c.lane, c.class_id, c.direction) for c in counts] == [
-        ("gate", "main", "car", "in"), ("box", "", "car", "in"), ("box", "", "car", "out")]
+        ("gate", "main", "car", "in"),
+        ("box", "", "car", "in"),
+        ("box", "", "car", "out"),
+    ]
     assert len({c.track_id for c in counts}) == 1 and all(c.tracker_frame > 0 for c in counts)
     assert pipeline.totals.total == 3 and pipeline.frames == 40
     assert counts[0].speed_px_s == pytest.approx(150.0, rel=0.05)

@@ -1,6 +1,7 @@
 """End-to-end core check: a simulated stream of 20 road users through the configured
 intersection, detected with box noise, must give exactly the true counts per line, lane,
 class and direction."""
+
 from collections import Counter
 from dataclasses import dataclass
 
@@ -15,10 +16,14 @@ FPS = 15
 WIDTH, HEIGHT = 1280, 720
 CONFIG_LINES = {
     "lines.names": ["west", "east", "north", "south"],
-    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0], "lines.west.lanes": ["westbound", "eastbound"],
-    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0], "lines.east.lanes": ["eastbound", "westbound"],
-    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0], "lines.north.lanes": ["northbound", "southbound"],
-    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0], "lines.south.lanes": ["southbound", "northbound"],
+    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
+    "lines.west.lanes": ["westbound", "eastbound"],
+    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
+    "lines.east.lanes": ["eastbound", "westbound"],
+    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
+    "lines.north.lanes": ["northbound", "southbound"],
+    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
+    "lines.south.lanes": ["southbound", "northbound"],
 }
 # lane -> (start centre, unit direction, px per frame); boxes are long along the direction of travel
 LANES = {
@@ -52,7 +57,7 @@ def make_scene(seed):
         spawn = int(rng.integers(0, 20))
         for _ in range(5):
             users.append(RoadUser(lane, str(rng.choice(list(SIZES))), spawn))
-            spawn += int(rng.integers(22, 40))   # headway: at least ~110 px between followers
+            spawn += int(rng.integers(22, 40))  # headway: at least ~110 px between followers
     return users
 
 
@@ -76,10 +81,10 @@ def detect(users, frame, rng, miss_rate, confusion_rate):
         if frame < u.spawn or rng.random() < miss_rate:
             continue
         b = np.clip(u.box(frame) + rng.normal(0.0, 1.0, 4), 0, [WIDTH, HEIGHT, WIDTH, HEIGHT])
-        if (b[2] - b[0]) * (b[3] - b[1]) < 60:   # (almost) outside the image
+        if (b[2] - b[0]) * (b[3] - b[1]) < 60:  # (almost) outside the image
             continue
         label, score = u.label, rng.uniform(0.6, 0.95)
-        if rng.random() < confusion_rate:        # a weaker, wrong class now and then
+        if rng.random() < confusion_rate:  # a weaker, wrong class now and then
             label, score = "unclassified", rng.uniform(0.3, 0.55)
         boxes.append(b)
         scores.append(score)
@@ -92,7 +97,7 @@ def test_simulated_intersection_counts_exactly(seed, miss_rate, confusion_rate):
     users = make_scene(seed)
     assert len(users) == 20
     frames = max(u.spawn for u in users) + 200
-    pipeline = TrackingPipeline(CONFIG_LINES)   # the node's pipeline with its defaults
+    pipeline = TrackingPipeline(CONFIG_LINES)  # the node's pipeline with its defaults
     rng = np.random.default_rng(100 + seed)
     events = []
     for frame in range(frames):
@@ -100,7 +105,7 @@ def test_simulated_intersection_counts_exactly(seed, miss_rate, confusion_rate):
         events += pipeline.update(detect(users, frame, rng, miss_rate, confusion_rate), stamp).counts
 
     expected = true_totals(users, pipeline.lines, frames)
-    assert sum(expected.values()) == 40          # every road user passes two lines
+    assert sum(expected.values()) == 40  # every road user passes two lines
     assert pipeline.totals.as_dict() == dict(expected)
     # one track per road user: every track that counted did so on exactly two lines
     per_track = Counter(e.track_id for e in events)
@@ -109,7 +114,14 @@ def test_simulated_intersection_counts_exactly(seed, miss_rate, confusion_rate):
 
 def test_config_section_keys_are_parameters():
     names = {getattr(p, "name", None) for p in PARAMS}
-    for key, kind in [("high_score", "float"), ("low_score", "float"), ("iou_threshold", "float"),
-                      ("confirm_hits", "int"), ("max_coast_s", "float"), ("anchor", "str"), ("classes", "str[]")]:
+    for key, kind in [
+        ("high_score", "float"),
+        ("low_score", "float"),
+        ("iou_threshold", "float"),
+        ("confirm_hits", "int"),
+        ("max_coast_s", "float"),
+        ("anchor", "str"),
+        ("classes", "str[]"),
+    ]:
         assert key in names
         assert next(p for p in PARAMS if getattr(p, "name", None) == key).type == kind

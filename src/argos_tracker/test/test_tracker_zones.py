@@ -27,7 +27,9 @@ def test_drive_through_emits_one_in_and_one_out_with_occupancy():
     assert [(e.line_id, e.direction) for e in events] == [("box", "in"), ("box", "out")]
     assert max(inside) == 1 and inside[-1] == 0
     assert [(e.line_id, e.lane, e.class_id, e.direction, e.track_id) for e in events] == [
-        ("box", "", "car", "in", "1"), ("box", "", "car", "out", "1")]
+        ("box", "", "car", "in", "1"),
+        ("box", "", "car", "out", "1"),
+    ]
 
 
 def test_jitter_on_the_border_never_toggles():
@@ -54,7 +56,7 @@ def test_born_inside_never_entered_and_coasting_positions_are_ignored():
 def test_tentative_events_wait_for_confirmation_and_vanish_if_it_dies():
     counter = ZoneCounter(parse_zones(ZONE))
     assert run(counter, [(50.0, 200.0), (200.0, 200.0)], state=TENTATIVE) == []
-    assert counter.update([], 3, 3) == []                       # died tentative: nothing
+    assert counter.update([], 3, 3) == []  # died tentative: nothing
     kept = ZoneCounter(parse_zones(ZONE))
     assert run(kept, [(50.0, 200.0), (200.0, 200.0)], state=TENTATIVE) == []
     events = kept.update([track(1, 210.0, 200.0, label="van")], 3, 3)
@@ -62,6 +64,8 @@ def test_tentative_events_wait_for_confirmation_and_vanish_if_it_dies():
 
 
 def test_totals_line_is_stable_and_readable():
-    records = [CountRecord("west", "eastbound", "car", "in", "1", 0)] * 3 + [CountRecord("box", "", "bus", "out", "2", 0)]
+    records = [CountRecord("west", "eastbound", "car", "in", "1", 0)] * 3 + [
+        CountRecord("box", "", "bus", "out", "2", 0)
+    ]
     text = CountTotals(records).text({"box": 2})
     assert text == "totals 4: box bus out=1, west/eastbound car in=3; occupancy box=2"

@@ -1,4 +1,5 @@
 """Playback timing of a recording: rate, start offset, loop (pure; the node publishes)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -9,8 +10,8 @@ from .reader import BagMessage
 
 @dataclass(frozen=True)
 class Scheduled:
-    at_s: float            # when to publish, seconds after playback started
-    bag_time_ns: int       # the message's bag timestamp (what /clock shows)
+    at_s: float  # when to publish, seconds after playback started
+    bag_time_ns: int  # the message's bag timestamp (what /clock shows)
     message: BagMessage
 
 
@@ -24,8 +25,9 @@ def parse_remaps(remaps: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def schedule(messages: Iterable[BagMessage], *, rate: float = 1.0, start_offset_s: float = 0.0,
-             loops: int = 1) -> Iterator[Scheduled]:
+def schedule(
+    messages: Iterable[BagMessage], *, rate: float = 1.0, start_offset_s: float = 0.0, loops: int = 1
+) -> Iterator[Scheduled]:
     """Messages with their publish times. `loops` 0 means forever. Each loop restarts the
     recording's clock at the end of the previous one, so time never goes backwards."""
     if rate <= 0:

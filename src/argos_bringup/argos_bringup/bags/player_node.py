@@ -1,4 +1,5 @@
 """Publishes a recording's serialized messages at their recorded pace, plus /clock."""
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,15 @@ _BEST_EFFORT_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo")
 
 
 class PlayerNode(Node):
-    def __init__(self, topics: dict[str, str], remaps: dict[str, str], *, clock_hz: float = 0.0,
-                 node_name: str = "argos_bag_player", **kwargs):
+    def __init__(
+        self,
+        topics: dict[str, str],
+        remaps: dict[str, str],
+        *,
+        clock_hz: float = 0.0,
+        node_name: str = "argos_bag_player",
+        **kwargs,
+    ):
         super().__init__(node_name, **kwargs)
         self._bag_publishers = {}
         for topic, msgtype in topics.items():
@@ -29,7 +37,8 @@ class PlayerNode(Node):
         self._clock_pub = None
         if clock_hz > 0:
             self._clock_pub = self.create_publisher(
-                Clock, "/clock", QoSProfile(depth=1, durability=DurabilityPolicy.VOLATILE))
+                Clock, "/clock", QoSProfile(depth=1, durability=DurabilityPolicy.VOLATILE)
+            )
             self._clock_period = 1.0 / clock_hz
         self.published = {t: 0 for t in topics}
         self._bag_time_ns = 0
@@ -38,7 +47,9 @@ class PlayerNode(Node):
     def play(self, scheduled, wait_for_subscribers_s: float = 0.0) -> dict[str, int]:
         """Blocking playback on the calling thread; `stop()` ends it early."""
         deadline = time.monotonic() + wait_for_subscribers_s
-        while time.monotonic() < deadline and not any(p.get_subscription_count() for p in self._bag_publishers.values()):
+        while time.monotonic() < deadline and not any(
+            p.get_subscription_count() for p in self._bag_publishers.values()
+        ):
             time.sleep(0.05)
         start = time.monotonic()
         next_clock = start

@@ -1,4 +1,5 @@
 """Read a recording (one rosbag2 bag, or a directory of split parts) in time order."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from rosbags.rosbag2 import Reader
 class BagMessage:
     topic: str
     msgtype: str
-    stamp_ns: int       # bag timestamp (receive time at recording)
+    stamp_ns: int  # bag timestamp (receive time at recording)
     data: bytes
 
 
@@ -53,7 +54,9 @@ def describe(path: str | Path) -> dict:
             info["parts"].append({"name": part.name, "storage": storage, "messages": reader.message_count})
             info["messages"] += reader.message_count
             if reader.message_count:
-                info["start_ns"] = min(filter(None, [info["start_ns"], reader.start_time])) if info["start_ns"] else reader.start_time
+                info["start_ns"] = (
+                    min(filter(None, [info["start_ns"], reader.start_time])) if info["start_ns"] else reader.start_time
+                )
                 info["end_ns"] = max(info["end_ns"] or 0, reader.end_time)
             for c in reader.connections:
                 row = info["topics"].setdefault(c.topic, {"type": c.msgtype, "messages": 0})

@@ -4,6 +4,7 @@ rosbags writes one storage file per bag, so a split recording is a directory of 
 numbered bags (`<out>/<out-name>_000`, `_001`, ...), each of which any rosbag2 reader opens on its
 own; `argos bag play/info` treat the directory as one recording.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,8 +25,15 @@ class RecordingStats:
 
 
 class BagRecorder:
-    def __init__(self, out_dir: str | Path, topics: dict[str, str], *, storage: str = "mcap",
-                 max_bytes: int = 0, max_duration_s: float = 0.0):
+    def __init__(
+        self,
+        out_dir: str | Path,
+        topics: dict[str, str],
+        *,
+        storage: str = "mcap",
+        max_bytes: int = 0,
+        max_duration_s: float = 0.0,
+    ):
         """topics: name -> message type ("sensor_msgs/msg/Image"). 0 limits mean no splitting."""
         if storage not in STORAGES:
             raise ValueError(f"storage: {storage!r} is not one of {', '.join(STORAGES)}")
@@ -61,8 +69,11 @@ class BagRecorder:
             return True
         if self.max_bytes and self._part_bytes >= self.max_bytes:
             return True
-        return bool(self.max_duration_ns and self._part_start_ns is not None
-                    and stamp_ns - self._part_start_ns >= self.max_duration_ns)
+        return bool(
+            self.max_duration_ns
+            and self._part_start_ns is not None
+            and stamp_ns - self._part_start_ns >= self.max_duration_ns
+        )
 
     def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
         if self._should_split(stamp_ns):

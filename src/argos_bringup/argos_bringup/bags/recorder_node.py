@@ -1,4 +1,5 @@
 """rclpy node that records chosen topics through raw (serialized) subscriptions."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -10,9 +11,17 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from .recorder import BagRecorder
 
-ARGOS_TOPIC_PATTERNS = ("*/camera/image_raw", "*/camera/camera_info", "*/camera/ground_truth",
-                        "*/camera/ground_truth/counts", "*/detections", "*/tracks", "*/counts",
-                        "*/annotated/image_raw", "/diagnostics")
+ARGOS_TOPIC_PATTERNS = (
+    "*/camera/image_raw",
+    "*/camera/camera_info",
+    "*/camera/ground_truth",
+    "*/camera/ground_truth/counts",
+    "*/detections",
+    "*/tracks",
+    "*/counts",
+    "*/annotated/image_raw",
+    "/diagnostics",
+)
 
 
 def message_class(msgtype: str):
@@ -44,16 +53,20 @@ class RecorderNode(Node):
     def start(self, recorder: BagRecorder) -> None:
         self.recorder = recorder
         for topic, msgtype in recorder.topics.items():
-            self.create_subscription(message_class(msgtype), topic, self._writer_for(topic),
-                                     self._qos_matching_publishers(topic), raw=True)
+            self.create_subscription(
+                message_class(msgtype), topic, self._writer_for(topic), self._qos_matching_publishers(topic), raw=True
+            )
 
     def _qos_matching_publishers(self, topic: str) -> QoSProfile:
         # A reliable reader does not match a best-effort writer, so mirror the publishers:
         # reliable only when every publisher offers it (what rosbag2 does too).
         offered = [info.qos_profile.reliability for info in self.get_publishers_info_by_topic(topic)]
         reliable = bool(offered) and all(r == ReliabilityPolicy.RELIABLE for r in offered)
-        return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                          reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
+        return QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=1000,
+            reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        )
 
     def _writer_for(self, topic: str):
         def write(data: bytes) -> None:
@@ -61,6 +74,7 @@ class RecorderNode(Node):
             with self._lock:
                 if self.recorder is not None:
                     self.recorder.write(topic, stamp, data)
+
         return write
 
     def close(self):

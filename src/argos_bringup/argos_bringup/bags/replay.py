@@ -4,6 +4,7 @@ a recording's detections, or the whole chain on its images, outside ROS timing.
 The same bag and parameters give the same counts on every run: messages are processed one by
 one in recorded order with their recorded capture stamps; nothing depends on wall time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,25 +24,35 @@ class ReplayResult:
     replayed: CountTotals = field(default_factory=CountTotals)
     recorded: CountTotals = field(default_factory=CountTotals)
     ground_truth: CountTotals = field(default_factory=CountTotals)
-    events: list = field(default_factory=list)   # (tracker frame, line, lane, class, direction, track id)
+    events: list = field(default_factory=list)  # (tracker frame, line, lane, class, direction, track id)
 
 
 def _pick(topics: dict[str, str], suffix: str, namespace: str | None) -> str | None:
-    matches = sorted(t for t in topics if t.endswith(suffix) and (namespace is None or t.startswith(namespace.rstrip("/") + "/")))
+    matches = sorted(
+        t for t in topics if t.endswith(suffix) and (namespace is None or t.startswith(namespace.rstrip("/") + "/"))
+    )
     if len(matches) > 1:
         raise ValueError(f"several {suffix} topics in the bag ({', '.join(matches)}): choose one with --namespace")
     return matches[0] if matches else None
 
 
-def replay(bag: str | Path, tracker_params: dict, inference_params: dict | None = None, *,
-           source: str = "detections", namespace: str | None = None) -> ReplayResult:
+def replay(
+    bag: str | Path,
+    tracker_params: dict,
+    inference_params: dict | None = None,
+    *,
+    source: str = "detections",
+    namespace: str | None = None,
+) -> ReplayResult:
     from argos_tracker.pipeline import TrackingPipeline
 
     topics = topics_of(bag)
     suffix = {"detections": "/detections", "images": "/camera/image_raw"}[source]
     topic = _pick(topics, suffix, namespace)
     if topic is None:
-        raise ValueError(f"the bag has no {suffix} topic to replay from (topics: {', '.join(sorted(topics)) or 'none'})")
+        raise ValueError(
+            f"the bag has no {suffix} topic to replay from (topics: {', '.join(sorted(topics)) or 'none'})"
+        )
     ns = topic[: -len(suffix)]
     counts_topic, truth_topic = f"{ns}/counts", f"{ns}/camera/ground_truth/counts"
     store = typestore_for(topics.values())
@@ -49,6 +60,7 @@ def replay(bag: str | Path, tracker_params: dict, inference_params: dict | None 
     detector = None
     if source == "images":
         from argos_inference.factory import create_detector
+
         detector = create_detector(inference_params)
     pipeline = TrackingPipeline(tracker_params)
     result = ReplayResult(source_topic=topic)
@@ -66,8 +78,9 @@ def replay(bag: str | Path, tracker_params: dict, inference_params: dict | None 
             result.frames += 1
             for rec in pipeline.update(dets, stamp_ns).counts:
                 result.replayed.add(rec)
-                result.events.append((rec.tracker_frame, rec.line_id, rec.lane, rec.class_id, rec.direction,
-                                      rec.track_id))
+                result.events.append(
+                    (rec.tracker_frame, rec.line_id, rec.lane, rec.class_id, rec.direction, rec.track_id)
+                )
     finally:
         if detector is not None:
             detector.close()

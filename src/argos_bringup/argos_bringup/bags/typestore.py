@@ -4,6 +4,7 @@ The Kilted store knows the core ROS types; interface packages it lacks (vision_m
 argos_interfaces, ...) are read from the .msg files installed on AMENT_PREFIX_PATH, so a bag
 carries the same definitions (and RIHS01 hashes) as the live system.
 """
+
 from __future__ import annotations
 
 import os

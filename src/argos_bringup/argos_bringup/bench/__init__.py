@@ -1,33 +1,40 @@
 """`argos bench <area>`: benchmarks printed as tables naming the machine (make bench)."""
+
 from __future__ import annotations
 
 
 def _camera(args) -> int:
     from .camera import run_bench
-    return run_bench(seconds=args.seconds, clip_frames=args.clip_frames, iterations=args.iterations,
-                     rtsp=not args.no_rtsp)
+
+    return run_bench(
+        seconds=args.seconds, clip_frames=args.clip_frames, iterations=args.iterations, rtsp=not args.no_rtsp
+    )
 
 
 def _detector(args) -> int:
     from .detector import run_bench
+
     return run_bench(args)
 
 
 def _tracker(args) -> int:
     from ..evaluation.report import run_bench
+
     run_bench([int(n) for n in args.objects.split(",") if n], args.frames)
     return 0
 
 
 def _bridge(args) -> int:
     from .bridge import run_bench
+
     return run_bench(args)
 
 
 def register(bench) -> None:
     """Add the benchmark areas to `bench`, the subparsers of `argos bench`."""
-    camera = bench.add_parser("camera", help="capture FPS and CPU per source type at 720p/1080p; "
-                                             "frame hand-off composed vs rclpy")
+    camera = bench.add_parser(
+        "camera", help="capture FPS and CPU per source type at 720p/1080p; frame hand-off composed vs rclpy"
+    )
     camera.add_argument("--seconds", type=float, default=2.0, help="measuring time per source and resolution")
     camera.add_argument("--clip-frames", type=int, default=60, help="frames in the encoded test clips")
     camera.add_argument("--iterations", type=int, default=60, help="hand-off samples (rclpy: a third of them)")
@@ -35,8 +42,11 @@ def register(bench) -> None:
     camera.set_defaults(func=_camera)
 
     detector = bench.add_parser("detector", help="detector latency and throughput per engine and precision")
-    detector.add_argument("--model", help="fp32 ONNX model to bench (default: models/argos-traffic*.onnx if "
-                                          "present, else a generated YOLO-shaped network)")
+    detector.add_argument(
+        "--model",
+        help="fp32 ONNX model to bench (default: models/argos-traffic*.onnx if "
+        "present, else a generated YOLO-shaped network)",
+    )
     detector.add_argument("--seconds", type=float, default=3.0, help="measuring time per configuration (default 3)")
     detector.add_argument("--input-size", type=int, default=320, help="input size of the generated network")
     detector.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)")

@@ -6,6 +6,7 @@ figure is the best of `--repeats` runs of `--messages` messages, timed until the
 everything (Redis: XADD returned; MQTT: paho's on_publish, i.e. written for QoS 0, PUBACK for
 QoS 1). The sink/raw ratio is what the bridge's own work costs (the issue's target: >= 80 %).
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -36,9 +37,18 @@ _TARGET = 0.8
 def _payload() -> str:
     boxes = np.array([[10 + 40 * i, 20, 60 + 40 * i, 80] for i in range(5)], dtype=float)
     dets = Detections(boxes, [0.9] * 5, ["car", "bus", "van", "truck", "car"], [str(i) for i in range(5)])
-    return schema.to_json(schema.detections_payload(site="bench", device="edge", camera="cam0",
-                                                    stamp_ns=time.time_ns(), frame_id="f", bridge_frame=0,
-                                                    dets=dets, classes=DEFAULT_CLASSES))
+    return schema.to_json(
+        schema.detections_payload(
+            site="bench",
+            device="edge",
+            camera="cam0",
+            stamp_ns=time.time_ns(),
+            frame_id="f",
+            bridge_frame=0,
+            dets=dets,
+            classes=DEFAULT_CLASSES,
+        )
+    )
 
 
 def _best(runs: int, measure) -> float:
@@ -103,7 +113,7 @@ def _mqtt_raw(url: str, n: int, payload: str, qos: int) -> float:
         if info.rc == mqtt.MQTT_ERR_SUCCESS:
             sent += 1
         else:
-            acks.wait(acks.count + 1, 1.0)   # paho's queue is full: the same back-pressure the sink sees
+            acks.wait(acks.count + 1, 1.0)  # paho's queue is full: the same back-pressure the sink sees
     acks.wait(n)
     rate = n / (time.perf_counter() - t0)
     client.disconnect()
@@ -112,8 +122,15 @@ def _mqtt_raw(url: str, n: int, payload: str, qos: int) -> float:
 
 
 def _mqtt_sink(url: str, n: int, payload: str, qos: int) -> float:
-    sink = MqttSink(url, "bench/sink", "bench-sink", qos={"detections": qos, "status": 0},
-                    online_payload=lambda: "online", shutdown_payload=lambda: "offline", max_queued=1000)
+    sink = MqttSink(
+        url,
+        "bench/sink",
+        "bench-sink",
+        qos={"detections": qos, "status": 0},
+        online_payload=lambda: "online",
+        shutdown_payload=lambda: "offline",
+        max_queued=1000,
+    )
     sink.start(will_payload="offline")
     _connected(lambda: sink.connected)
     time.sleep(0.05)
@@ -132,16 +149,28 @@ def _mqtt_sink(url: str, n: int, payload: str, qos: int) -> float:
 
 
 def _bridge_end_to_end(redis_url: str, mqtt_url: str, n: int) -> float:
-    boxes = Detections(np.array([[10 + 40 * i, 20, 60 + 40 * i, 80] for i in range(5)], dtype=float), [0.9] * 5,
-                       ["car", "bus", "van", "truck", "car"], [str(i) for i in range(5)])
-    bridge = Bridge({"redis_url": redis_url, "mqtt_url": mqtt_url, "queue_size": n + 10, "site": "bench",
-                     "totals_interval_s": 600.0, "mqtt_qos_detections": 1})
+    boxes = Detections(
+        np.array([[10 + 40 * i, 20, 60 + 40 * i, 80] for i in range(5)], dtype=float),
+        [0.9] * 5,
+        ["car", "bus", "van", "truck", "car"],
+        [str(i) for i in range(5)],
+    )
+    bridge = Bridge(
+        {
+            "redis_url": redis_url,
+            "mqtt_url": mqtt_url,
+            "queue_size": n + 10,
+            "site": "bench",
+            "totals_interval_s": 600.0,
+            "mqtt_qos_detections": 1,
+        }
+    )
     bridge.start()
     _connected(lambda: bridge.mqtt.connected)
     time.sleep(0.05)
     base = bridge.stats()["mqtt_delivered"]
     t0 = time.perf_counter()
-    for i in range(n):
+    for _ in range(n):
         bridge.submit_tracks(time.time_ns(), "f", boxes)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -163,10 +192,12 @@ def _version(argv: list[str]) -> str:
 
 
 def machine_lines() -> list[str]:
-    return [f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
-            f"python {platform.python_version()}, paho-mqtt {importlib.metadata.version('paho-mqtt')}, "
-            f"redis-py {importlib.metadata.version('redis')}",
-            f"servers: {_version(['redis-server', '--version'])}; {_version(['mosquitto', '-h'])}"]
+    return [
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, paho-mqtt {importlib.metadata.version('paho-mqtt')}, "
+        f"redis-py {importlib.metadata.version('redis')}",
+        f"servers: {_version(['redis-server', '--version'])}; {_version(['mosquitto', '-h'])}",
+    ]
 
 
 def run_bench(args) -> int:
@@ -175,12 +206,22 @@ def run_bench(args) -> int:
     rows = []
     with RedisServer() as redis_server, MosquittoServer() as broker:
         for label, raw, sink in (
-                ("Redis XADD (MAXLEN ~)", lambda: _redis_raw(redis_server.url, n, payload),
-                 lambda: _redis_sink(redis_server.url, n, payload)),
-                ("MQTT publish QoS 0", lambda: _mqtt_raw(broker.url, n, payload, 0),
-                 lambda: _mqtt_sink(broker.url, n, payload, 0)),
-                ("MQTT publish QoS 1", lambda: _mqtt_raw(broker.url, n, payload, 1),
-                 lambda: _mqtt_sink(broker.url, n, payload, 1))):
+            (
+                "Redis XADD (MAXLEN ~)",
+                lambda: _redis_raw(redis_server.url, n, payload),
+                lambda: _redis_sink(redis_server.url, n, payload),
+            ),
+            (
+                "MQTT publish QoS 0",
+                lambda: _mqtt_raw(broker.url, n, payload, 0),
+                lambda: _mqtt_sink(broker.url, n, payload, 0),
+            ),
+            (
+                "MQTT publish QoS 1",
+                lambda: _mqtt_raw(broker.url, n, payload, 1),
+                lambda: _mqtt_sink(broker.url, n, payload, 1),
+            ),
+        ):
             raw_rate, sink_rate = _best(runs, raw), _best(runs, sink)
             rows.append((label, raw_rate, sink_rate))
         end_to_end = _best(runs, lambda: _bridge_end_to_end(redis_server.url, broker.url, n))
@@ -193,8 +234,12 @@ def run_bench(args) -> int:
     for label, raw_rate, sink_rate in rows:
         ratio = sink_rate / raw_rate
         failed |= ratio < _TARGET
-        print(f"| {label:<24} | {raw_rate:>16,.0f} | {sink_rate:>17,.0f} | {ratio:>7.0%} | "
-              f"{'ok' if ratio >= _TARGET else 'MISSED':>6} |")
-    print(f"\nwhole bridge (submit_tracks -> payload JSON -> Redis + MQTT QoS 1, both confirmed): "
-          f"{end_to_end:,.0f} msg/s ({end_to_end / 15:.0f}x a 15 FPS camera)")
+        print(
+            f"| {label:<24} | {raw_rate:>16,.0f} | {sink_rate:>17,.0f} | {ratio:>7.0%} | "
+            f"{'ok' if ratio >= _TARGET else 'MISSED':>6} |"
+        )
+    print(
+        f"\nwhole bridge (submit_tracks -> payload JSON -> Redis + MQTT QoS 1, both confirmed): "
+        f"{end_to_end:,.0f} msg/s ({end_to_end / 15:.0f}x a 15 FPS camera)"
+    )
     return 1 if failed else 0

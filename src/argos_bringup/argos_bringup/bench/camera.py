@@ -6,6 +6,7 @@ CPU is the process's user+system time over wall time (100 % = one core), GStream
 included. The hand-off compares the composed graph's LatestSlot (put on one thread, take on
 another) with what separate processes pay: image_to_msg + publish + receive through rclpy.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,24 @@ def measure(open_fn: Callable[[], FrameSource], seconds: float, max_frames: int)
 
 def encode_clip(path: Path, size: tuple[int, int], frames: int, codec: list[str]) -> Path:
     w, h = size
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={w}x{h}:rate=30",
-                    "-frames:v", str(frames), *codec, str(path)], check=True, timeout=120)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={w}x{h}:rate=30",
+            "-frames:v",
+            str(frames),
+            *codec,
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
     return path
 
 
@@ -90,34 +107,55 @@ def throughput_rows(seconds: float, clip_frames: int, rtsp: bool) -> list[Throug
     with tempfile.TemporaryDirectory(prefix="argos-bench-camera-") as tmp:
         for label, size in RESOLUTIONS.items():
             w, h = size
-            h264 = encode_clip(Path(tmp) / f"{label}.mp4", size, clip_frames,
-                               ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+            h264 = encode_clip(
+                Path(tmp) / f"{label}.mp4",
+                size,
+                clip_frames,
+                ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
+            )
             mjpeg = encode_clip(Path(tmp) / f"{label}.avi", size, clip_frames, ["-c:v", "mjpeg", "-q:v", "3"])
             folder = write_folder(Path(tmp) / f"{label}-jpg", h264, clip_frames)
             cases: list[tuple[str, Callable[[], FrameSource], str]] = [
-                ("synthetic (Python render)",
-                 lambda: open_source("synthetic://intersection", {"width": w, "height": h}), ""),
+                (
+                    "synthetic (Python render)",
+                    lambda: open_source("synthetic://intersection", {"width": w, "height": h}),
+                    "",
+                ),
                 ("file H.264/MP4, OpenCV", lambda: open_source(str(h264), {**offline, "file_backend": "opencv"}), ""),
                 ("image folder JPEG (OpenCV)", lambda: open_source(f"images://{folder}", offline), ""),
             ]
             if gstreamer_available():
                 cases[2:2] = [
-                    ("file H.264/MP4, GStreamer",
-                     lambda: open_source(str(h264), {**offline, "file_backend": "gstreamer"}), ""),
-                    ("file MJPEG/AVI, GStreamer",
-                     lambda: open_source(str(mjpeg), {**offline, "file_backend": "gstreamer"}), ""),
+                    (
+                        "file H.264/MP4, GStreamer",
+                        lambda: open_source(str(h264), {**offline, "file_backend": "gstreamer"}),
+                        "",
+                    ),
+                    (
+                        "file MJPEG/AVI, GStreamer",
+                        lambda: open_source(str(mjpeg), {**offline, "file_backend": "gstreamer"}),
+                        "",
+                    ),
                 ]
             for name, open_fn, note in cases:
                 frames, fps, cpu = measure(open_fn, seconds, 10_000)
                 rows.append(Throughput(name, label, frames, fps, cpu, note))
             if rtsp and gstreamer_available():
                 with RtspServerProcess(width=w, height=h, fps=15) as server:
-                    frames, fps, cpu = measure(lambda: open_source(server.url, {"stall_timeout_s": 5.0}),
-                                               seconds + 1.0, 10_000)
-                rows.append(Throughput("RTSP H.264 (TCP), GStreamer", label, frames, fps, cpu,
-                                       "live at the server's 15 FPS; encoder in another process"))
+                    frames, fps, cpu = measure(
+                        lambda: open_source(server.url, {"stall_timeout_s": 5.0}), seconds + 1.0, 10_000
+                    )
+                rows.append(
+                    Throughput(
+                        "RTSP H.264 (TCP), GStreamer",
+                        label,
+                        frames,
+                        fps,
+                        cpu,
+                        "live at the server's 15 FPS; encoder in another process",
+                    )
+                )
     return rows
-
 
 
 def handoff_slot_ms(image: np.ndarray, iterations: int) -> list[float]:
@@ -139,7 +177,7 @@ def handoff_slot_ms(image: np.ndarray, iterations: int) -> list[float]:
                 return
             frame = slot.take()
             if frame is not None:
-                assert frame.image is image   # by reference
+                assert frame.image is image  # by reference
                 samples.append((time.perf_counter() - started[0]) * 1e3)
                 received.set()
 
@@ -199,7 +237,7 @@ def handoff_rclpy_ms(image: np.ndarray, iterations: int) -> list[float]:
         spinner.join(5.0)
         node.destroy_node()
         rclpy.shutdown(context=context)
-    return samples[3:]   # the first messages include discovery and allocation warm-up
+    return samples[3:]  # the first messages include discovery and allocation warm-up
 
 
 def machine_lines() -> list[str]:
@@ -209,8 +247,10 @@ def machine_lines() -> list[str]:
         libs["rclpy"] = metadata.version("ros-rclpy")
     except metadata.PackageNotFoundError:
         pass
-    return [f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
-            f"python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in libs.items())]
+    return [
+        f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in libs.items()),
+    ]
 
 
 def run_bench(seconds: float = 2.0, clip_frames: int = 60, iterations: int = 60, rtsp: bool = True) -> int:
@@ -222,7 +262,9 @@ def run_bench(seconds: float = 2.0, clip_frames: int = 60, iterations: int = 60,
     print(f"| {'source':<30} | {'res':<5} | {'frames':>6} | {'FPS':>7} | {'CPU %':>6} | note")
     print(f"|{'-' * 32}|{'-' * 7}|{'-' * 8}|{'-' * 9}|{'-' * 8}|-----")
     for r in rows:
-        print(f"| {r.source:<30} | {r.resolution:<5} | {r.frames:>6} | {r.fps:>7.1f} | {r.cpu_percent:>6.0f} | {r.note}")
+        print(
+            f"| {r.source:<30} | {r.resolution:<5} | {r.frames:>6} | {r.fps:>7.1f} | {r.cpu_percent:>6.0f} | {r.note}"
+        )
     image = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
     slot_p50, slot_p95 = percentiles(handoff_slot_ms(image, iterations), digits=None).values()
     ros_p50, ros_p95 = percentiles(handoff_rclpy_ms(image, max(10, iterations // 3)), digits=None).values()

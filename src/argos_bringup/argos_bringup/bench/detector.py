@@ -7,6 +7,7 @@ intersection frames. Latency is one camera frame (1280x720) through `Detector.de
 (letterbox, inference, decoding, NMS); `infer` is the engine call alone. Agreement compares the
 int8 detections with fp32's (same label, IoU >= 0.5): a drift check, not an accuracy metric.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,20 @@ MIN_RUNS = 10
 def machine_info() -> dict:
     try:
         import tensorrt
+
         trt = tensorrt.__version__
     except ImportError:
         trt = "not importable"
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "onnxruntime": package_version("onnxruntime"), "onnx": package_version("onnx"), "numpy": package_version("numpy"),
-            "opencv": cv2.__version__, "tensorrt": trt}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "onnxruntime": package_version("onnxruntime"),
+        "onnx": package_version("onnx"),
+        "numpy": package_version("numpy"),
+        "opencv": cv2.__version__,
+        "tensorrt": trt,
+    }
 
 
 def bundled_models(root: Path) -> list[Path]:
@@ -52,13 +61,16 @@ def bundled_models(root: Path) -> list[Path]:
 
 def synthetic_frames(count: int, seed: int) -> list[np.ndarray]:
     from argos_sim.scene import IntersectionScene
-    scene = IntersectionScene(width=FRAME_SIZE[0], height=FRAME_SIZE[1], fps=15.0, seed=seed,
-                              classes=DEFAULT_CLASSES, lines=[])
+
+    scene = IntersectionScene(
+        width=FRAME_SIZE[0], height=FRAME_SIZE[1], fps=15.0, seed=seed, classes=DEFAULT_CLASSES, lines=[]
+    )
     return [scene.next_frame()[0] for _ in range(count)]
 
 
 def _match_f1(reference, candidate) -> float | None:
     from argos_common.geometry import iou_matrix
+
     matched = total_ref = total_new = 0
     for ref, new in zip(reference, candidate):
         total_ref, total_new = total_ref + len(ref), total_new + len(new)
@@ -72,8 +84,7 @@ def _match_f1(reference, candidate) -> float | None:
 
 
 def measure(model: Path, frames: list[np.ndarray], seconds: float, threads: int) -> dict:
-    params = resolve(PARAMS, {"engine": "onnxruntime", "model.path": str(model),
-                                            "model.threads": threads})
+    params = resolve(PARAMS, {"engine": "onnxruntime", "model.path": str(model), "model.threads": threads})
     detector = create_detector(params)
     try:
         batch, _ = detector.preprocessor(frames[:1])
@@ -95,10 +106,17 @@ def measure(model: Path, frames: list[np.ndarray], seconds: float, threads: int)
         detector.close()
     latencies_ms, infers_ms = np.array(latencies) * 1e3, np.array(infers) * 1e3
     latency = percentiles(latencies_ms, (50, 95), digits=None)
-    return {"model": model.name, "layout": description["layout"], "input_size": description["input_size"],
-            "runs": len(latencies), "latency_p50_ms": latency["p50"], "latency_p95_ms": latency["p95"],
-            "infer_p50_ms": percentiles(infers_ms, (50,), digits=None)["p50"],
-            "throughput_fps": float(1e3 / latencies_ms.mean()), "_detections": outputs}
+    return {
+        "model": model.name,
+        "layout": description["layout"],
+        "input_size": description["input_size"],
+        "runs": len(latencies),
+        "latency_p50_ms": latency["p50"],
+        "latency_p95_ms": latency["p95"],
+        "infer_p50_ms": percentiles(infers_ms, (50,), digits=None)["p50"],
+        "throughput_fps": float(1e3 / latencies_ms.mean()),
+        "_detections": outputs,
+    }
 
 
 def run_bench(args) -> int:
@@ -128,8 +146,7 @@ def run_bench(args) -> int:
             reference = None
             for precision, path in variants:
                 row = measure(path, frames, args.seconds, args.threads)
-                row.update(engine="onnxruntime CPU", precision=precision, model=model.name,
-                           generated=generated)
+                row.update(engine="onnxruntime CPU", precision=precision, model=model.name, generated=generated)
                 detections = row.pop("_detections")
                 if reference is None:
                     reference, fp32 = detections, row
@@ -138,11 +155,15 @@ def run_bench(args) -> int:
                 row["agreement_f1_vs_fp32"] = _match_f1(reference, detections)
                 rows.append(row)
     print_table(machine, rows)
-    print(f"tensorrt: {'not run, ' + machine['tensorrt'] if machine['tensorrt'] == 'not importable' else machine['tensorrt']}"
-          f" (runs on Jetson only; not verified here)")
+    print(
+        f"tensorrt: {('not run, ' if machine['tensorrt'] == 'not importable' else '') + machine['tensorrt']}"
+        f" (runs on Jetson only; not verified here)"
+    )
     if any(r["generated"] for r in rows):
-        print("model: generated YOLO-shaped network with random weights (no trained detector found under "
-              "models/); it measures speed only, detections and agreement are not meaningful")
+        print(
+            "model: generated YOLO-shaped network with random weights (no trained detector found under "
+            "models/); it measures speed only, detections and agreement are not meaningful"
+        )
     print(f"bench time {time.perf_counter() - started:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
@@ -150,18 +171,44 @@ def run_bench(args) -> int:
 
 
 def print_table(machine: dict, rows: list[dict]) -> None:
-    print(f"Detector bench on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, "
-          f"onnxruntime {machine['onnxruntime']}, onnx {machine['onnx']}, numpy {machine['numpy']}, "
-          f"opencv {machine['opencv']}; frames {FRAME_SIZE[0]}x{FRAME_SIZE[1]}")
-    header = ("model", "engine", "precision", "input", "runs", "p50 ms", "p95 ms", "infer p50 ms",
-              "frames/s", "speedup", "infer speedup", "agree F1")
+    print(
+        f"Detector bench on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, "
+        f"onnxruntime {machine['onnxruntime']}, onnx {machine['onnx']}, numpy {machine['numpy']}, "
+        f"opencv {machine['opencv']}; frames {FRAME_SIZE[0]}x{FRAME_SIZE[1]}"
+    )
+    header = (
+        "model",
+        "engine",
+        "precision",
+        "input",
+        "runs",
+        "p50 ms",
+        "p95 ms",
+        "infer p50 ms",
+        "frames/s",
+        "speedup",
+        "infer speedup",
+        "agree F1",
+    )
     table = [header]
     for r in rows:
         agree = "-" if r["agreement_f1_vs_fp32"] is None else f"{r['agreement_f1_vs_fp32']:.2f}"
-        table.append((r["model"], r["engine"], r["precision"], "x".join(map(str, r["input_size"])), str(r["runs"]),
-                      f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}", f"{r['infer_p50_ms']:.1f}",
-                      f"{r['throughput_fps']:.1f}", f"{r['speedup_vs_fp32']:.2f}x",
-                      f"{r['infer_speedup_vs_fp32']:.2f}x", agree))
+        table.append(
+            (
+                r["model"],
+                r["engine"],
+                r["precision"],
+                "x".join(map(str, r["input_size"])),
+                str(r["runs"]),
+                f"{r['latency_p50_ms']:.1f}",
+                f"{r['latency_p95_ms']:.1f}",
+                f"{r['infer_p50_ms']:.1f}",
+                f"{r['throughput_fps']:.1f}",
+                f"{r['speedup_vs_fp32']:.2f}x",
+                f"{r['infer_speedup_vs_fp32']:.2f}x",
+                agree,
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))

@@ -3,6 +3,7 @@
 Objects move at constant velocity in random directions across a 1280 x 720 image (bouncing off
 its edges), detected every frame with 1 px box noise; both trackers get the same detections.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -28,8 +29,9 @@ def moving_objects(count: int, frames: int, seed: int = 0) -> list[Detections]:
             hit = (pos[:, axis] < half[:, axis]) | (pos[:, axis] > SIZE[axis] - half[:, axis])
             vel[hit, axis] *= -1
         boxes = np.c_[pos - half, pos + half] + rng.normal(0.0, 1.0, (count, 4))
-        out.append(Detections(boxes.astype(np.float32), rng.uniform(0.6, 0.95, count).astype(np.float32),
-                              ["car"] * count))
+        out.append(
+            Detections(boxes.astype(np.float32), rng.uniform(0.6, 0.95, count).astype(np.float32), ["car"] * count)
+        )
     return out
 
 

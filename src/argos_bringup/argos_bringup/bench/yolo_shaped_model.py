@@ -5,6 +5,7 @@ Random (seeded) weights: it has the compute pattern and output layout of a YOLOv
 nothing; its numbers are a speed measurement, not a model. ReLU activations (not SiLU) so that
 ONNX Runtime fuses conv+activation in both fp32 and int8.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,12 +16,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 # (out channels, stride) per 3x3 conv; the outputs of the marked layers feed a detection head
 BACKBONE = ((16, 2), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (256, 2))
-HEAD_LAYERS = (4, 6, 7)   # strides 8, 16, 32
-CLASS_BIAS = -4.0         # class logits start low, as in a trained detector's background
+HEAD_LAYERS = (4, 6, 7)  # strides 8, 16, 32
+CLASS_BIAS = -4.0  # class logits start low, as in a trained detector's background
 
 
-def build_yolo_shaped_model(path: str | Path, input_size: int = 320, num_classes: int = 11,
-                            seed: int = 0, opset: int = 17) -> Path:
+def build_yolo_shaped_model(
+    path: str | Path, input_size: int = 320, num_classes: int = 11, seed: int = 0, opset: int = 17
+) -> Path:
     rng = np.random.default_rng(seed)
     nodes, initializers = [], []
 
@@ -33,8 +35,16 @@ def build_yolo_shaped_model(path: str | Path, input_size: int = 320, num_classes
         fan_in = channels * 9
         w = weight(f"w{index}", rng.normal(0.0, np.sqrt(2.0 / fan_in), (out_channels, channels, 3, 3)))
         b = weight(f"b{index}", rng.normal(0.0, 0.05, out_channels))
-        nodes.append(helper.make_node("Conv", [current, w, b], [f"conv{index}"], kernel_shape=[3, 3],
-                                      strides=[stride, stride], pads=[1, 1, 1, 1]))
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [current, w, b],
+                [f"conv{index}"],
+                kernel_shape=[3, 3],
+                strides=[stride, stride],
+                pads=[1, 1, 1, 1],
+            )
+        )
         nodes.append(helper.make_node("Relu", [f"conv{index}"], [f"act{index}"]))
         current, channels = f"act{index}", out_channels
         if index in HEAD_LAYERS:
@@ -55,10 +65,12 @@ def build_yolo_shaped_model(path: str | Path, input_size: int = 320, num_classes
     scale = np.concatenate([np.full(4, float(input_size)), np.ones(num_classes)]).reshape(1, rows, 1)
     nodes.append(helper.make_node("Mul", ["unit", weight("row_scale", scale)], ["output0"]))
     graph = helper.make_graph(
-        nodes, "yolo_shaped_bench",
+        nodes,
+        "yolo_shaped_bench",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, input_size, input_size])],
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, rows, None])],
-        initializers)
+        initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="argos-bench")
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -1,4 +1,5 @@
 """`argos eval <area>`: accuracy evaluations (MOT metrics and counting error, ours vs peers)."""
+
 from __future__ import annotations
 
 import json
@@ -6,20 +7,28 @@ import json
 
 def register(evaluate) -> None:
     """Add the evaluation areas to `evaluate`, the subparsers of `argos eval`."""
-    ev = evaluate.add_parser("tracker", help="MOT metrics on TUD sequences and counting error on synthetic "
-                                             "scenes, ours vs supervision's ByteTrack")
+    ev = evaluate.add_parser(
+        "tracker",
+        help="MOT metrics on TUD sequences and counting error on synthetic scenes, ours vs supervision's ByteTrack",
+    )
     ev.add_argument("--duration", type=float, default=120.0, help="seconds of each synthetic scene (default 120)")
     ev.add_argument("--seed", type=int, default=7, help="scene and perturbation seed (default 7)")
     ev.add_argument("--scenes", default="", help="comma-separated subset of the synthetic scenes")
     ev.add_argument("--skip-mot", action="store_true", help="only the counting evaluation")
-    ev.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="tracker parameter override for our tracker, e.g. motion_model=constant_acceleration")
+    ev.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="tracker parameter override for our tracker, e.g. motion_model=constant_acceleration",
+    )
     ev.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ev.set_defaults(func=_cmd_eval)
 
 
 def _overrides(pairs) -> dict:
     import yaml
+
     out = {}
     for pair in pairs:
         name, _, text = pair.partition("=")
@@ -31,9 +40,15 @@ def _cmd_eval(args) -> int:
     from argos_common.params import ConfigError
 
     from .report import run_evaluation
+
     try:
-        results = run_evaluation(args.duration, args.seed, [s for s in args.scenes.split(",") if s],
-                                 not args.skip_mot, _overrides(args.param))
+        results = run_evaluation(
+            args.duration,
+            args.seed,
+            [s for s in args.scenes.split(",") if s],
+            not args.skip_mot,
+            _overrides(args.param),
+        )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}")
         return 2

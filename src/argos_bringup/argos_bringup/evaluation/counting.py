@@ -6,6 +6,7 @@ detections, as a detector would; then the scene's seeded Perturbation. The count
 tracker node's own pipeline (argos_tracker.pipeline, with the node's defaults and the lines of
 config/edge.yaml) are compared with the scene's ground-truth crossings per (line, class, direction).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -27,13 +28,18 @@ SIZE = (1280, 720)
 # the four lines of config/edge.yaml
 CONFIG_LINES = {
     "lines.names": ["west", "east", "north", "south"],
-    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0], "lines.west.lanes": ["westbound", "eastbound"],
-    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0], "lines.east.lanes": ["eastbound", "westbound"],
-    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0], "lines.north.lanes": ["northbound", "southbound"],
-    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0], "lines.south.lanes": ["southbound", "northbound"],
+    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
+    "lines.west.lanes": ["westbound", "eastbound"],
+    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
+    "lines.east.lanes": ["eastbound", "westbound"],
+    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
+    "lines.north.lanes": ["northbound", "southbound"],
+    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
+    "lines.south.lanes": ["southbound", "northbound"],
 }
-_DETECTOR_NOISE = Perturbation(position_noise=0.03, size_noise=0.04, miss_rate=0.05, low_score_rate=0.1,
-                               confusion_rate=0.03)
+_DETECTOR_NOISE = Perturbation(
+    position_noise=0.03, size_noise=0.04, miss_rate=0.05, low_score_rate=0.1, confusion_rate=0.03
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,16 @@ SCENES = (
     Scene("clean", (), CLEAN),
     Scene("dense", ("dense",), Perturbation(**{**_DETECTOR_NOISE.__dict__, "burst_rate": 0.01})),
     Scene("stop_and_go", ("stop_and_go",), _DETECTOR_NOISE),
-    Scene("night", ("night",), Perturbation(**{**_DETECTOR_NOISE.__dict__, "miss_rate": 0.12,
-                                               "low_score_rate": 0.3, "position_noise": 0.05})),
-    Scene("rain", ("rain",), Perturbation(**{**_DETECTOR_NOISE.__dict__, "false_positives_per_frame": 1.0,
-                                             "position_noise": 0.05})),
+    Scene(
+        "night",
+        ("night",),
+        Perturbation(**{**_DETECTOR_NOISE.__dict__, "miss_rate": 0.12, "low_score_rate": 0.3, "position_noise": 0.05}),
+    ),
+    Scene(
+        "rain",
+        ("rain",),
+        Perturbation(**{**_DETECTOR_NOISE.__dict__, "false_positives_per_frame": 1.0, "position_noise": 0.05}),
+    ),
     Scene("jitter", ("jitter",), _DETECTOR_NOISE),
 )
 
@@ -58,10 +70,12 @@ SCENES = (
 def truth_to_detections(objects: Detections) -> Detections:
     visible = objects.scores >= MIN_VISIBLE
     scores = np.where(objects.scores >= WEAK_VISIBLE, 1.0, 0.3)[visible]
-    return Detections(objects.boxes[visible], scores, [lab for lab, v in zip(objects.labels, visible) if v],
-                      [i for i, v in zip(objects.ids, visible) if v])
-
-
+    return Detections(
+        objects.boxes[visible],
+        scores,
+        [lab for lab, v in zip(objects.labels, visible) if v],
+        [i for i, v in zip(objects.ids, visible) if v],
+    )
 
 
 def run_scene(scene: Scene, duration_s: float, seed: int, params: dict, peers: dict | None = None) -> dict:
@@ -69,13 +83,17 @@ def run_scene(scene: Scene, duration_s: float, seed: int, params: dict, peers: d
     scene. `params`: tracker parameters (the lines of config/edge.yaml are added); `peers`: name ->
     factory of another tracker, run through the same pipeline (the same counting)."""
     from argos_sim import IntersectionScene
+
     params = {**params, **CONFIG_LINES}
     lines = parse_lines(params)
-    sim = IntersectionScene(SIZE[0], SIZE[1], FPS, seed, DEFAULT_CLASSES, lines, conditions=scene.conditions,
-                            render=False)
+    sim = IntersectionScene(
+        SIZE[0], SIZE[1], FPS, seed, DEFAULT_CLASSES, lines, conditions=scene.conditions, render=False
+    )
     perturber = Perturber(scene.perturbation, seed + 1000, SIZE, DEFAULT_CLASSES)
-    pipelines = {"ours": TrackingPipeline(params),
-                 **{name: TrackingPipeline(params, tracker=make()) for name, make in (peers or {}).items()}}
+    pipelines = {
+        "ours": TrackingPipeline(params),
+        **{name: TrackingPipeline(params, tracker=make()) for name, make in (peers or {}).items()},
+    }
     counts = {name: Counter() for name in pipelines}
     truth = Counter()
 
@@ -104,6 +122,7 @@ def _weak_stay_weak(perturbed: Detections, seen: Detections) -> Detections:
     if not len(perturbed) or not len(seen):
         return perturbed
     from argos_common.geometry import iou_matrix
+
     weak = seen.boxes[seen.scores < 1.0]
     if not len(weak):
         return perturbed
@@ -117,5 +136,9 @@ def count_error(truth: Counter, counted: Counter) -> dict:
     keys = set(truth) | set(counted)
     abs_error = sum(abs(counted.get(k, 0) - truth.get(k, 0)) for k in keys)
     total = sum(truth.values())
-    return {"true_total": total, "counted_total": sum(counted.values()), "abs_error": abs_error,
-            "error_pct": 100.0 * abs_error / total if total else 0.0}
+    return {
+        "true_total": total,
+        "counted_total": sum(counted.values()),
+        "abs_error": abs_error,
+        "error_pct": 100.0 * abs_error / total if total else 0.0,
+    }

@@ -1,4 +1,5 @@
 """The machine a result was measured on, for the header of every table."""
+
 from __future__ import annotations
 
 import os
@@ -11,5 +12,4 @@ LIBRARIES = ("numpy", "scipy", "filterpy", "supervision", "motmetrics", "pandas"
 
 def describe() -> str:
     versions = [f"{name} {package_version(name, '(not installed)')}" for name in LIBRARIES]
-    return (f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            + ", ".join(versions))
+    return f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, " + ", ".join(versions)

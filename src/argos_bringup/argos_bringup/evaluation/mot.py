@@ -5,6 +5,7 @@ distance helper; everything else works. So the IoU distance matrix is computed h
 IoU the tracker uses) and handed to motmetrics' MOTAccumulator; match threshold IoU 0.5, the
 usual MOT Challenge criterion.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,13 +19,20 @@ from argos_common.geometry import iou_matrix
 from .perturb import Perturbation, Perturber
 
 SEQUENCES = ("TUD-Campus", "TUD-Stadtmitte")
-SEQUENCE_FPS = 25.0            # both TUD sequences: 640 x 480 at 25 frames per second
+SEQUENCE_FPS = 25.0  # both TUD sequences: 640 x 480 at 25 frames per second
 SEQUENCE_SIZE = (640, 480)
 LABEL = "pedestrian"
 MATCH_IOU = 0.5
 # the seeded perturbation applied to the ground truth (see perturb.py)
-MOT_PERTURBATION = Perturbation(position_noise=0.04, size_noise=0.05, miss_rate=0.08, burst_rate=0.01,
-                                burst_frames=(5, 15), low_score_rate=0.15, false_positives_per_frame=0.5)
+MOT_PERTURBATION = Perturbation(
+    position_noise=0.04,
+    size_noise=0.05,
+    miss_rate=0.08,
+    burst_rate=0.01,
+    burst_frames=(5, 15),
+    low_score_rate=0.15,
+    false_positives_per_frame=0.5,
+)
 METRICS = ("mota", "idf1", "num_switches", "num_false_positives", "num_misses", "num_objects")
 
 
@@ -32,11 +40,12 @@ METRICS = ("mota", "idf1", "num_switches", "num_false_positives", "num_misses", 
 class Sequence:
     name: str
     frames: list[int]
-    truth: dict[int, tuple[np.ndarray, list[int]]]    # frame -> (x1 y1 x2 y2 boxes, ids)
+    truth: dict[int, tuple[np.ndarray, list[int]]]  # frame -> (x1 y1 x2 y2 boxes, ids)
 
 
 def load_sequence(name: str) -> Sequence:
     import motmetrics as mm
+
     path = os.path.join(os.path.dirname(mm.__file__), "data", name, "gt.txt")
     table = mm.io.loadtxt(path, fmt="mot15-2D", min_confidence=1)
     truth = {}
@@ -53,8 +62,9 @@ def detections_for(seq: Sequence, perturbation: Perturbation, seed: int) -> list
     out = []
     for frame in seq.frames:
         boxes, ids = seq.truth.get(frame, (np.zeros((0, 4)), []))
-        truth = Detections(boxes.astype(np.float32), np.ones(len(ids), np.float32), [LABEL] * len(ids),
-                           [str(i) for i in ids])
+        truth = Detections(
+            boxes.astype(np.float32), np.ones(len(ids), np.float32), [LABEL] * len(ids), [str(i) for i in ids]
+        )
         out.append(perturber(truth))
     return out
 
@@ -63,11 +73,15 @@ def evaluate(seq: Sequence, detections: list[Detections], make_tracker) -> dict[
     """Run a fresh tracker (make_tracker() -> object with update(dets, stamp_ns) -> tracks) and
     score its confirmed, measured tracks against the ground truth."""
     import motmetrics as mm
+
     tracker = make_tracker()
     acc = mm.MOTAccumulator(auto_id=False)
     for frame, dets in zip(seq.frames, detections):
-        tracks = [t for t in tracker.update(dets, int(round(frame / SEQUENCE_FPS * 1e9)))
-                  if t.state == "confirmed" and t.misses == 0]
+        tracks = [
+            t
+            for t in tracker.update(dets, int(round(frame / SEQUENCE_FPS * 1e9)))
+            if t.state == "confirmed" and t.misses == 0
+        ]
         gt_boxes, gt_ids = seq.truth.get(frame, (np.zeros((0, 4)), []))
         hyp_boxes = np.array([t.box for t in tracks], np.float64).reshape(-1, 4)
         iou = iou_matrix(gt_boxes, hyp_boxes)

@@ -12,6 +12,7 @@ Per frame, for each true box (in this order, one generator, so a seed replays ex
 Then Poisson(`false_positives_per_frame`) false boxes are added, each the size of a random true
 box of the frame (or 40 x 20 px), placed uniformly in the image, score uniform in [0.3, 0.7].
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,8 +39,7 @@ CLEAN = Perturbation()
 
 
 class Perturber:
-    def __init__(self, perturbation: Perturbation, seed: int, image_size: tuple[int, int],
-                 classes: Sequence[str] = ()):
+    def __init__(self, perturbation: Perturbation, seed: int, image_size: tuple[int, int], classes: Sequence[str] = ()):
         self.p = perturbation
         self.rng = np.random.default_rng(seed)
         self.image_size = image_size
@@ -59,8 +59,16 @@ class Perturber:
             if rng.random() < p.miss_rate:
                 continue
             w, h = box[2] - box[0], box[3] - box[1]
-            cx = (box[0] + box[2]) / 2 + rng.normal(0.0, p.position_noise * w) if p.position_noise else (box[0] + box[2]) / 2
-            cy = (box[1] + box[3]) / 2 + rng.normal(0.0, p.position_noise * h) if p.position_noise else (box[1] + box[3]) / 2
+            cx = (
+                (box[0] + box[2]) / 2 + rng.normal(0.0, p.position_noise * w)
+                if p.position_noise
+                else (box[0] + box[2]) / 2
+            )
+            cy = (
+                (box[1] + box[3]) / 2 + rng.normal(0.0, p.position_noise * h)
+                if p.position_noise
+                else (box[1] + box[3]) / 2
+            )
             if p.size_noise:
                 w, h = w * np.exp(rng.normal(0.0, p.size_noise)), h * np.exp(rng.normal(0.0, p.size_noise))
             boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))

@@ -2,6 +2,7 @@
 
 cv_bridge is not installable from PyPI, so images are converted directly (bgr8/rgb8/mono8).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,14 @@ def make_header(stamp_ns: int, frame_id: str) -> Header:
 def image_to_msg(image: np.ndarray, stamp_ns: int, frame_id: str, encoding: str = "bgr8") -> Image:
     image = np.ascontiguousarray(image)
     h, w = image.shape[:2]
-    msg = Image(header=make_header(stamp_ns, frame_id), height=h, width=w, encoding=encoding,
-                is_bigendian=0, step=w * _CHANNELS[encoding])
+    msg = Image(
+        header=make_header(stamp_ns, frame_id),
+        height=h,
+        width=w,
+        encoding=encoding,
+        is_bigendian=0,
+        step=w * _CHANNELS[encoding],
+    )
     msg.data = image.tobytes()  # assigning bytes is the fast path of the generated setter
     return msg
 
@@ -91,14 +98,28 @@ def msg_to_detections(msg: Detection2DArray) -> Detections:
 
 
 def count_record_to_msg(record: CountRecord, frame_id: str) -> CountEvent:
-    return CountEvent(header=make_header(record.stamp_ns, frame_id), tracker_frame=record.tracker_frame,
-                      line_id=record.line_id, lane=record.lane, class_id=record.class_id,
-                      direction=record.direction, track_id=record.track_id,
-                      speed_px_s=float(record.speed_px_s), speed_m_s=float(record.speed_m_s))
+    return CountEvent(
+        header=make_header(record.stamp_ns, frame_id),
+        tracker_frame=record.tracker_frame,
+        line_id=record.line_id,
+        lane=record.lane,
+        class_id=record.class_id,
+        direction=record.direction,
+        track_id=record.track_id,
+        speed_px_s=float(record.speed_px_s),
+        speed_m_s=float(record.speed_m_s),
+    )
 
 
 def msg_to_count_record(msg: CountEvent) -> CountRecord:
-    return CountRecord(line_id=msg.line_id, lane=msg.lane, class_id=msg.class_id, direction=msg.direction,
-                       track_id=msg.track_id, stamp_ns=ns_from_stamp(msg.header.stamp),
-                       tracker_frame=int(msg.tracker_frame), speed_px_s=float(msg.speed_px_s),
-                       speed_m_s=float(msg.speed_m_s))
+    return CountRecord(
+        line_id=msg.line_id,
+        lane=msg.lane,
+        class_id=msg.class_id,
+        direction=msg.direction,
+        track_id=msg.track_id,
+        stamp_ns=ns_from_stamp(msg.header.stamp),
+        tracker_frame=int(msg.tracker_frame),
+        speed_px_s=float(msg.speed_px_s),
+        speed_m_s=float(msg.speed_m_s),
+    )

@@ -1,4 +1,5 @@
 """Publish a node's stats() and health on /diagnostics (diagnostic_msgs/DiagnosticArray)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,8 +14,9 @@ class DiagnosticsReporter:
     """One DiagnosticStatus per period: name = the node's fully qualified name, level and message
     from the package's health rule, values = every stats() entry (as strings, per the message)."""
 
-    def __init__(self, node: Node, stats: Callable[[], dict], health: HealthRule, *, period_s: float = 1.0,
-                 hardware_id: str = ""):
+    def __init__(
+        self, node: Node, stats: Callable[[], dict], health: HealthRule, *, period_s: float = 1.0, hardware_id: str = ""
+    ):
         self._node = node
         self._stats = stats
         self._health = health
@@ -25,9 +27,13 @@ class DiagnosticsReporter:
     def status(self) -> DiagnosticStatus:
         stats = self._stats()
         level, message = self._health(stats)
-        return DiagnosticStatus(level=bytes([level]), name=self._node.get_fully_qualified_name(), message=message,
-                                hardware_id=self._hardware_id,
-                                values=[KeyValue(key=str(k), value=str(v)) for k, v in sorted(stats.items())])
+        return DiagnosticStatus(
+            level=bytes([level]),
+            name=self._node.get_fully_qualified_name(),
+            message=message,
+            hardware_id=self._hardware_id,
+            values=[KeyValue(key=str(k), value=str(v)) for k, v in sorted(stats.items())],
+        )
 
     def publish(self) -> None:
         msg = DiagnosticArray(status=[self.status()])

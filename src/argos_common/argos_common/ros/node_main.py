@@ -1,4 +1,5 @@
 """The standalone entry point every ARGOS node shares (`ros2 run`, launch_ros)."""
+
 from __future__ import annotations
 
 import signal
@@ -15,8 +16,7 @@ from ..params import ConfigError
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def run_node(make_node: Callable[[], Node], args=None, *,
-             until: Callable[[Node], Future] | None = None) -> int:
+def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node], Future] | None = None) -> int:
     """Spin the node (until `until(node)` completes, if given). A configuration error prints one
     line `error: <key>: <problem>` and returns 2; Ctrl-C or an external shutdown return 0."""
     rclpy.init(args=args)

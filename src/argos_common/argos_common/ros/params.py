@@ -1,5 +1,6 @@
 """Declare ParamSpecs on an rclpy node, with descriptors, and read them back as a flat dict; and
 the one map from ParamSpec types to rclpy parameter types."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,24 +15,39 @@ from rclpy.parameter import Parameter
 from ..params import ConfigError, ParamGroup, ParamSpec, coerce, expand_specs
 
 PARAMETER_TYPES = {
-    "bool": Parameter.Type.BOOL, "int": Parameter.Type.INTEGER, "float": Parameter.Type.DOUBLE,
-    "str": Parameter.Type.STRING, "bool[]": Parameter.Type.BOOL_ARRAY, "int[]": Parameter.Type.INTEGER_ARRAY,
-    "float[]": Parameter.Type.DOUBLE_ARRAY, "str[]": Parameter.Type.STRING_ARRAY,
+    "bool": Parameter.Type.BOOL,
+    "int": Parameter.Type.INTEGER,
+    "float": Parameter.Type.DOUBLE,
+    "str": Parameter.Type.STRING,
+    "bool[]": Parameter.Type.BOOL_ARRAY,
+    "int[]": Parameter.Type.INTEGER_ARRAY,
+    "float[]": Parameter.Type.DOUBLE_ARRAY,
+    "str[]": Parameter.Type.STRING_ARRAY,
 }
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    desc = ParameterDescriptor(name=spec.name, type=PARAMETER_TYPES[spec.type].value, description=spec.description,
-                               read_only=spec.read_only)
+    desc = ParameterDescriptor(
+        name=spec.name, type=PARAMETER_TYPES[spec.type].value, description=spec.description, read_only=spec.read_only
+    )
     if spec.choices:
         desc.additional_constraints = "one of: " + ", ".join(map(str, spec.choices))
     if spec.type == "int" and (spec.min is not None or spec.max is not None):
-        desc.integer_range = [IntegerRange(from_value=int(spec.min if spec.min is not None else -(2**63)),
-                                           to_value=int(spec.max if spec.max is not None else 2**63 - 1), step=0)]
+        desc.integer_range = [
+            IntegerRange(
+                from_value=int(spec.min if spec.min is not None else -(2**63)),
+                to_value=int(spec.max if spec.max is not None else 2**63 - 1),
+                step=0,
+            )
+        ]
     if spec.type == "float" and (spec.min is not None or spec.max is not None):
-        desc.floating_point_range = [FloatingPointRange(
-            from_value=float(spec.min if spec.min is not None else -1e308),
-            to_value=float(spec.max if spec.max is not None else 1e308), step=0.0)]
+        desc.floating_point_range = [
+            FloatingPointRange(
+                from_value=float(spec.min if spec.min is not None else -1e308),
+                to_value=float(spec.max if spec.max is not None else 1e308),
+                step=0.0,
+            )
+        ]
     return desc
 
 
@@ -90,5 +106,8 @@ def parameter_overrides(specs: Sequence[ParamSpec | ParamGroup], values: Mapping
     concrete = expand_specs(specs, values)
     # An empty list loses its element type on the way through rclpy (it arrives as BYTE_ARRAY);
     # the nodes declare empty lists by type already, so there is nothing to override.
-    return [Parameter(s.name, PARAMETER_TYPES[s.type], values[s.name]) for s in concrete
-            if s.name in values and not (isinstance(values[s.name], list) and not values[s.name])]
+    return [
+        Parameter(s.name, PARAMETER_TYPES[s.type], values[s.name])
+        for s in concrete
+        if s.name in values and not (isinstance(values[s.name], list) and not values[s.name])
+    ]
