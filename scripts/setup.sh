@@ -62,7 +62,8 @@ export AMENT_PREFIX_PATH=$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}
 export CMAKE_PREFIX_PATH=$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
 export PATH=$VENV/bin:$PATH
 COLCON=(colcon --log-base "$ROOT/log")
-CMAKE_ARGS=(--cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF -Wno-dev)
+# per-package settings live in colcon.meta; only this machine's Python is passed here
+CMAKE_ARGS=(--metas "$ROOT/colcon.meta" --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python")
 
 has_real_vision_msgs() {
   local p

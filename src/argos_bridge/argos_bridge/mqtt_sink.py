@@ -135,7 +135,8 @@ class MqttSink:
                 f"they are sent first, in order, once the broker is reachable"
             )
         self._client.will_set(self.topics["status"], will_payload, qos=self._qos["status"], retain=True)
-        self._client.reconnect_delay_set(_RECONNECT_MIN_S, self._reconnect_max_s)
+        # paho annotates the delays as int, but only adds, doubles and compares them: seconds as float work
+        self._client.reconnect_delay_set(_RECONNECT_MIN_S, self._reconnect_max_s)  # type: ignore[arg-type]
         if self._security.protocol == "5":
             self._client.connect_async(self._host, self._port, keepalive=self._keepalive_s, clean_start=True)
         else:

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from argos_common.endpoints import DEFAULT_REDIS_URL, redact_url
 from argos_common.redis_client import connect_redis
@@ -83,7 +84,7 @@ class RedisSink:
         server/network problems."""
         if entry_type not in ENTRY_TYPES:
             raise ValueError(f"entry type must be one of {ENTRY_TYPES}, got {entry_type!r}")
-        fields = {"type": entry_type, "payload": payload_json, "stamp_ns": str(int(stamp_ns))}
+        fields: dict[FieldT, EncodableT] = {"type": entry_type, "payload": payload_json, "stamp_ns": str(int(stamp_ns))}
         if self._buffer or (self._outage_failures and self._monotonic() < self._next_attempt):
             self._buffer_entry(fields)
             self.flush()

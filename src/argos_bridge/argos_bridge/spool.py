@@ -80,6 +80,7 @@ class Spool:
         seq = self._db.execute(
             "INSERT INTO spool (topic, payload, qos) VALUES (?, ?, ?)", (topic, data, int(qos))
         ).lastrowid
+        assert seq is not None  # set by a successful INSERT
         self._count += 1
         self._bytes += len(data)
         self.appended += 1

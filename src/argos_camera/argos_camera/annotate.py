@@ -24,7 +24,7 @@ def class_color(label: str, classes: Sequence[str] = ()) -> tuple[int, int, int]
     """A stable, saturated BGR colour per class (by its index in `classes`, else by its name)."""
     idx = list(classes).index(label) if label in classes else zlib.crc32(label.encode())
     hue = (idx * 47) % 180  # spread neighbouring indices around the hue circle
-    hsv = np.uint8([[[hue, 220, 255]]])
+    hsv = np.array([[[hue, 220, 255]]], dtype=np.uint8)
     b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
     return int(b), int(g), int(r)
 

@@ -87,8 +87,8 @@ class GstSource(FrameSource):
         self._frame_ready = threading.Event()
         self._frame_taken = threading.Event()
         self._slot.on_put(self._frame_ready.set)
-        self._pipeline = None
-        self._bus = None
+        self._pipeline: Any = None  # Gst.Pipeline and its Gst.Bus while one runs (gi ships no type stubs)
+        self._bus: Any = None
         self._pipeline_lock = threading.RLock()  # close() may come from another thread
         self._generation = 0  # samples of a torn-down pipeline are ignored
         self._stopping = False

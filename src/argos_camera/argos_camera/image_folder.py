@@ -57,6 +57,7 @@ class ImageFolderSource(FrameSource):
         return None
 
     def read(self) -> tuple[np.ndarray, dict] | None:
+        image: np.ndarray | None
         if self._pending is not None:
             image, self._pending = self._pending, None
             return image, {}

@@ -14,6 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import overload
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .source_types import SourceError
@@ -96,6 +97,10 @@ def rtsp_pipeline(url: str, options: RtspOptions, has_element: HasElement) -> Pi
     return PipelineSpec("rtsp", f"{head} ! {_tail(has_element)}", True, url)
 
 
+@overload
+def _int_option(uri: str, options: dict[str, str], name: str, default: int) -> int: ...
+@overload
+def _int_option(uri: str, options: dict[str, str], name: str, default: None) -> int | None: ...
 def _int_option(uri: str, options: dict[str, str], name: str, default: int | None) -> int | None:
     if name not in options:
         return default

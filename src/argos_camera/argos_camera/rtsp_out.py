@@ -18,6 +18,7 @@ as it stays connected.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -65,8 +66,9 @@ class AnnotatedRtspOutput:
         self._lock = threading.Lock()
         self._latest: np.ndarray | None = None
         self._size_hint: tuple[int, int] | None = None
-        self._mounts = None
-        self._factory = None
+        # GstRtspServer / GLib objects once started (gi ships no type stubs)
+        self._mounts: Any = None
+        self._factory: Any = None
         self._mounted = False
         self._frames_pushed = 0
         self._frames_served = 0  # buffers handed to an encoder
@@ -75,9 +77,9 @@ class AnnotatedRtspOutput:
         self._medias_prepared = 0
         self._sources: list = []  # [appsrc, (width, height)] of prepared medias; server thread only
         self._thread: threading.Thread | None = None
-        self._loop = None
-        self._context = None
-        self._server = None
+        self._loop: Any = None
+        self._context: Any = None
+        self._server: Any = None
         self._server_source_id = 0
         self._ready = threading.Event()
 
@@ -162,8 +164,13 @@ class AnnotatedRtspOutput:
 
     def _run(self) -> None:
         self._context.push_thread_default()
+
+        def ready(*_) -> bool:
+            self._ready.set()
+            return False  # run once
+
         try:
-            self._context.invoke_full(self._GLib.PRIORITY_DEFAULT, lambda *_: (self._ready.set(), False)[1])
+            self._context.invoke_full(self._GLib.PRIORITY_DEFAULT, ready)
             self._loop.run()
         finally:
             self._context.pop_thread_default()
@@ -219,6 +226,7 @@ class AnnotatedRtspOutput:
         if self._size_hint is not None:
             width, height = self._size_hint
         else:  # mounted by push(): there is a latest frame
+            assert latest is not None
             width, height = latest.shape[1], latest.shape[0]
         num, den = _fraction(self.rate_hz)
         src = media.get_element().get_by_name("src")
@@ -229,7 +237,12 @@ class AnnotatedRtspOutput:
         src.set_property("max-bytes", 3 * width * height * 3)
         entry = [src, (width, height)]
         self._sources.append(entry)
-        media.connect("unprepared", lambda *_: entry in self._sources and self._sources.remove(entry))
+
+        def forget(*_) -> None:
+            if entry in self._sources:
+                self._sources.remove(entry)
+
+        media.connect("unprepared", forget)
 
     def _on_tick(self, *_) -> bool:
         if not self._sources:

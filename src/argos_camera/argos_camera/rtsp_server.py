@@ -85,6 +85,7 @@ class RtspServerProcess:
 
     def start(self, timeout_s: float = 20.0) -> RtspServerProcess:
         self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.process.stdout is not None  # stdout=PIPE
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
@@ -107,6 +108,7 @@ class RtspServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        assert self.process.stdout is not None  # started with stdout=PIPE
         self.process.stdout.close()
         self.process = None
 

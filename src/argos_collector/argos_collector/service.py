@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import redis
 
@@ -142,10 +142,14 @@ class Collector:
 
     def recover(self) -> int:
         """Re-process this consumer's pending entries, then claim those of idle consumers."""
-        entries = []
+        entries: list[Any] = []
         last = "0"
         while True:
-            reply = self.redis.xreadgroup(self.group, self.consumer, {self.stream: last}, count=self._batch)
+            # [[stream, [(id, fields), ...]]]: the RESP2 reply (connect_redis's protocol), not RESP3's dict
+            reply = cast(
+                "list[list[Any]]",
+                self.redis.xreadgroup(self.group, self.consumer, {self.stream: last}, count=self._batch),
+            )
             batch = reply[0][1] if reply else []
             if not batch:
                 break
@@ -172,8 +176,11 @@ class Collector:
 
     def step(self) -> int:
         """Read and process the next batch of new entries (blocks up to block_ms); returns how many."""
-        reply = self.redis.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=self._batch, block=self._block_ms
+        reply = cast(  # the RESP2 reply, as in recover()
+            "list[list[Any]]",
+            self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"}, count=self._batch, block=self._block_ms
+            ),
         )
         entries = reply[0][1] if reply else []
         self._process(entries)
@@ -206,6 +213,7 @@ class Collector:
                 self._log.warning(f"collector: skipping entry {entry_id} of {self.stream}: {exc}")
                 self.redis.xack(self.stream, self.group, entry_id)
                 continue
+            assert self.aggregator is not None, "setup() first"
             closed = self.aggregator.add(entry_id, kind, stamp_ns, payload)
             if closed:
                 self._commit(closed)
@@ -216,6 +224,7 @@ class Collector:
         for output in self.outputs:
             self._write_with_retry(output, lines)
         ids = [i for b in buckets for i in b.entry_ids]
+        assert self.aggregator is not None  # buckets come from it
         pipe = self.redis.pipeline(transaction=True)
         pipe.xack(self.stream, self.group, *ids)
         pipe.hset(self.state_key, "watermark_ns", str(self.aggregator.watermark_ns))
@@ -320,6 +329,7 @@ def _build_outputs(args) -> list[Output]:
     if args.influx_url:
         if args.influx_token_file:
             token = read_secret_file(args.influx_token_file, "--influx-token-file")
+            assert token is not None  # None only for an empty path
             if not args.influx_org:
                 raise ValueError("--influx-org is required with --influx-token-file (v2 API)")
             outputs.append(InfluxV2Writer(args.influx_url, args.influx_org, args.influx_bucket, token))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class CountingLine:
         return None
 
 
-def parse_lines(params: Mapping[str, object]) -> list[CountingLine]:
+def parse_lines(params: Mapping[str, Any]) -> list[CountingLine]:
     """Build CountingLines from resolved flat parameters (`lines.names`, `lines.<id>.points`, ...)."""
     lines = []
     for name in params.get("lines.names", []) or []:

@@ -73,7 +73,7 @@ class MotionDetector(Detector):
             else None
         )
         self._labels = np.array(bands.labels + ("",), dtype=object)
-        self._subtractor = None
+        self._subtractor: cv2.BackgroundSubtractorMOG2 | None = None
         self._source_shape: tuple[int, int] | None = None
         self.frames_seen = 0
 
@@ -106,6 +106,7 @@ class MotionDetector(Detector):
         # in the first frames that vehicles passing then (the uniform body of a bus) are absorbed
         # and stay background for seconds. The price: vehicles in the very first frame leave ghosts
         # for ~history/10 frames, which the warm-up covers.
+        assert self._subtractor is not None  # made by reset() above
         mask = self._subtractor.apply(small, learningRate=1.0 / self.history)
         self.frames_seen += 1
         if not self.warmed_up:

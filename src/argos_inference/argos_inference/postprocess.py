@@ -40,11 +40,12 @@ class PostProcess:
         order = np.argsort(-kept.scores, kind="stable")
         if self.nms:
             xywh = np.concatenate([kept.boxes[:, :2], kept.boxes[:, 2:] - kept.boxes[:, :2]], axis=1)
+            # cv2's stubs name Sequences here; OpenCV takes the arrays as they are
             survivors = np.asarray(
                 cv2.dnn.NMSBoxesBatched(
-                    xywh.astype(np.float64),
-                    kept.scores.astype(np.float32),
-                    kept.class_ids.astype(np.int32),
+                    xywh.astype(np.float64),  # type: ignore[arg-type]
+                    kept.scores.astype(np.float32),  # type: ignore[arg-type]
+                    kept.class_ids.astype(np.int32),  # type: ignore[arg-type]
                     -1.0,
                     float(self.iou_threshold),
                 ),

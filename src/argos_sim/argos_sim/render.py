@@ -6,6 +6,7 @@ Layouts are designed in base pixels (1280 x 720) and scaled to the output size.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -259,7 +260,7 @@ class SceneRenderer:
             cv2.circle(image, (px, py), r, SIGNAL_COLORS[signals[axis]], -1)
 
     def finish_frame(
-        self, image: np.ndarray, noise_offset: tuple[int, int], headlights: list[tuple[np.ndarray, np.ndarray]] = ()
+        self, image: np.ndarray, noise_offset: tuple[int, int], headlights: Sequence[tuple[np.ndarray, np.ndarray]] = ()
     ) -> np.ndarray:
         """Occluder, then the look (night: darkness and the `headlights`, pairs of a vehicle's
         front corners in output pixels; rain: streaks and grain), then sensor noise."""
@@ -276,9 +277,10 @@ class SceneRenderer:
             self._draw_rain(image)
             grain = self._rain_noise[dy : dy + h, dx : dx + w]
             cv2.add(image, np.repeat(grain, 3, axis=2), dst=image)
-            cv2.subtract(image, (RAIN_NOISE_AMPLITUDE,) * 3 + (0,), dst=image)
+            cv2.subtract(image, (RAIN_NOISE_AMPLITUDE,) * 3 + (0,), dst=image)  # type: ignore[call-overload]
         cv2.add(image, self._noise[dy : dy + h, dx : dx + w], dst=image)
-        cv2.subtract(image, (NOISE_AMPLITUDE,) * 3 + (0,), dst=image)
+        # cv2's stubs take no Scalar (a tuple) as the second operand; OpenCV does
+        cv2.subtract(image, (NOISE_AMPLITUDE,) * 3 + (0,), dst=image)  # type: ignore[call-overload]
         return image
 
     def _draw_headlights(self, image: np.ndarray, headlights) -> None:

@@ -132,10 +132,16 @@ def build_routes() -> dict[tuple[str, int, bool], Route]:
         if lane == OUTER:
             hx, hy = HEADINGS[direction]
             sx, sy = in_link.pose(in_link.length)[:2]
-            center = (sx - hy * TURN_RADIUS, sy + hx * TURN_RADIUS)  # to the right of the heading
-            start_angle = math.atan2(sy - center[1], sx - center[0])
+            turn_center = (sx - hy * TURN_RADIUS, sy + hx * TURN_RADIUS)  # to the right of the heading
+            start_angle = math.atan2(sy - turn_center[1], sx - turn_center[0])
             turn = Link(
-                f"{direction}.right", TURN_RADIUS * math.pi / 2, (sx, sy), (hx, hy), center, start_angle, in_box=True
+                f"{direction}.right",
+                TURN_RADIUS * math.pi / 2,
+                (sx, sy),
+                (hx, hy),
+                turn_center,
+                start_angle,
+                in_box=True,
             )
             routes[direction, lane, True] = Route(
                 f"{direction}{lane}.right", direction, (in_link, turn, out_links[RIGHT_OF[direction], OUTER])

@@ -159,7 +159,7 @@ class IntersectionScene:
         self._anchors = {p.vehicle.number: self._anchor(p.box) for p in self._place_all()}
 
     # -- public ---------------------------------------------------------------------------
-    def next_frame(self) -> tuple[np.ndarray, GroundTruth]:
+    def next_frame(self) -> tuple[np.ndarray | None, GroundTruth]:
         """Advance the scene by 1/fps and return (BGR image, ground truth of that frame)."""
         self.traffic.step(1.0 / self.fps)
         self.frame_count += 1
@@ -177,12 +177,13 @@ class IntersectionScene:
         for p in placed:
             for sprite, pixels in p.sprites:
                 draw_sprite(image, sprite, pixels, self.pixels_per_meter)
-        offset = tuple(int(v) for v in self._noise_rng.integers(0, 32, 2))
+        offset_y, offset_x = self._noise_rng.integers(0, 32, 2)
+        offset = (int(offset_y), int(offset_x))
         lights = [(p.sprites[0][1][0], p.sprites[0][1][3]) for p in placed] if self.renderer.look.night else ()
         self.renderer.finish_frame(image, offset, lights)
         if shift != (0.0, 0.0):
             # the whole view moves (background, vehicles, occluder): a translation of the camera
-            matrix = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+            matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], dtype=np.float32)
             image = cv2.warpAffine(image, matrix, (self.width, self.height), borderMode=cv2.BORDER_REPLICATE)
         return image
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from argos_common.lines import CountingLine
@@ -32,7 +33,7 @@ def parse_scene_uri(uri: str, defaults: SceneOptions = SceneOptions()) -> SceneO
     scene = parts.netloc or parts.path.strip("/")
     if scene not in SCENES:
         raise ValueError(f"unknown synthetic scene {scene!r} (available: {', '.join(SCENES)})")
-    options = {
+    options: dict[str, Any] = {
         "scene": scene,
         "seed": defaults.seed,
         "density": defaults.density,

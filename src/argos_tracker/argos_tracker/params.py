@@ -10,6 +10,7 @@ calls before anything starts (the Tracker and the node apply it too).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import LINES_GROUP
@@ -30,7 +31,7 @@ ZONES_GROUP = ParamGroup(
     ),
 )
 
-PARAMS = [
+PARAMS: list[ParamSpec | ParamGroup] = [
     ParamSpec(
         "classes",
         "str[]",
@@ -209,7 +210,7 @@ PARAMS = [
 ]
 
 
-def validate(values: Mapping[str, object]) -> None:
+def validate(values: Mapping[str, Any]) -> None:
     """Rules across parameters; raises ConfigError naming the parameter to change."""
     if values["low_score"] > values["high_score"]:
         raise ConfigError("low_score", f"{values['low_score']} is above high_score {values['high_score']}")

@@ -110,7 +110,7 @@ class _LiveTrack:
 
     @property
     def label(self) -> str:
-        return max(self.votes, key=self.votes.get)
+        return max(self.votes, key=self.votes.__getitem__)
 
 
 class Tracker:

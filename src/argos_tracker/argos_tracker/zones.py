@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,7 +40,7 @@ class Zone:
         return float(cv2.pointPolygonTest(self.points, (float(p[0]), float(p[1])), True))
 
 
-def parse_zones(params: Mapping[str, object]) -> list[Zone]:
+def parse_zones(params: Mapping[str, Any]) -> list[Zone]:
     zones = []
     for name in params.get("zones.names", []) or []:
         pts = list(params.get(f"zones.{name}.points", []) or [])
