@@ -1,12 +1,22 @@
-"""ARGOS edge, one camera, one process per node (launch_ros on a full ROS 2 install).
+"""ARGOS edge on a unit: one composed process per camera (default), or one process per node.
 
-    ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespaces:=cam0,cam1] \
-        [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info]
+    ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespaces:=cam0,cam1] \\
+        [composition:=true|false] [shared_inference:=false|true] [respawn:=false|true] \\
+        [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info] \\
+        [use_sim_time:=false]
 
-Every node reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
-camera, `/<camera>/<node>` sections to one. The nodes start once per camera namespace. In separate processes the camera
-publishes camera/image_raw (inference subscribes to it), instead of the composed graph's
-in-process hand-off.
+Every process reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
+camera, `/<camera>/<node>` sections to one.
+
+- composition:=true (default): per camera, one `edge_container` process runs the camera,
+  inference, tracker, bridge and annotator nodes, with frames handed from camera to inference by
+  reference (the code of `argos run`); the other topics are the same typed ROS topics.
+  shared_inference:=true puts every camera into one container with one batched detector.
+- composition:=false: the five nodes of each camera as separate processes; the camera publishes
+  camera/image_raw and inference subscribes to it, with the Fast DDS settings this package ships
+  (config/fastdds_large_frames.xml: frames over shared memory, latest frame only).
+
+respawn:=true restarts a process that exits (a container exits non-zero when it loses a node).
 """
 
 import os
@@ -14,7 +24,8 @@ import tempfile
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
+from launch.event_handlers import OnShutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -28,52 +39,97 @@ NODES = (
     ("argos_bridge", "bridge_node", "bridge"),
     ("argos_camera", "annotator_node", "annotator"),
 )
+CONTAINER = ("argos_bringup", "edge_container")
+TRANSPORT_PROFILE = "fastdds_large_frames.xml"
 
 
-def _override_file(node: str, values: dict) -> str:
-    """Overrides as a second parameter file under the same `/**/<node>` key as edge.yaml.
+def _flag(context, name: str) -> bool:
+    value = LaunchConfiguration(name).perform(context).strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"launch argument {name}:={value!r}: expected true or false")
+    return value in ("true", "1", "yes")
+
+
+def _override_file(values: dict) -> str:
+    """Overrides as a second parameter file under the same `/**/bridge` key as edge.yaml.
 
     A plain dict would reach the node under a different key (wildcard or fully qualified name)
     and ROS resolves the more specific key first, so `/**/bridge: redis_url: ""` in edge.yaml
     could win; with the same key, the later file wins."""
-    handle = tempfile.NamedTemporaryFile("w", prefix=f"argos_{node}_", suffix=".yaml", delete=False)
+    handle = tempfile.NamedTemporaryFile("w", prefix="argos_bridge_", suffix=".yaml", delete=False)
     with handle:
-        yaml.safe_dump({f"/**/{node}": {"ros__parameters": values}}, handle)
+        yaml.safe_dump({"/**/bridge": {"ros__parameters": values}}, handle)
     return handle.name
 
 
-def _nodes(context):
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _processes(context):
+    share = get_package_share_directory("argos_bringup")
     config = LaunchConfiguration("config").perform(context)
     namespaces = [
-        ns.strip().strip("/") for ns in LaunchConfiguration("namespaces").perform(context).split(",") if ns.strip()
+        "/" + ns.strip().strip("/")
+        for ns in LaunchConfiguration("namespaces").perform(context).split(",")
+        if ns.strip()
     ]
     log_level = LaunchConfiguration("log_level").perform(context)
-    bridge_overrides = {}
-    for key in ("redis_url", "mqtt_url"):
-        value = LaunchConfiguration(key).perform(context)
-        if value:
-            bridge_overrides[key] = value
+    composition, shared, respawn = (_flag(context, n) for n in ("composition", "shared_inference", "respawn"))
+    parameters = [config]
     actions = []
+    overrides = {k: LaunchConfiguration(k).perform(context) for k in ("redis_url", "mqtt_url")}
+    overrides = {k: v for k, v in overrides.items() if v}
+    if overrides:
+        path = _override_file(overrides)
+        parameters.append(path)
+        actions.append(RegisterEventHandler(OnShutdown(on_shutdown=lambda _event, _context: _remove(path))))
+    parameters.append({"use_sim_time": _flag(context, "use_sim_time")})
+    common = {
+        "parameters": parameters,
+        "output": "screen",
+        "emulate_tty": True,
+        "respawn": respawn,
+        "respawn_delay": 2.0,
+    }
+
+    if composition:
+        package, executable = CONTAINER
+        groups = [(None, namespaces)] if shared else [(ns, [ns]) for ns in namespaces]
+        for namespace, members in groups:
+            own = [a for ns in members for a in ("--namespace", ns)] + (["--shared-inference"] if shared else [])
+            actions.append(
+                Node(
+                    package=package,
+                    executable=executable,
+                    namespace=namespace,
+                    arguments=[*own, "--ros-args", "--log-level", log_level],
+                    **common,
+                )
+            )
+        return actions
+
+    transport = {
+        "FASTRTPS_DEFAULT_PROFILES_FILE": os.path.join(share, "config", TRANSPORT_PROFILE),
+        "RMW_FASTRTPS_USE_QOS_FROM_XML": "0",
+    }
     for namespace in namespaces:
         for package, executable, name in NODES:
-            parameters = [config]
-            if name == "bridge" and bridge_overrides:
-                parameters.append(_override_file("bridge", bridge_overrides))
-            actions.append(_node(package, executable, name, namespace, parameters, log_level))
+            actions.append(
+                Node(
+                    package=package,
+                    executable=executable,
+                    name=name,
+                    namespace=namespace,
+                    arguments=["--ros-args", "--log-level", log_level],
+                    additional_env=transport,
+                    **common,
+                )
+            )
     return actions
-
-
-def _node(package, executable, name, namespace, parameters, log_level):
-    return Node(
-        package=package,
-        executable=executable,
-        name=name,
-        namespace=namespace,
-        parameters=parameters,
-        arguments=["--ros-args", "--log-level", log_level],
-        output="screen",
-        emulate_tty=True,
-    )
 
 
 def generate_launch_description():
@@ -86,8 +142,19 @@ def generate_launch_description():
             DeclareLaunchArgument(
                 "namespaces",
                 default_value="cam0",
-                description="comma-separated camera namespaces; the nodes start in each",
+                description="comma-separated camera namespaces; the graph starts in each",
             ),
+            DeclareLaunchArgument(
+                "composition",
+                default_value="true",
+                description="true: one composed process per camera; false: one process per node",
+            ),
+            DeclareLaunchArgument(
+                "shared_inference",
+                default_value="false",
+                description="with composition: all cameras in one process, one batched detector",
+            ),
+            DeclareLaunchArgument("respawn", default_value="false", description="restart a process that exits"),
             DeclareLaunchArgument(
                 "redis_url", default_value="", description="overrides bridge.redis_url (empty: the config's value)"
             ),
@@ -95,6 +162,9 @@ def generate_launch_description():
                 "mqtt_url", default_value="", description="overrides bridge.mqtt_url (empty: the config's value)"
             ),
             DeclareLaunchArgument("log_level", default_value="info", description="ROS log level of every node"),
-            OpaqueFunction(function=_nodes),
+            DeclareLaunchArgument(
+                "use_sim_time", default_value="false", description="nodes take time from /clock (bag play --clock)"
+            ),
+            OpaqueFunction(function=_processes),
         ]
     )

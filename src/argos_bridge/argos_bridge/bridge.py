@@ -77,7 +77,7 @@ class Bridge:
         self._classes = list(p["classes"])
         self._every_n = p["detections_every_n_frames"]
         self._totals_interval_s = p["totals_interval_s"]
-        self._last_health = {"level": "OK", "message": "starting"}
+        self._last_health: dict[str, Any] = {"level": "OK", "message": "starting"}
         self._queue_size = p["queue_size"]
         self._max_payload = p["max_payload_bytes"]
 

@@ -194,7 +194,7 @@ def totals_payload(
     classes: Sequence[str],
 ) -> dict[str, Any]:
     classes = list(classes)
-    table = [
+    table: list[dict[str, Any]] = [
         {
             "line_id": line_id,
             "lane": lane,

@@ -78,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the whole graph of one camera in one process")
     run.add_argument("--config", help="parameter file (default: config/edge.yaml)")
     run.add_argument("--source", help="override camera.source (synthetic://intersection, file:///path.mp4, ...)")
-    run.add_argument("--duration", type=float, default=20.0, help="seconds to run (default 20)")
+    run.add_argument(
+        "--duration",
+        type=float,
+        default=20.0,
+        help="seconds to run (default 20; 0: until SIGINT/SIGTERM, as a service)",
+    )
     run.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
     run.add_argument(
         "--param",
@@ -147,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run" and args.duration <= 0:
-        print("error: --duration: must be > 0", file=sys.stderr)
+    if args.command == "run" and args.duration < 0:
+        print("error: --duration: must be >= 0 (0: run until stopped)", file=sys.stderr)
         return 2
     return args.func(args)
 

@@ -8,6 +8,7 @@ checks every key and value against the nodes' ParamSpecs and names the offending
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from argos_common.lines import parse_lines
-from argos_common.params import ConfigError, ParamSpec, expand_specs, flatten, resolve
+from argos_common.params import ConfigError, ParamSpec, coerce, expand_specs, flatten, resolve
 
 # node name -> module holding its PARAMS
 NODE_PARAM_MODULES = {
@@ -26,6 +27,9 @@ NODE_PARAM_MODULES = {
     "annotator": "argos_camera.annotator_params",
 }
 GLOBAL_SECTION = "/**"
+# parameters rclpy declares on every node itself; accepted in any section and left to rclpy
+ROS_STANDARD_PARAMETERS = {"use_sim_time": ParamSpec("use_sim_time", "bool", False, "use the /clock topic as time")}
+ConfigPaths = str | Path | Sequence[str | Path]
 
 
 def node_specs(node: str):
@@ -63,9 +67,13 @@ def _parse_section(key: str) -> tuple[str | None, str | None]:
 def _read_sections(path: Path) -> list[tuple[str | None, str | None, dict[str, Any]]]:
     """(namespace, node, flat values) per section, in file order."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("config", f"file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", f"{path} is not a text file (expected a ROS 2 parameter file in YAML)") from None
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError("config", f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -79,13 +87,25 @@ def _read_sections(path: Path) -> list[tuple[str | None, str | None, dict[str, A
             or not isinstance(body["ros__parameters"], dict)
         ):
             raise ConfigError(str(key), "must contain exactly one mapping, ros__parameters")
-        sections.append((namespace, node, flatten(body["ros__parameters"])))
+        values = flatten(body["ros__parameters"])
+        for name in ROS_STANDARD_PARAMETERS.keys() & set(values):
+            coerce(ROS_STANDARD_PARAMETERS[name], values.pop(name), f"{key}.{name}")  # rclpy applies it itself
+        sections.append((namespace, node, values))
     return sections
 
 
-def camera_namespaces(path: str | Path) -> list[str]:
+def _read_all(paths: ConfigPaths) -> tuple[Path, list[tuple[str | None, str | None, dict[str, Any]]]]:
+    """The first file (the config) and the sections of every file in order: a later file's value
+    wins, as with several --params-file arguments."""
+    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if not files:
+        raise ConfigError("config", "no parameter file given")
+    return files[0], [section for f in files for section in _read_sections(f)]
+
+
+def camera_namespaces(paths: ConfigPaths) -> list[str]:
     """The camera namespaces a config names explicitly (`/cam1/camera:` ...), else /cam0."""
-    found = sorted({ns for ns, _node, _values in _read_sections(Path(path)) if ns})
+    found = sorted({ns for ns, _node, _values in _read_all(paths)[1] if ns})
     return found or [DEFAULT_NAMESPACE]
 
 
@@ -98,15 +118,15 @@ def _package_checks(node: str, values: dict[str, Any]) -> None:
 
 
 def load_config(
-    path: str | Path, overrides: dict[str, dict[str, Any]] | None = None, namespace: str = DEFAULT_NAMESPACE
+    paths: ConfigPaths, overrides: dict[str, dict[str, Any]] | None = None, namespace: str = DEFAULT_NAMESPACE
 ) -> EdgeConfig:
-    """Resolve the parameters of one camera's nodes: defaults < /** < /**/<node> <
-    /<namespace>/<node> < overrides (the more specific section wins, as in ROS)."""
-    path = Path(path)
+    """Resolve the parameters of one camera's nodes from one parameter file or several (later
+    files win): defaults < /** < /**/<node> < /<namespace>/<node> < overrides (the more specific
+    section wins, as in ROS)."""
+    path, sections = _read_all(paths)
     global_values: dict[str, Any] = {}
     per_node: dict[str, dict[str, Any]] = {}
     own_sections: set[str] = set()
-    sections = _read_sections(path)
     for ns, node, values in sections:  # wildcard sections first ...
         if ns is None and node is None:
             global_values.update(values)

@@ -8,6 +8,7 @@ graph, so both process models publish the same messages.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import rclpy
@@ -35,9 +36,11 @@ class ComposedGraph:
         executor: str = "per-node",
         threads: int = 4,
         own_inference: bool = True,
+        ros_args: list[str] | None = None,
     ):
         """own_inference False: frames wait in `frame_slot` for a detector shared with other cameras
-        (see `adopt`)."""
+        (see `adopt`). `ros_args`: ROS command-line arguments for this graph's context (log levels,
+        remappings, parameter files, as launch_ros passes them to a process)."""
         # Node classes are imported here so `argos --help` and config checks stay light.
         from argos_bridge.node import BridgeNode
         from argos_camera.annotator_node import AnnotatorNode
@@ -48,7 +51,7 @@ class ComposedGraph:
         self.config = config
         self.namespace = namespace
         self.context = Context()
-        rclpy.init(args=[], context=self.context)
+        rclpy.init(args=["argos", "--ros-args", *ros_args] if ros_args else [], context=self.context)
         self.frame_slot: LatestSlot = LatestSlot()
         self.monitor = RunMonitor()
         common = {"namespace": namespace, "context": self.context}
@@ -143,6 +146,28 @@ class ComposedGraph:
         """No new frames; the frames in flight still go through."""
         self._executor_of[id(self.camera)].remove_node(self.camera)
 
+    @property
+    def finished(self) -> bool:
+        """The camera's source ended (end of a file, of an image folder)."""
+        return self.camera.finished.is_set()
+
+    def drain(self, timeout: float = 3.0) -> None:
+        """After stop_camera(): let the frames in flight reach the bridge and the brokers."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            snap = self.monitor.snapshot()
+            state = (
+                snap["detection_frames"],
+                snap["track_frames"],
+                snap["counted"],
+                self.bridge.stats().get("queue_depth", 0),
+            )
+            if state == last and snap["track_frames"] >= snap["detection_frames"] and not state[3]:
+                return
+            last = state
+            time.sleep(0.3)
+
     def stats(self) -> dict[str, dict]:
         return {name: node.stats() for name, node in self.nodes.items() if hasattr(node, "stats")}
 
@@ -159,3 +184,89 @@ class ComposedGraph:
             rclpy.shutdown(context=self.context)
         for t in getattr(self, "_spin_threads", []):
             t.join(timeout=2.0)
+
+
+class Cameras:
+    """Every camera of one process, each its own ComposedGraph (own context, nodes and topics),
+    optionally sharing one detector that takes the frames waiting in all cameras' slots as one
+    batch. `argos run` and the composed container (`edge_container`, what launch starts) both run
+    this class; they differ only in what surrounds it (private servers, progress, summary)."""
+
+    def __init__(
+        self,
+        configs: dict[str, EdgeConfig],
+        *,
+        executor: str = "per-node",
+        shared_inference: bool = False,
+        ros_args: list[str] | None = None,
+    ):
+        self.graphs: dict[str, ComposedGraph] = {}
+        try:
+            for namespace, config in configs.items():
+                self.graphs[namespace] = ComposedGraph(
+                    config,
+                    namespace=namespace,
+                    executor=executor,
+                    own_inference=not shared_inference,
+                    ros_args=ros_args,
+                )
+            if shared_inference:
+                self._share_one_detector(next(iter(configs.values())))
+        except BaseException:
+            self.close()
+            raise
+
+    def _share_one_detector(self, config: EdgeConfig) -> None:
+        """One inference node (the first camera's inference parameters) for every camera."""
+        from argos_inference.node import InferenceNode
+
+        first = next(iter(self.graphs.values()))
+        shared = InferenceNode(
+            node_name="inference_shared",
+            namespace="/",
+            context=first.context,
+            frame_slots={ns: g.frame_slot for ns, g in self.graphs.items()},
+            parameter_overrides=parameter_overrides("inference", config.node("inference")),
+        )
+        first.adopt("inference", shared)
+
+    def start(self) -> None:
+        for graph in self.graphs.values():
+            graph.start()
+
+    def wait(self, stop, duration_s: float | None = None, tick=None, tick_s: float = 2.0) -> str:
+        """Run until a stop is requested ("stopped"), `duration_s` passes ("duration"; None: no
+        limit), every camera's source ended ("finished") or a node's executor died ("failed").
+        `tick(elapsed_s)` is called every `tick_s`."""
+        started = time.monotonic()
+        next_tick = started + tick_s
+        while True:
+            now = time.monotonic()
+            if self.failed:
+                return "failed"
+            if stop.requested:
+                return "stopped"
+            if duration_s is not None and now - started >= duration_s:
+                return "duration"
+            if all(g.finished for g in self.graphs.values()):
+                return "finished"
+            if tick is not None and now >= next_tick:
+                tick(now - started)
+                next_tick += tick_s
+            stop.wait(0.05)
+
+    def stop_and_drain(self) -> None:
+        """No new frames; what is in flight reaches the bridges and the brokers."""
+        for graph in self.graphs.values():
+            graph.stop_camera()
+        for graph in self.graphs.values():
+            graph.drain()
+
+    @property
+    def failed(self) -> dict[str, BaseException]:
+        return {ns: g.spin_error for ns, g in self.graphs.items() if g.spin_error is not None}
+
+    def close(self) -> None:
+        for graph in reversed(list(self.graphs.values())):
+            graph.close()
+        self.graphs.clear()

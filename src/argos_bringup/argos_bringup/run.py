@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from contextlib import ExitStack, closing
@@ -14,6 +15,7 @@ from typing import Any
 from argos_common.endpoints import DEFAULT_MQTT_URL, DEFAULT_REDIS_URL, redact_url
 from argos_common.machine import cpu_model
 from argos_common.params import ConfigError
+from argos_common.shutdown import StopSignals
 from argos_common.stats import percentiles
 
 from .config import camera_namespaces, default_config_path, load_config, parse_assignment
@@ -63,24 +65,6 @@ def _progress_line(elapsed: float, graph, watcher) -> str:
         f"latency p50={p50}ms p95={p95}ms counted={snap['counted']} (truth {snap['truth']}) "
         f"mqtt_rx={mq}"
     )
-
-
-def _wait_for_drain(graph, timeout: float = 3.0) -> None:
-    """After the camera stops, let frames in flight reach the bridge and the brokers."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        snap = graph.monitor.snapshot()
-        state = (
-            snap["detection_frames"],
-            snap["track_frames"],
-            snap["counted"],
-            graph.bridge.stats().get("queue_depth", 0),
-        )
-        if state == last and snap["track_frames"] >= snap["detection_frames"] and not state[3]:
-            return
-        last = state
-        time.sleep(0.3)
 
 
 def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str, Any]:
@@ -205,40 +189,13 @@ def _wait_for_recording(recorder_node, graph, timeout: float = 3.0) -> None:
         time.sleep(0.05)
 
 
-def _share_one_detector(graphs, config) -> None:
-    """One inference node (the first camera's inference parameters) for every camera: frames
-    waiting in all cameras' slots go through the engine as one batch."""
-    from argos_inference.node import InferenceNode
-
-    from .graph import parameter_overrides
-
-    first = next(iter(graphs.values()))
-    shared = InferenceNode(
-        node_name="inference_shared",
-        namespace="/",
-        context=first.context,
-        frame_slots={ns: g.frame_slot for ns, g in graphs.items()},
-        parameter_overrides=parameter_overrides("inference", config.node("inference")),
-    )
-    first.adopt("inference", shared)
-
-
-def _exit_on_sigterm() -> None:
-    """SIGTERM (systemd stop, `timeout`) unwinds like Ctrl-C: nodes closed, servers stopped."""
-    import signal
-
-    def raise_interrupt(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, raise_interrupt)
-
-
 def run(args) -> int:
-    from .graph import ComposedGraph
+    from .graph import Cameras
     from .summary import print_summary
 
-    _exit_on_sigterm()
-
+    # SIGTERM (systemd, `timeout`) and Ctrl-C both end the run the orderly way: frames in flight
+    # drain, nodes close, private servers stop, the summary is written
+    stop = StopSignals().install()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     path = args.config or default_config_path()
     try:
@@ -250,7 +207,7 @@ def run(args) -> int:
     if args.record and len(namespaces) > 1:
         print("error: --record: record one camera per run (or use `argos bag record` beside it)", file=sys.stderr)
         return 2
-    duration = args.duration
+    duration = args.duration or None  # 0: until stopped (a service)
     with ExitStack() as stack:
         first = configs[namespaces[0]]
         try:
@@ -262,28 +219,19 @@ def run(args) -> int:
         for ns, cfg in configs.items():
             # every camera uses its own configured servers, or the private ones
             cfg.params["bridge"].update({k: cfg.node("bridge")[k] or urls[k] for k in urls})
-            say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({duration:g} s)")
+            say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({f'{duration:g} s' if duration else 'until stopped'})")
         redis_url = redact_url(urls["redis_url"])
         say(f"  redis  : {redis_url}   watch: redis-cli -u {redis_url} XLEN <stream>")
         mqtt_host_port = urls["mqtt_url"].split("://", 1)[1]
         host, _, port = mqtt_host_port.partition(":")
         say(f"  mqtt   : {urls['mqtt_url']}   watch: mosquitto_sub -h {host} -p {port or 1883} -t 'argos/#' -v")
-        graphs = {}
-        for ns, cfg in configs.items():
-            try:
-                graphs[ns] = ComposedGraph(
-                    cfg, namespace=ns, executor=args.executor, own_inference=not args.shared_inference
-                )
-            except (ConfigError, ValueError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            stack.callback(graphs[ns].close)
-        if args.shared_inference:
-            try:
-                _share_one_detector(graphs, configs[namespaces[0]])
-            except (ConfigError, ValueError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+        try:
+            cameras = Cameras(configs, executor=args.executor, shared_inference=args.shared_inference)
+        except (ConfigError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        stack.callback(cameras.close)
+        graphs = cameras.graphs
         watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
         recorder_node = None
         if args.record:
@@ -292,38 +240,22 @@ def run(args) -> int:
                 return 2
         for graph in graphs.values():
             say(f"  stream : {graph.bridge.stats().get('stream')}")
-            graph.start()
+        cameras.start()
         started = time.monotonic()
-        next_progress = started + args.progress_interval
-        interrupted = False
-        try:
-            while True:
-                now = time.monotonic()
-                if (
-                    now - started >= duration
-                    or all(g.camera.finished.is_set() for g in graphs.values())
-                    or any(g.spin_error for g in graphs.values())
-                ):
-                    break
-                if now >= next_progress:
-                    for ns, graph in graphs.items():
-                        say((f"[{ns}] " if len(graphs) > 1 else "") + _progress_line(now - started, graph, watcher))
-                    next_progress += args.progress_interval
-                time.sleep(0.05)
-        except KeyboardInterrupt:
-            interrupted = True
+
+        def progress(elapsed: float) -> None:
+            for ns, graph in graphs.items():
+                say((f"[{ns}] " if len(graphs) > 1 else "") + _progress_line(elapsed, graph, watcher))
+
+        ended = cameras.wait(stop, duration, progress, args.progress_interval)
         elapsed = time.monotonic() - started
-        for graph in graphs.values():
-            graph.stop_camera()
-        for graph in graphs.values():
-            _wait_for_drain(graph)
+        cameras.stop_and_drain()
         if recorder_node is not None:
             _wait_for_recording(recorder_node, graphs[namespaces[0]])
             stats = recorder_node.close()
             say(f"recorded {sum(stats.messages.values())} messages to {args.record} ({len(stats.parts)} part(s))")
-        failed = {ns: g.spin_error for ns, g in graphs.items() if g.spin_error}
-        if failed:
-            for ns, error in failed.items():
+        if ended == "failed":
+            for ns, error in cameras.failed.items():
                 print(f"error: the graph of {ns} stopped: {error!r}", file=sys.stderr)
             return 1
         summaries = {}
@@ -346,4 +278,4 @@ def run(args) -> int:
         if args.summary:
             Path(args.summary).write_text(json.dumps(summary, indent=2, default=str) + "\n")
             say(f"summary written to {args.summary}")
-    return 130 if interrupted else 0
+    return 130 if ended == "stopped" and stop.signal == signal.SIGINT else 0

@@ -41,7 +41,7 @@ class CalibrationBatches:
         self.paths = list(paths)
         self.preprocessor = preprocessor
         self.batch_size = int(batch_size)
-        self.plan = batch_indices(len(self.paths), self.batch_size)
+        self.plan = batch_indices(len(self.paths), self.batch_size) if self.paths else []
 
     def __len__(self) -> int:
         return len(self.plan)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -37,7 +37,8 @@ from .preprocess import COLOR_ORDERS, InputSpec, Preprocessor
 def resolve_input_size(model_shape: tuple[int, ...], configured: list[int], meta: ModelMetadata) -> tuple[int, int]:
     if len(model_shape) == 4 and model_shape[1] not in (3, -1):
         raise ConfigError("model.path", f"the model input has {model_shape[1]} channels; ARGOS feeds 3-channel images")
-    model_hw = tuple(model_shape[2:4])
+    # (H, W) of an NCHW input (OrtEngine checks for 4 dimensions; engine_input() of TensorRT does not)
+    model_hw = cast("tuple[int, int]", tuple(model_shape[2:4]))
     if configured and len(configured) != 2:
         raise ConfigError("model.input_size", f"expected [height, width], got {configured}")
     if configured:
@@ -65,14 +66,15 @@ def resolve_input_spec(
     color = params["model.color"] if params["model.color"] != "auto" else (meta.color or "rgb")
     if color not in COLOR_ORDERS:
         raise ConfigError("model.metadata", f"color {color!r} is not one of {', '.join(COLOR_ORDERS)}")
-    normalisation = {}
+    normalisation: dict[str, tuple[float, float, float]] = {}
     for key, default in (("mean", (0.0, 0.0, 0.0)), ("std", (1.0, 1.0, 1.0))):
         value = params[f"model.{key}"] or getattr(meta, key) or default
         if len(value) != 3 or (key == "std" and any(v == 0 for v in value)):
             raise ConfigError(
                 f"model.{key}", f"expected 3 {'non-zero ' if key == 'std' else ''}values, got {list(value)}"
             )
-        normalisation[key] = tuple(float(v) for v in value)
+        first, second, third = (float(v) for v in value)  # 3 values, checked above
+        normalisation[key] = (first, second, third)
     return InputSpec(height, width, color, normalisation["mean"], normalisation["std"], dtype)
 
 
@@ -90,12 +92,15 @@ def resolve_layout(configured: str, infos, class_map: ClassMap) -> str:
         return configured
     try:
         return detect_layout(infos, len(class_map))
-    except LayoutError:
+    except LayoutError as first:
         try:  # the shapes may fit a layout with another class count: report the count, not the layout
             layout = detect_layout(infos, None)
         except LayoutError as exc:
             raise ConfigError("model.layout", str(exc)) from None
-        class_map.check_count(class_count(layout, [i.shape for i in infos]))
+        count = class_count(layout, [i.shape for i in infos])
+        if count is None:  # that layout's outputs carry no class count (yolov4): the count is no clue
+            raise ConfigError("model.layout", str(first)) from None
+        class_map.check_count(count)
         return layout
 
 

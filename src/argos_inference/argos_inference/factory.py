@@ -60,7 +60,7 @@ def create_detector(params: Mapping[str, Any]) -> Detector:
     from .params import with_resolved_paths
 
     params = with_resolved_paths(params)
-    engine = params.get("engine")
+    engine: Any = params.get("engine")  # a name, or anything a caller passed: checked against _BUILDERS
     builder = _BUILDERS.get(engine)
     if builder is None:
         raise ConfigError("engine", f"unknown engine {engine!r} (available: {', '.join(_BUILDERS)})")

@@ -111,7 +111,7 @@ class MotionDetector(Detector):
         self.frames_seen += 1
         if not self.warmed_up:
             return Detections.empty()
-        foreground = (mask >= _FOREGROUND_MIN).astype(np.uint8)
+        foreground: np.ndarray = (mask >= _FOREGROUND_MIN).astype(np.uint8)
         if self._kernel is not None:
             foreground = cv2.morphologyEx(foreground, cv2.MORPH_CLOSE, self._kernel)
         count, _, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -109,7 +110,7 @@ class OrtEngine(Engine):
         return self.session.run(None, {self._input.name: batch.astype(self._input_dtype, copy=False)})
 
     def describe(self) -> dict:
-        described = {"backend": self.name, "model": str(self.path)}
+        described: dict[str, Any] = {"backend": self.name, "model": str(self.path)}
         if self._session is not None:
             described.update(
                 providers=self._session.get_providers(),

@@ -124,7 +124,10 @@ class TensorRTEngine(Engine):
         self.calibration_dir = calibration_dir
         self.calibration_cache = calibration_cache
         self.engine_file: Path | None = None
-        self._engine = self._context = self._stream = None
+        # TensorRT ICudaEngine, IExecutionContext and CUDA stream once loaded (no type stubs)
+        self._engine: Any = None
+        self._context: Any = None
+        self._stream: Any = None
         self._device: dict[str, int] = {}
         self._host_outputs: dict[str, np.ndarray] = {}
 
@@ -181,6 +184,7 @@ class TensorRTEngine(Engine):
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise ConfigError("model.precision", f"TensorRT could not build a {self.precision} engine")
+        assert self.engine_file is not None  # set by load() before it builds
         self.engine_file.parent.mkdir(parents=True, exist_ok=True)
         self.engine_file.write_bytes(bytes(serialized))
 
@@ -193,7 +197,8 @@ class TensorRTEngine(Engine):
             )
         cache = Path(self.calibration_cache or Path(self.calibration_dir) / "calibration.cache")
         paths = calibration_images(self.calibration_dir) if self.calibration_dir else []
-        batches = CalibrationBatches(paths, Preprocessor(self.calibration_spec), self.shape[0]) if paths else []
+        # with only a cache there are no images: no batches, but TensorRT still asks for the batch size
+        batches = CalibrationBatches(paths, Preprocessor(self.calibration_spec), self.shape[0])
         return _calibrator(trt, cudart, batches, cache)
 
     @property

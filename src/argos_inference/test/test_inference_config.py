@@ -134,3 +134,24 @@ def test_validate_names_the_model_key(overrides, key):
     with pytest.raises(ConfigError) as err:
         validate(params(**{k.replace(".", "__"): v for k, v in overrides.items()}))
     assert err.value.key == key
+
+
+def test_auto_layout_that_the_shapes_cannot_decide_asks_for_model_layout():
+    # [1, 100, 6] with one class fits yolov4 (x1 y1 x2 y2 score class) and yolov5 (4 + obj + 1)
+    from argos_inference.class_map import ClassMap
+    from argos_inference.decoders import OutputInfo
+    from argos_inference.dnn_builder import resolve_layout
+
+    class_map = ClassMap.resolve(["car"], None, ["car"])
+    with pytest.raises(ConfigError) as err:
+        resolve_layout("auto", [OutputInfo("out", (1, 100, 6))], class_map)
+    assert err.value.key == "model.layout" and "several layouts" in err.value.problem
+    assert resolve_layout("yolov4", [OutputInfo("out", (1, 100, 6))], class_map) == "yolov4"
+
+
+def test_calibration_batches_without_images_still_know_their_batch_size():
+    from argos_inference.calibration import CalibrationBatches
+    from argos_inference.preprocess import InputSpec, Preprocessor
+
+    batches = CalibrationBatches([], Preprocessor(InputSpec(32, 32)), 4)
+    assert len(batches) == 0 and list(batches) == [] and batches.batch_size == 4

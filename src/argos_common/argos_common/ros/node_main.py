@@ -2,45 +2,50 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
 from ..params import ConfigError
+from ..shutdown import StopSignals, signals_blocked
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_SPIN_SLICE_S = 0.1  # how soon a stop signal is noticed
 
 
 def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node], Future] | None = None) -> int:
-    """Spin the node (until `until(node)` completes, if given). A configuration error prints one
-    line `error: <key>: <problem>` and returns 2; Ctrl-C or an external shutdown return 0."""
-    rclpy.init(args=args)
+    """Spin the node until SIGINT/SIGTERM (or until `until(node)` completes, if given), then close
+    it with both signals blocked, while its context is still valid: no callback ever runs on a
+    shut-down context, and a second signal cannot interrupt the close. A configuration error
+    prints one line `error: <key>: <problem>` and returns 2; a stop returns 0."""
+    # rclpy's own handlers would shut the context down under running callbacks; ours only ask to stop
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopSignals().install()
     node = None
+    executor = SingleThreadedExecutor()
     code = 0
     try:
-        # A node may connect to things while it is built (the bridge does): a Ctrl-C landing
+        # A node may connect to things while it is built (the bridge does): a signal landing
         # before `node` is bound would skip destroy_node (no orderly close), so it waits.
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        try:
+        with signals_blocked():
             node = make_node()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-        if until is None:
-            rclpy.spin(node)
-        else:
-            rclpy.spin_until_future_complete(node, until(node))
+        done = until(node) if until is not None else None
+        executor.add_node(node)
+        while not stop.requested and not (done is not None and done.done()):
+            executor.spin_once(timeout_sec=_SPIN_SLICE_S)
     except ConfigError as exc:
         print(f"error: {exc.key}: {exc.problem}", file=sys.stderr)
         code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
     finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        with signals_blocked():
+            executor.shutdown(timeout_sec=2.0)
+            if node is not None:
+                node.destroy_node()
+            rclpy.try_shutdown()
     return code
