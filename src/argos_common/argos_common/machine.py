@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 
 
@@ -23,3 +25,12 @@ def package_version(name: str, missing: str = "not installed") -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return missing
+
+
+def describe(libraries: Iterable[str] = ()) -> str:
+    """One line for the head of a benchmark table: CPU, cores, OS, Python and library versions."""
+    versions = "".join(f", {name} {package_version(name, '(not installed)')}" for name in libraries)
+    return (
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}{versions}"
+    )

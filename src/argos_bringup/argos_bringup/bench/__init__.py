@@ -24,6 +24,12 @@ def _tracker(args) -> int:
     return 0
 
 
+def _graph(args) -> int:
+    from .graph import run_bench
+
+    return run_bench(args)
+
+
 def _bridge(args) -> int:
     from .bridge import run_bench
 
@@ -62,3 +68,27 @@ def register(bench) -> None:
     bridge.add_argument("--messages", type=int, default=3000, help="messages per measurement (default 3000)")
     bridge.add_argument("--repeats", type=int, default=3, help="best of N runs per measurement (default 3)")
     bridge.set_defaults(func=_bridge)
+
+    graph = bench.add_parser(
+        "graph",
+        help="the whole graph as launch starts it, composed and separate processes, "
+        "720p/1080p: FPS, latency, frames lost, CPU per process, clean stop",
+    )
+    graph.add_argument("--models", default="composed,separate", help="process models (composed,separate)")
+    graph.add_argument("--resolutions", default="720p,1080p", help="camera resolutions (720p,1080p)")
+    graph.add_argument(
+        "--cameras",
+        type=int,
+        default=4,
+        help="also N synthetic cameras in one container (0 or 1: leave that case out; default 4)",
+    )
+    graph.add_argument(
+        "--no-shared-inference",
+        dest="shared_inference",
+        action="store_false",
+        help="the N cameras each with their own detector (default: one shared, batched)",
+    )
+    graph.add_argument("--seconds", type=float, default=20.0, help="measuring window per case (default 20)")
+    graph.add_argument("--warmup", type=float, default=4.0, help="seconds after the first detections (default 4)")
+    graph.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    graph.set_defaults(func=_graph)
