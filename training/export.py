@@ -30,7 +30,7 @@ OPSET = 17
 
 
 def export_onnx(model, path: Path, height: int, width: int) -> Path:
-    """fp32 ONNX, opset 17, static shape [1, 3, H, W] (TorchScript-based exporter)."""
+    """fp32 ONNX, opset 17, shape [batch, 3, H, W] (TorchScript-based exporter)."""
     import torch
 
     from training.model import ExportWrapper
@@ -39,7 +39,9 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
     x = torch.rand(1, 3, height, width)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs = dict(input_names=["images"], output_names=["output0"], opset_version=OPSET, do_constant_folding=True)
+    # batch dimension symbolic: one engine call can take the frames of several cameras (shared inference)
+    kwargs = dict(input_names=["images"], output_names=["output0"], opset_version=OPSET, do_constant_folding=True,
+                  dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
     import warnings
 
     with warnings.catch_warnings():
@@ -54,7 +56,7 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
     onnx.checker.check_model(m)
     m.producer_name = "argos-training"
     m.doc_string = (
-        "ARGOS traffic detector (synthetic intersection, 11 classes). output0 [1, 4+C, N]: "
+        "ARGOS traffic detector (synthetic intersection, 11 classes). output0 [batch, 4+C, N]: "
         "cx, cy, w, h (input px), sigmoid class scores; no NMS."
     )
     onnx.save(m, str(path))

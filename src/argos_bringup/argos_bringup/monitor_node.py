@@ -18,8 +18,11 @@ class MonitorNode(Node):
         self.monitor = monitor
         self.create_subscription(CountEvent, "counts", self._on_count, qos.COUNTS)
         self.create_subscription(CountEvent, "camera/ground_truth/counts", self._on_truth, qos.COUNTS)
-        self.create_subscription(Detection2DArray, "detections", lambda _m: monitor.on_detections(), qos.RESULTS)
-        self.create_subscription(Detection2DArray, "tracks", lambda _m: monitor.on_tracks(), qos.RESULTS)
+        # raw: only counted, so never turned into Python objects
+        self.create_subscription(
+            Detection2DArray, "detections", lambda _m: monitor.on_detections(), qos.RESULTS, raw=True
+        )
+        self.create_subscription(Detection2DArray, "tracks", lambda _m: monitor.on_tracks(), qos.RESULTS, raw=True)
 
     def _on_count(self, msg: CountEvent) -> None:
         self.monitor.on_count(msg_to_count_record(msg))

@@ -18,6 +18,7 @@ import time
 from collections import deque
 
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
@@ -32,6 +33,7 @@ from argos_common.ros.conversions import (
     msg_to_detections,
     msg_to_image,
     ns_from_stamp,
+    stamp_of_serialized,
 )
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
@@ -78,7 +80,9 @@ class AnnotatorNode(Node):
             frame_slot.on_put(self._guard.trigger)
         else:
             self._image_sub = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
-        self._tracks_sub = self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
+        # raw: only the stamp of every tracks message is needed to find its frame; the message is
+        # deserialized only when someone watches and the frame is drawn
+        self._tracks_sub = self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS, raw=True)
         self._counts_sub = self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
         self.rtsp = None
         if self.params["rtsp_port"] > 0:
@@ -122,9 +126,9 @@ class AnnotatorNode(Node):
         if time.monotonic() - self._last_tracks_mono > TRACKS_STALE_S:
             self._render(frame, None)
 
-    def _on_tracks(self, msg: Detection2DArray) -> None:
+    def _on_tracks(self, msg: bytes) -> None:
         self._last_tracks_mono = time.monotonic()
-        stamp = ns_from_stamp(msg.header.stamp)
+        stamp = stamp_of_serialized(msg)
         with self._lock:
             self._tracks_received += 1
             frame = next((f for f in reversed(self._frames) if f.stamp_ns == stamp), None)
@@ -139,7 +143,7 @@ class AnnotatorNode(Node):
             self._totals.add(msg_to_count_record(msg))
 
     # -- output -------------------------------------------------------------------------------
-    def _render(self, frame: Frame, tracks_msg: Detection2DArray | None) -> None:
+    def _render(self, frame: Frame, tracks_msg: bytes | None) -> None:
         if frame.stamp_ns < self._last_drawn_stamp:
             return  # never step back in time
         now = self.get_clock().now().nanoseconds
@@ -147,7 +151,9 @@ class AnnotatorNode(Node):
         to_topic = self._pub_policy.should_publish(now, self._publisher.get_subscription_count())
         if not (to_rtsp or to_topic):
             return
-        tracks = msg_to_detections(tracks_msg) if tracks_msg is not None else None
+        tracks = (
+            msg_to_detections(deserialize_message(tracks_msg, Detection2DArray)) if tracks_msg is not None else None
+        )
         with self._lock:
             totals = self._totals
             image = annotate(frame.image, tracks, self.lines, totals, self.classes)

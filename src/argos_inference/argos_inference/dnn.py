@@ -42,6 +42,16 @@ class DnnDetector(Detector):
         self.batch_size = max(1, int(batch_size))
         self.static_batch = static_batch
         self._labels = np.array(list(class_map.labels), dtype=object)
+        self.engine_calls = 0
+        self.images = 0
+
+    def fit_batch(self, images: int) -> int:
+        """Take up to `images` frames per engine call (several cameras sharing this detector) when
+        the model's batch dimension is dynamic; a fixed batch stays as the model has it. Returns
+        the batch size now used."""
+        if not self.static_batch:
+            self.batch_size = max(self.batch_size, int(images))
+        return self.batch_size
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         results: list[Detections] = []
@@ -49,6 +59,8 @@ class DnnDetector(Detector):
             chunk = images[start : start + self.batch_size]
             batch, letterboxes = self.preprocessor(chunk, self.batch_size if self.static_batch else None)
             outputs = self.engine.infer(batch)
+            self.engine_calls += 1
+            self.images += len(chunk)
             results.extend(self._to_detections(outputs, i, box) for i, box in enumerate(letterboxes))
         return results
 

@@ -32,7 +32,9 @@ def _onnxruntime(params: Mapping[str, Any]) -> Detector:
     from .dnn_builder import build_dnn_detector
     from .ort_engine import OrtEngine
 
-    engine = OrtEngine(params["model.path"], params["model.providers"], params["model.threads"])
+    engine = OrtEngine(
+        params["model.path"], params["model.providers"], params["model.threads"], params["model.spin_wait"]
+    )
     return build_dnn_detector(params, engine)
 
 

@@ -89,6 +89,9 @@ class InferenceNode(Node):
             ns: self.create_publisher(Detection2DArray, f"{ns.rstrip('/')}/detections", RESULTS)
             for ns in self._shared_slots
         }
+        # one engine call for the frames of every camera, when the model's batch is dynamic
+        batch = self.detector.fit_batch(len(self._shared_slots)) if hasattr(self.detector, "fit_batch") else 1
+        self.get_logger().info(f"shared by {len(self._shared_slots)} cameras: up to {batch} frames per engine call")
         self._guard = self.create_guard_condition(self._on_shared_frames_ready)
         for slot in self._shared_slots.values():
             slot.on_put(self._guard.trigger)
@@ -158,6 +161,9 @@ class InferenceNode(Node):
         snapshot["infer_ms_mean"] = float(timings.mean()) if len(timings) else 0.0
         snapshot["infer_ms_p95"] = percentiles(timings, (95,))["p95"] or 0.0
         snapshot["engine"] = self.detector.name
+        calls = getattr(self.detector, "engine_calls", 0)
+        snapshot["engine_calls"] = calls
+        snapshot["batch_mean"] = round(getattr(self.detector, "images", 0) / calls, 3) if calls else 0.0
         return snapshot
 
     def destroy_node(self):

@@ -36,3 +36,21 @@ def is_qdq(model: onnx.ModelProto) -> bool:
     """True when the graph carries explicit QuantizeLinear/DequantizeLinear pairs (TensorRT then
     takes the int8 scales from the model and needs no calibrator)."""
     return any(node.op_type in QDQ_OPS for node in model.graph.node)
+
+
+def with_dynamic_batch(model: onnx.ModelProto, name: str = "batch") -> onnx.ModelProto:
+    """The same model with a symbolic first dimension on its inputs and outputs, so one engine call
+    can take the frames of several cameras (shared inference). The weights and every operation stay
+    as they are; intermediate shapes are dropped for onnxruntime to infer again. Raises ValueError
+    when the graph itself fixes the batch (the model then rejects a batch of 2)."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    initializers = {i.name for i in out.graph.initializer}
+    for value in [*[i for i in out.graph.input if i.name not in initializers], *out.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = name
+    del out.graph.value_info[:]
+    onnx.checker.check_model(out)
+    return out

@@ -46,10 +46,13 @@ def check_model_file(path: str | Path) -> Path:
 class OrtEngine(Engine):
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, providers: Sequence[str] = (), intra_op_threads: int = 0):
+    def __init__(
+        self, path: str | Path, providers: Sequence[str] = (), intra_op_threads: int = 0, spin_wait: bool = False
+    ):
         self.path = Path(path)
         self.requested_providers = list(providers)
         self.intra_op_threads = int(intra_op_threads)
+        self.spin_wait = bool(spin_wait)
         self._session: ort.InferenceSession | None = None
 
     def load(self) -> None:
@@ -61,6 +64,10 @@ class OrtEngine(Engine):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self.intra_op_threads > 0:
             options.intra_op_num_threads = self.intra_op_threads
+        # onnxruntime's worker threads busy-wait for work by default; beside the graph's other
+        # threads on a small CPU that steals the cores they need (measured on 2 cores with one busy
+        # Python thread: 61 ms per frame spinning, 41 ms not)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin_wait else "0")
         providers = choose_providers(self.requested_providers, ort.get_available_providers())
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=providers)

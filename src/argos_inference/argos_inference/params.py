@@ -146,6 +146,13 @@ PARAMS = [
     ),
     ParamSpec("model.threads", "int", 0, "onnxruntime intra-op threads; 0: onnxruntime's default", min=0),
     ParamSpec(
+        "model.spin_wait",
+        "bool",
+        False,
+        "onnxruntime threads busy-wait between calls (lower latency on idle many-core hosts; on small "
+        "CPUs they take the cores the rest of the graph needs)",
+    ),
+    ParamSpec(
         "model.precision",
         "str",
         "fp16",

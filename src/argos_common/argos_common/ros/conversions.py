@@ -5,6 +5,8 @@ cv_bridge is not installable from PyPI, so images are converted directly (bgr8/r
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image
@@ -25,6 +27,15 @@ def stamp_from_ns(ns: int) -> Time:
 
 def ns_from_stamp(stamp: Time) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def stamp_of_serialized(data: bytes) -> int:
+    """header.stamp (ns) of a serialized (CDR) message whose first field is a std_msgs/Header, read
+    without deserializing the rest: a raw subscription that needs only the stamp of most messages
+    (to match them with frames) skips building their Python objects."""
+    little = data[1] & 1  # encapsulation kind: CDR_LE / PL_CDR_LE have the low bit set
+    sec, nanosec = struct.unpack_from("<iI" if little else ">iI", data, 4)
+    return sec * 1_000_000_000 + nanosec
 
 
 def make_header(stamp_ns: int, frame_id: str) -> Header:
