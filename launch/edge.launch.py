@@ -14,7 +14,8 @@ camera, `/<camera>/<node>` sections to one.
   shared_inference:=true puts every camera into one container with one batched detector.
 - composition:=false: the five nodes of each camera as separate processes; the camera publishes
   camera/image_raw and inference subscribes to it, with the Fast DDS settings this package ships
-  (config/fastdds_large_frames.xml: frames over shared memory, latest frame only).
+  (config/fastdds_large_frames.xml: whole frames over shared memory; glibc malloc thresholds that
+  keep frame buffers in the heap).
 
 respawn:=true restarts a process that exits (a container exits non-zero when it loses a node).
 """
@@ -41,6 +42,8 @@ NODES = (
 )
 CONTAINER = ("argos_bringup", "edge_container")
 TRANSPORT_PROFILE = "fastdds_large_frames.xml"
+# frames of several MB: kept in the heap instead of mapped and unmapped per frame (README, "Process models")
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
 
 
 def _flag(context, name: str) -> bool:
@@ -113,8 +116,8 @@ def _processes(context):
         return actions
 
     transport = {
-        "FASTRTPS_DEFAULT_PROFILES_FILE": os.path.join(share, "config", TRANSPORT_PROFILE),
-        "RMW_FASTRTPS_USE_QOS_FROM_XML": "0",
+        "FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(share, "config", TRANSPORT_PROFILE),
+        "GLIBC_TUNABLES": MALLOC_TUNABLES,
     }
     for namespace in namespaces:
         for package, executable, name in NODES:

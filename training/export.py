@@ -40,8 +40,13 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # batch dimension symbolic: one engine call can take the frames of several cameras (shared inference)
-    kwargs = dict(input_names=["images"], output_names=["output0"], opset_version=OPSET, do_constant_folding=True,
-                  dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
+    kwargs = dict(
+        input_names=["images"],
+        output_names=["output0"],
+        opset_version=OPSET,
+        do_constant_folding=True,
+        dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}},
+    )
     import warnings
 
     with warnings.catch_warnings():

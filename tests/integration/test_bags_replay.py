@@ -105,13 +105,17 @@ def test_play_publishes_remapped_topics_and_clock(recorded):
 
 def test_bag_record_from_another_process_with_size_splitting(tmp_path):
     graph = subprocess.Popen(
-        [shutil.which("argos"), "run", "--duration", "14", "--quiet"],
-        stdout=subprocess.DEVNULL,
+        [shutil.which("argos"), "run", "--duration", "16", "--progress-interval", "1"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        time.sleep(3.0)
+        # the graph publishes once its first progress line is out (start-up takes seconds on a busy machine)
+        for line in graph.stdout:
+            if line.startswith("t="):
+                break
+        threading.Thread(target=graph.stdout.read, daemon=True).start()  # keep the pipe drained
         out = tmp_path / "field"
         proc = argos(
             "bag",

@@ -95,7 +95,7 @@ def test_model_card_matches_the_onnx_files():
         assert path.stat().st_size <= 10 * 1024 * 1024
         g = onnx.load(str(path)).graph
         (inp,), (out,) = g.input, g.output
-        dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+        dims = lambda v: [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]  # noqa: E731
         assert inp.name == card["input"]["name"] == "images" and dims(inp) == card["input"]["shape"]
         assert dims(out) == card["output"]["shape"] and dims(out)[1] == 4 + len(DEFAULT_CLASSES)
     assert card["metrics"]["map50_fp32"] is not None and card["metrics"]["map50_int8"] is not None

@@ -35,3 +35,61 @@ def test_launch_file_starts_the_installed_node_executables():
         assert f'"{package}", "{executable}"' in source
         setup = (REPO / "src" / package / "setup.py").read_text()
         assert f"{executable} = {package}.{module}:main" in setup
+
+
+def test_launch_file_and_process_launcher_name_the_same_processes():
+    """edge.launch.py (launch_ros) and argos_bringup.processes (benchmarks, tests) must start the
+    same executables with the same transport settings."""
+    from argos_bringup import processes
+
+    tree = ast.parse(LAUNCH.read_text())
+    assigned = {
+        t.id: ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name) and t.id in ("NODES", "CONTAINER", "TRANSPORT_PROFILE", "MALLOC_TUNABLES")
+    }
+    assert assigned["NODES"] == processes.NODES
+    assert assigned["CONTAINER"] == processes.CONTAINER
+    assert assigned["TRANSPORT_PROFILE"] == processes.TRANSPORT_PROFILE
+    assert assigned["MALLOC_TUNABLES"] == processes.MALLOC_TUNABLES
+    assert (REPO / "config" / processes.TRANSPORT_PROFILE).is_file()
+    setup = (REPO / "src" / "argos_bringup" / "setup.py").read_text()
+    assert '("lib/" + package_name, ["scripts/edge_container"])' in setup
+    script = REPO / "src" / "argos_bringup" / "scripts" / "edge_container"
+    assert script.stat().st_mode & 0o111 and "from argos_bringup.container import main" in script.read_text()
+    defaults = {
+        n.args[0].value: n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "DeclareLaunchArgument"
+    }
+    composition = next(k.value.value for k in defaults["composition"].keywords if k.arg == "default_value")
+    assert composition == "true"  # the composed container is the default
+
+
+def test_container_reads_launch_arguments():
+    from argos_bringup.container import launch_settings, split_ros_args
+
+    own, ros = split_ros_args(
+        [
+            "--shared-inference",
+            "--ros-args",
+            "-r",
+            "__ns:=/cam3",
+            "--params-file",
+            "a.yaml",
+            "-r",
+            "image:=/x",
+            "--log-level",
+            "warn",
+            "--",
+            "--ros-args",
+            "--params-file",
+            "b.yaml",
+        ]
+    )
+    assert own == ["--shared-inference"]
+    files, namespace, rest = launch_settings(ros)
+    assert files == ["a.yaml", "b.yaml"] and namespace == "/cam3"
+    assert rest == ["--params-file", "a.yaml", "-r", "image:=/x", "--log-level", "warn", "--params-file", "b.yaml"]
