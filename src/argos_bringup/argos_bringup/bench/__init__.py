@@ -88,7 +88,8 @@ def register(bench) -> None:
         action="store_false",
         help="the N cameras each with their own detector (default: one shared, batched)",
     )
-    graph.add_argument("--seconds", type=float, default=20.0, help="measuring window per case (default 20)")
+    graph.add_argument("--seconds", type=float, default=15.0, help="measuring window per run (default 15)")
+    graph.add_argument("--repeats", type=int, default=3, help="runs per case, interleaved; medians (default 3)")
     graph.add_argument("--warmup", type=float, default=4.0, help="seconds after the first detections (default 4)")
     graph.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     graph.set_defaults(func=_graph)
