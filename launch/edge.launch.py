@@ -25,8 +25,9 @@ import tempfile
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
-from launch.event_handlers import OnShutdown
+from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch.event_handlers import OnProcessExit, OnShutdown
+from launch.events import Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -121,17 +122,20 @@ def _processes(context):
     }
     for namespace in namespaces:
         for package, executable, name in NODES:
-            actions.append(
-                Node(
-                    package=package,
-                    executable=executable,
-                    name=name,
-                    namespace=namespace,
-                    arguments=["--ros-args", "--log-level", log_level],
-                    additional_env=transport,
-                    **common,
-                )
+            node = Node(
+                package=package,
+                executable=executable,
+                name=name,
+                namespace=namespace,
+                arguments=["--ros-args", "--log-level", log_level],
+                additional_env=transport,
+                **common,
             )
+            actions.append(node)
+            if name == "camera" and not respawn:
+                # a file source at its end: the camera exits, and the graph ends with it
+                ended = EmitEvent(event=Shutdown(reason=f"{namespace}/camera: source ended"))
+                actions.append(RegisterEventHandler(OnProcessExit(target_action=node, on_exit=[ended])))
     return actions
 
 
