@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -207,3 +208,28 @@ def test_entry_point_reports_bad_configuration_in_one_line(argument, key):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"inference.{key}: " in lines[0], result.stderr
+
+
+def test_a_failed_shared_batch_counts_the_lost_frame_of_every_camera(ros_context, namespace):
+    slots = {f"{namespace}/a": LatestSlot(), f"{namespace}/b": LatestSlot()}
+    # the bundled DNN: one detector shared by two cameras
+    model = str(Path(__file__).resolve().parents[2] / "models" / "argos-traffic-v1-int8.onnx")
+    node = InferenceNode(
+        namespace=namespace,
+        context=ros_context,
+        frame_slots=slots,
+        parameter_overrides=[Parameter("engine", value="onnxruntime"), Parameter("model.path", value=model)],
+    )
+    executor = SingleThreadedExecutor(context=ros_context)
+    executor.add_node(node)
+    try:
+        unreadable = np.zeros((240, 320, 3), np.float32)  # not uint8: the batch fails in preprocessing
+        for slot in slots.values():
+            slot.put(Frame(unreadable, FIRST_STAMP_NS, 0, FRAME_ID))
+        assert spin_until(executor, lambda: node.stats()["errors"] >= 2)
+        stats = node.stats()
+        assert stats["errors"] == 2 and stats["errors_by_camera"] == {ns: 1 for ns in slots}
+        assert stats["frames_processed"] == 0
+    finally:
+        executor.shutdown()
+        node.destroy_node()

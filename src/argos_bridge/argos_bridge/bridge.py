@@ -54,7 +54,15 @@ _TRACKS = "tracks"
 _COUNT = "count"
 
 
-_HEALTH_COUNTERS = ("queue_dropped", "mqtt_spool_depth", "mqtt_spool_dropped", "redis_buffer_depth", "redis_dropped")
+_HEALTH_COUNTERS = (
+    "queue_dropped",
+    "writer_errors",
+    "mqtt_spool_depth",
+    "mqtt_spool_dropped",
+    "mqtt_failed",
+    "redis_buffer_depth",
+    "redis_dropped",
+)
 
 
 class Bridge:
@@ -142,6 +150,8 @@ class Bridge:
         self._queue_dropped = 0
         self._counts_dropped = 0
         self._rejected = 0
+        self._writer_errors = 0  # messages the writer could not turn into a payload (logged)
+        self._lost_in_queue = 0  # still queued when close() gave up waiting for the writer
         self._detections_published = 0
         self._totals_published = 0
         self._latencies_ms: deque[float] = deque(maxlen=_LATENCY_WINDOW)
@@ -211,9 +221,12 @@ class Bridge:
         if self._worker is not None:
             self._worker.join(drain_timeout_s)
             if self._worker.is_alive():
+                with self._cond:
+                    lost = len(self._queue)
+                with self._stats_lock:
+                    self._lost_in_queue += lost
                 self._log.warning(
-                    f"bridge: writer did not drain within {drain_timeout_s:g} s; "
-                    f"{len(self._queue)} queued messages are lost"
+                    f"bridge: writer did not drain within {drain_timeout_s:g} s; {lost} queued messages are lost"
                 )
         self._worker = None
         self.mqtt.close()
@@ -279,6 +292,8 @@ class Bridge:
             else:
                 self._write_count(*item[1:])
         except Exception:  # noqa: BLE001 - a bad message must not kill the writer thread
+            with self._stats_lock:
+                self._writer_errors += 1
             self._log.error(f"bridge: could not write a {item[0]} message", exc_info=True)
 
     def _write_tracks(self, stamp_ns: int, frame_id: str, dets: Detections, bridge_frame: int) -> None:
@@ -379,6 +394,7 @@ class Bridge:
             latencies = list(self._latencies_ms)
             detections_published, totals_published = self._detections_published, self._totals_published
             rejected = self._rejected
+            writer_errors, lost_in_queue = self._writer_errors, self._lost_in_queue
         redis_counters = self.redis.counters()
         mqtt_counters = self.mqtt.counters()
         return {
@@ -390,6 +406,8 @@ class Bridge:
             "queue_dropped": dropped,
             "counts_dropped": counts_dropped,
             "rejected": rejected,
+            "writer_errors": writer_errors,
+            "queue_lost_at_shutdown": lost_in_queue,
             **{f"redis_{k}": v for k, v in redis_counters.items()},
             "redis_connected": int(self.redis.connected),
             **{f"mqtt_{k}": v for k, v in mqtt_counters.items()},

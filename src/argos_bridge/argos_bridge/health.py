@@ -2,6 +2,19 @@
 
 from argos_common.health import ERROR, OK, WARN, worst
 
+# every way the bridge can lose a message, as named in its stats()
+LOSS_COUNTERS = (
+    "queue_dropped",
+    "counts_dropped",
+    "writer_errors",
+    "mqtt_failed",
+    "mqtt_spool_dropped",
+    "mqtt_lost_at_shutdown",
+    "redis_dropped",
+    "redis_lost_at_shutdown",
+    "queue_lost_at_shutdown",
+)
+
 
 def health(stats: dict) -> tuple[int, str]:
     checks = [(OK, f"{stats.get('mqtt_published', 0)} MQTT messages, {stats.get('redis_written', 0)} Redis entries")]
@@ -14,7 +27,7 @@ def health(stats: dict) -> tuple[int, str]:
         checks.append((WARN, f"Redis unreachable (redis_url); buffering, {stats.get('redis_buffer_depth', 0)} waiting"))
     if mqtt_down and redis_down:
         checks.append((ERROR, "no sink reachable: MQTT and Redis are both down"))
-    lost = {k: stats.get(k, 0) for k in ("queue_dropped", "counts_dropped", "mqtt_spool_dropped", "redis_dropped")}
+    lost = {k: stats.get(k, 0) for k in LOSS_COUNTERS}
     if any(lost.values()):
         checks.append((WARN, "data dropped: " + ", ".join(f"{k} {v}" for k, v in lost.items() if v)))
     return worst(*checks)

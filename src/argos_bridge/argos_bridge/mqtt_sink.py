@@ -57,6 +57,15 @@ def topic_base(prefix: str, site: str, device: str, camera: str) -> str:
     return "/".join(levels)
 
 
+def paho_keeps(rc: MQTTErrorCode, qos: int) -> bool:
+    """Whether paho holds a message after publish() returned `rc`: sent (or being sent), or queued
+    for the next connection. With NO_CONN (the socket died before paho noticed) it keeps QoS 1/2
+    messages to resend, but drops QoS 0 ones; a full queue keeps nothing."""
+    if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+        return True
+    return rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos > 0
+
+
 class MqttSink:
     def __init__(
         self,
@@ -94,7 +103,9 @@ class MqttSink:
         self._flush_cursor = 0  # highest seq handed to paho in this process
         self._mid_to_seq: dict[int, int] = {}
         self._acked_mids: deque[int] = deque()  # appended by paho's thread, drained by the writer
-        self.published = 0  # handed to paho directly
+        self.published = 0  # sent directly and confirmed: PUBACK/PUBCOMP (QoS 1/2), written to the socket (QoS 0)
+        self._in_flight: deque[mqtt.MQTTMessageInfo] = deque()  # sent directly, not confirmed yet (under _lock)
+        self.lost_at_shutdown = 0  # in flight or in the in-memory spool when the sink closed
         self.spooled = 0  # appended to the spool
         self.flushed = 0  # spooled rows acknowledged and removed
         self.rejected = 0  # refused by paho (e.g. over the broker's packet size)
@@ -153,13 +164,20 @@ class MqttSink:
             except ValueError as exc:  # paho refuses e.g. a payload over the MQTT size limit
                 self._reject(kind, str(exc))
                 return REJECTED
-            # NO_CONN: the socket died just now; paho queued the message and resends it on reconnect
-            if info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            if paho_keeps(info.rc, qos):
                 with self._lock:
-                    self.published += 1
+                    self._in_flight.append(info)
+                self._settle()
                 return PUBLISHED
-            # paho's own queue is full: keep the message on disk instead
+            # paho has no copy (QoS 0 on a socket that just died) or its queue is full: spool it
         return self._spool(topic, payload_json, qos)
+
+    def _settle(self) -> None:
+        """Count the direct messages paho has confirmed, in order (any thread: the writer, stats)."""
+        with self._lock:
+            while self._in_flight and self._in_flight[0].is_published():
+                self._in_flight.popleft()
+                self.published += 1
 
     def _spool(self, topic: str, payload: str, qos: int) -> str:
         try:
@@ -182,6 +200,7 @@ class MqttSink:
         """Remove acknowledged spool rows and, while connected, send the next ones in order.
         Returns True while the spool still holds rows (call again soon)."""
         self._remove_acknowledged()
+        self._settle()
         if len(self.spool) == 0:
             self._flush_cursor = 0
             return False
@@ -224,9 +243,12 @@ class MqttSink:
         return len(self.spool)
 
     def counters(self) -> dict[str, int]:
+        self._settle()
         with self._lock:
             return {
                 "published": self.published,
+                "in_flight": len(self._in_flight),
+                "lost_at_shutdown": self.lost_at_shutdown,
                 "spooled": self.spooled,
                 "flushed": self.flushed,
                 "rejected": self.rejected,
@@ -254,6 +276,13 @@ class MqttSink:
         self._client.disconnect()
         self._client.loop_stop()
         self._remove_acknowledged()
+        self._settle()
+        unconfirmed = len(self._in_flight)  # in paho's memory only: gone with the process
+        unsent = 0 if self.spool.path else len(self.spool)
+        with self._lock:
+            self.lost_at_shutdown += unconfirmed + unsent
+        if unconfirmed:
+            self._log.warning(f"mqtt: {unconfirmed} messages sent but never confirmed by the broker are lost")
         if len(self.spool):
             where = (
                 f"kept in {self.spool.path} for the next start"

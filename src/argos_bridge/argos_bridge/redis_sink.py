@@ -69,6 +69,7 @@ class RedisSink:
         self.buffered = 0  # entries that went to the buffer
         self.flushed = 0  # buffered entries stored later
         self.dropped = 0  # buffered entries given up (buffer full)
+        self.lost_at_shutdown = 0  # still buffered when the sink closed
 
     @property
     def connected(self) -> bool:
@@ -160,9 +161,18 @@ class RedisSink:
             "flushed": self.flushed,
             "dropped": self.dropped,
             "buffer_depth": len(self._buffer),
+            "lost_at_shutdown": self.lost_at_shutdown,
         }
 
     def close(self) -> None:
+        if self._buffer:
+            # the buffer is in memory (module doc): what Redis never took ends with the process
+            self.lost_at_shutdown += len(self._buffer)
+            self._log.warning(
+                f"redis: {len(self._buffer)} buffered entries never reached {self.url} (stream {self.key}) "
+                "and are lost at shutdown"
+            )
+            self._buffer.clear()
         try:
             self._client.close()
         except redis.RedisError:

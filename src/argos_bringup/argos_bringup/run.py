@@ -127,6 +127,7 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
             "rejected": bridge.get("mqtt_rejected"),
             "received_by_independent_subscriber": watcher.counts() if watcher else None,
         },
+        "losses": _losses(bridge),
         "bridge_queue": {
             "dropped": bridge.get("queue_dropped"),
             "counts_dropped": bridge.get("counts_dropped"),
@@ -134,6 +135,13 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
         },
         "nodes": stats,
     }
+
+
+def _losses(bridge_stats: dict) -> dict[str, int]:
+    """Every counter of a message the bridge lost, by cause (argos_bridge.health.LOSS_COUNTERS)."""
+    from argos_bridge.health import LOSS_COUNTERS
+
+    return {k: int(bridge_stats.get(k) or 0) for k in LOSS_COUNTERS}
 
 
 def _stream_length(redis_url: str, stream_key: str | None) -> int | None:
@@ -265,6 +273,11 @@ def run(args) -> int:
             summaries[ns] = build_summary(
                 graph, configs[ns], cfg_urls, elapsed, watcher, _stream_length(cfg_urls["redis_url"], stream_key)
             )
+        # what is lost is only known once the bridges have closed (in-flight, in-memory buffers)
+        bridges = {ns: graph.bridge.bridge for ns, graph in graphs.items()}
+        cameras.close()
+        for ns, bridge in bridges.items():
+            summaries[ns]["losses"] = _losses(bridge.stats())
         summary = (
             summaries[namespaces[0]]
             if len(summaries) == 1

@@ -70,6 +70,8 @@ def print_summary(s: dict, console: Console | None = None) -> None:
         f"{_fmt(q['dropped'])} tracks messages and {_fmt(q['counts_dropped'])} count events "
         f"dropped on overflow, {_fmt(q['rejected'])} rejected",
     )
+    lost = {k: v for k, v in s.get("losses", {}).items() if v}
+    run.add_row("messages lost", ", ".join(f"{k} {v}" for k, v in lost.items()) if lost else "none")
     console.print(run)
 
 

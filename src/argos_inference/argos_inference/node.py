@@ -52,7 +52,8 @@ class InferenceNode(Node):
         self._frames_received = 0
         self._frames_processed = 0
         self._detections_total = 0
-        self._errors = 0
+        self._errors = 0  # frames lost to a failed detection or an unreadable image
+        self._failed_by_camera: dict[str, int] = {}  # shared detector: frames lost per camera
         self._frame_slot = frame_slot
         self._shared_slots = dict(frame_slots or {})
         self._publisher = self.create_publisher(Detection2DArray, "detections", RESULTS)
@@ -105,8 +106,11 @@ class InferenceNode(Node):
         started = time.perf_counter()
         try:
             results = self.detector.detect([frame.image for _, frame in waiting])
-        except Exception as exc:  # a bad batch must not stop the stream; it is counted and logged
-            self._count_error(f"detection failed: {exc!r}")
+        except Exception as exc:  # a bad batch must not stop the stream; each camera's lost frame is counted
+            with self._lock:
+                for ns, _ in waiting:
+                    self._failed_by_camera[ns] = self._failed_by_camera.get(ns, 0) + 1
+            self._count_error(f"detection failed for {', '.join(ns for ns, _ in waiting)}: {exc!r}", len(waiting))
             return
         elapsed_ms = (time.perf_counter() - started) * 1e3
         for (ns, frame), detections in zip(waiting, results):
@@ -140,9 +144,10 @@ class InferenceNode(Node):
             self._detections_total += len(detections)
             self._infer_ms.append(elapsed_ms)
 
-    def _count_error(self, message: str) -> None:
+    def _count_error(self, message: str, frames: int = 1) -> None:
+        """`frames`: how many frames the failure cost (a failed shared batch: one per camera)."""
         with self._lock:
-            self._errors += 1
+            self._errors += frames
         self.get_logger().error(message, throttle_duration_sec=5.0)
 
     def stats(self) -> dict:
@@ -161,6 +166,9 @@ class InferenceNode(Node):
         snapshot["infer_ms_mean"] = float(timings.mean()) if len(timings) else 0.0
         snapshot["infer_ms_p95"] = percentiles(timings, (95,))["p95"] or 0.0
         snapshot["engine"] = self.detector.name
+        if self._shared_slots:
+            with self._lock:
+                snapshot["errors_by_camera"] = dict(self._failed_by_camera)
         calls = getattr(self.detector, "engine_calls", 0)
         snapshot["engine_calls"] = calls
         snapshot["batch_mean"] = round(getattr(self.detector, "images", 0) / calls, 3) if calls else 0.0

@@ -1,0 +1,104 @@
+"""Every way the bridge can lose a message is counted (and logged), never hidden in "published":
+against real redis-server and mosquitto, each path provoked for real."""
+
+import logging
+import math
+import signal
+import time
+
+import numpy as np
+import pytest
+from paho.mqtt.enums import MQTTErrorCode
+
+from argos_bridge.bridge import Bridge
+from argos_bridge.health import health
+from argos_bridge.mqtt_sink import paho_keeps
+from argos_common.detections import Detections
+from argos_common.endpoints import free_port
+from waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+ONE = Detections(np.array([[10, 20, 60, 80]]), [0.8], ["car"], ["5"])
+
+
+def params(redis_url, mqtt_url, **extra):
+    return {
+        "redis_url": redis_url,
+        "mqtt_url": mqtt_url,
+        "site": "s",
+        "device": "d",
+        "camera": "loss",
+        "totals_interval_s": 600.0,
+        "mqtt_qos_detections": 1,
+        **extra,
+    }
+
+
+def test_paho_keeps_qos1_on_a_dead_socket_but_not_qos0():
+    assert paho_keeps(MQTTErrorCode.MQTT_ERR_SUCCESS, 0) and paho_keeps(MQTTErrorCode.MQTT_ERR_SUCCESS, 1)
+    assert paho_keeps(MQTTErrorCode.MQTT_ERR_NO_CONN, 1) and paho_keeps(MQTTErrorCode.MQTT_ERR_NO_CONN, 2)
+    assert not paho_keeps(MQTTErrorCode.MQTT_ERR_NO_CONN, 0)  # paho drops it: it goes to the spool
+    assert not paho_keeps(MQTTErrorCode.MQTT_ERR_QUEUE_SIZE, 1)
+
+
+def test_unconfirmed_qos1_messages_are_not_published_and_counted_lost_at_shutdown(redis_server, mqtt_broker, caplog):
+    bridge = Bridge(params(redis_server.url, mqtt_broker.url))
+    bridge.start()
+    assert wait_until(lambda: bridge.stats()["mqtt_connected"] == 1)
+    bridge.submit_tracks(time.time_ns(), "f", ONE)
+    assert wait_until(lambda: bridge.stats()["mqtt_published"] == 1)  # PUBACK came
+    mqtt_broker.proc.send_signal(signal.SIGSTOP)  # the socket stays open, nothing is acknowledged
+    try:
+        for _ in range(5):
+            bridge.submit_tracks(time.time_ns(), "f", ONE)
+        assert wait_until(lambda: bridge.stats()["mqtt_in_flight"] == 5)
+        assert bridge.stats()["mqtt_published"] == 1
+        with caplog.at_level(logging.WARNING):
+            bridge.close(drain_timeout_s=1.0)
+    finally:
+        mqtt_broker.proc.send_signal(signal.SIGCONT)
+    stats = bridge.stats()
+    # the 5 detections and the final totals payload were sent and never confirmed
+    assert stats["mqtt_published"] == 1 and stats["mqtt_lost_at_shutdown"] == 6
+    assert "never confirmed by the broker" in caplog.text
+
+
+def test_redis_buffer_left_at_shutdown_is_counted_and_logged(mqtt_broker, caplog):
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    bridge = Bridge(params(dead_redis, mqtt_broker.url, redis_timeout_s=0.1))
+    bridge.start()
+    for _ in range(7):
+        bridge.submit_tracks(time.time_ns(), "f", ONE)
+    assert wait_until(lambda: bridge.stats()["redis_buffer_depth"] >= 7)
+    with caplog.at_level(logging.WARNING):
+        bridge.close()
+    stats = bridge.stats()
+    assert stats["redis_lost_at_shutdown"] >= 7 and stats["redis_buffer_depth"] == 0
+    assert "lost at shutdown" in caplog.text
+
+
+def test_in_memory_spool_left_at_shutdown_is_counted(redis_server):
+    dead_broker = f"mqtt://127.0.0.1:{free_port()}"
+    bridge = Bridge(params(redis_server.url, dead_broker))
+    bridge.start()
+    for _ in range(4):
+        bridge.submit_tracks(time.time_ns(), "f", ONE)
+    assert wait_until(lambda: bridge.stats()["mqtt_spool_depth"] >= 4)
+    bridge.close(drain_timeout_s=0.5)
+    # 4 detections + the final totals, all in the in-memory spool (spool_dir empty)
+    assert bridge.stats()["mqtt_lost_at_shutdown"] >= 5 and bridge.stats()["mqtt_published"] == 0
+
+
+def test_a_message_the_writer_cannot_encode_is_counted_and_the_writer_goes_on(redis_server, mqtt_broker):
+    bridge = Bridge(params(redis_server.url, mqtt_broker.url))
+    bridge.start()
+    nan_box = Detections(np.array([[math.nan, 20, 60, 80]]), [0.8], ["car"], ["5"])  # not JSON
+    bridge.submit_tracks(time.time_ns(), "f", nan_box)
+    bridge.submit_tracks(time.time_ns(), "f", ONE)
+    assert wait_until(lambda: bridge.stats()["redis_written"] == 1)
+    stats = bridge.stats()
+    bridge.close()
+    assert stats["writer_errors"] == 1
+    level, message = health(stats)
+    assert level == 1 and "writer_errors 1" in message
