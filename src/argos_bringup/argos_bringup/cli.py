@@ -76,7 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the whole graph of one camera in one process")
-    run.add_argument("--config", help="parameter file (default: config/edge.yaml)")
+    run.add_argument(
+        "--config",
+        action="append",
+        help="parameter file (default: config/edge.yaml); repeatable, a later file wins (e.g. a unit's overrides)",
+    )
+    run.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep state across restarts here: the MQTT spool (when spool_dir is empty) and, for private "
+        "servers, Redis with its append-only file and mosquitto's persistence (a service's /var/lib/argos)",
+    )
     run.add_argument("--source", help="override camera.source (synthetic://intersection, file:///path.mp4, ...)")
     run.add_argument(
         "--duration",

@@ -18,6 +18,7 @@ from rclpy.parameter import Parameter
 
 from argos_common.handoff import FanOut, LatestSlot
 from argos_common.ros.params import parameter_overrides as ros_parameter_overrides
+from argos_common.systemd import Watchdog, notify
 
 from .config import EdgeConfig, node_specs
 from .monitor import RunMonitor
@@ -234,13 +235,20 @@ class Cameras:
         for graph in self.graphs.values():
             graph.start()
 
+    def frames_captured(self) -> int:
+        return sum(g.camera.capture.frames for g in self.graphs.values())
+
     def wait(self, stop, duration_s: float | None = None, tick=None, tick_s: float = 2.0) -> str:
         """Run until a stop is requested ("stopped"), `duration_s` passes ("duration"; None: no
         limit), every camera's source ended ("finished") or a node's executor died ("failed").
-        `tick(elapsed_s)` is called every `tick_s`."""
+        `tick(elapsed_s)` is called every `tick_s`. Under systemd (Type=notify) it says READY=1 and
+        feeds the watchdog while frames are captured."""
+        watchdog = Watchdog()
+        notify(f"READY=1\nSTATUS=running {len(self.graphs)} camera(s)")
         started = time.monotonic()
         next_tick = started + tick_s
         while True:
+            watchdog.poll(self.frames_captured())
             now = time.monotonic()
             if self.failed:
                 return "failed"
@@ -257,6 +265,7 @@ class Cameras:
 
     def stop_and_drain(self) -> None:
         """No new frames; what is in flight reaches the bridges and the brokers."""
+        notify("STOPPING=1")
         for graph in self.graphs.values():
             graph.stop_camera()
         for graph in self.graphs.values():

@@ -36,8 +36,11 @@ def _overrides(args) -> dict[str, dict[str, Any]]:
     return overrides
 
 
-def _start_services(stack: ExitStack, bridge_params: dict, embedded: str, say) -> dict[str, str]:
-    """Fill in redis_url / mqtt_url: the configured ones, or private servers when empty."""
+def _start_services(
+    stack: ExitStack, bridge_params: dict, embedded: str, say, state_dir: Path | None = None
+) -> dict[str, str]:
+    """Fill in redis_url / mqtt_url: the configured ones, or private servers when empty (with
+    `state_dir`: persistent ones, Redis with its append-only file, kept across restarts)."""
     urls = {}
     for key, server_cls, default in (
         ("redis_url", RedisServer, DEFAULT_REDIS_URL),
@@ -48,7 +51,10 @@ def _start_services(stack: ExitStack, bridge_params: dict, embedded: str, say) -
         elif embedded == "never":
             urls[key] = default
         else:
-            server = stack.enter_context(server_cls())
+            if state_dir is None:
+                server = stack.enter_context(server_cls())
+            else:
+                server = stack.enter_context(server_cls(workdir=state_dir / key.split("_")[0], persistent=True))
             urls[key] = server.url
     return urls
 
@@ -205,7 +211,8 @@ def run(args) -> int:
     # drain, nodes close, private servers stop, the summary is written
     stop = StopSignals().install()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    path = args.config or default_config_path()
+    path = args.config or [default_config_path()]
+    state_dir = Path(args.state_dir) if args.state_dir else None
     try:
         namespaces = args.namespace or camera_namespaces(path)
         configs = {ns: load_config(path, _overrides(args), ns) for ns in namespaces}
@@ -219,14 +226,17 @@ def run(args) -> int:
     with ExitStack() as stack:
         first = configs[namespaces[0]]
         try:
-            urls = _start_services(stack, first.node("bridge"), args.embedded_services, say)
+            urls = _start_services(stack, first.node("bridge"), args.embedded_services, say, state_dir)
         except ServiceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        say(f"ARGOS edge: config {first.path}")
+        say(f"ARGOS edge: config {', '.join(map(str, path))}")
         for ns, cfg in configs.items():
             # every camera uses its own configured servers, or the private ones
             cfg.params["bridge"].update({k: cfg.node("bridge")[k] or urls[k] for k in urls})
+            if state_dir is not None and not cfg.node("bridge")["spool_dir"]:
+                cfg.params["bridge"]["spool_dir"] = str(state_dir / "spool")  # survives a restart
+                (state_dir / "spool").mkdir(parents=True, exist_ok=True)
             say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({f'{duration:g} s' if duration else 'until stopped'})")
         redis_url = redact_url(urls["redis_url"])
         say(f"  redis  : {redis_url}   watch: redis-cli -u {redis_url} XLEN <stream>")

@@ -62,6 +62,11 @@ class _Server:
     host: str = "127.0.0.1"
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="argos-svc-")))
     proc: subprocess.Popen | None = None
+    persistent: bool = False  # data kept in workdir across restarts (a unit's state directory)
+
+    def __post_init__(self):
+        self.workdir = Path(self.workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
 
     def _spawn(self, argv: list[str]) -> None:
         self.port = self.port or free_port()
@@ -101,7 +106,8 @@ class _Server:
 
     def close(self) -> None:
         self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not self.persistent:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -131,8 +137,11 @@ class RedisServer(_Server):
             str(self.workdir),
             "--save",
             "",
+            # persistent: every write appended to disk (fsync once a second), replayed on start
             "--appendonly",
-            "no",
+            "yes" if self.persistent else "no",
+            "--appendfsync",
+            "everysec",
             "--protected-mode",
             "yes",
         ]
@@ -158,7 +167,11 @@ class MosquittoServer(_Server):
         conf.write_text(
             f"listener {self.port} {self.host}\n"
             + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
-            + "persistence false\n"
+            + (
+                f"persistence true\npersistence_location {self.workdir}/\n"
+                if self.persistent
+                else "persistence false\n"
+            )
             + self.extra_config
         )
         self._spawn([find_binary("mosquitto"), "-c", str(conf)])
