@@ -34,7 +34,7 @@ from argos_common.detections import Detections
 from argos_common.endpoints import read_secret_file, stream_key, url_scheme
 from argos_common.health import LEVEL_NAMES
 from argos_common.params import ConfigError, resolve
-from argos_common.stats import percentiles
+from argos_common.stats import SampleWindow, percentiles
 
 from . import schema
 from .health import health as bridge_health
@@ -154,7 +154,7 @@ class Bridge:
         self._lost_in_queue = 0  # still queued when close() gave up waiting for the writer
         self._detections_published = 0
         self._totals_published = 0
-        self._latencies_ms: deque[float] = deque(maxlen=_LATENCY_WINDOW)
+        self._latencies_ms = SampleWindow(_LATENCY_WINDOW)
 
     # ---- producer side (any thread; never blocks on I/O) ----
     def submit_tracks(self, stamp_ns: int, frame_id: str, dets: Detections) -> None:
@@ -378,7 +378,7 @@ class Bridge:
     def latencies_ms(self) -> list[float]:
         """Capture-to-MQTT-publish latency of each published detections message (most recent 100k)."""
         with self._stats_lock:
-            return list(self._latencies_ms)
+            return self._latencies_ms.values().tolist()
 
     def stats(self) -> dict[str, float | int | str | None]:
         """Snapshot of plain values; latency percentiles are None until a detections message was published.
@@ -391,7 +391,7 @@ class Bridge:
             frames, counts = self._frames, self._counts
             queue_depth, dropped, counts_dropped = len(self._queue), self._queue_dropped, self._counts_dropped
         with self._stats_lock:
-            latencies = list(self._latencies_ms)
+            latencies = self._latencies_ms.values()
             detections_published, totals_published = self._detections_published, self._totals_published
             rejected = self._rejected
             writer_errors, lost_in_queue = self._writer_errors, self._lost_in_queue

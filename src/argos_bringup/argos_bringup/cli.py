@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+LONG_BENCHES = ("soak",)
+
 
 def _cmd_bench_all(args) -> int:
     """`argos bench` without an area runs every registered benchmark in turn."""
     status = 0
     for name, parser in args.bench_parsers.items():
+        if name in LONG_BENCHES:
+            print(f"\n(argos bench {name} runs on its own: it takes an hour by default)")
+            continue
         print(f"\n=== argos bench {name} ===", flush=True)
         defaults = parser.parse_args([])
         status |= defaults.func(defaults)

@@ -11,6 +11,9 @@ import time
 from collections import Counter
 
 from argos_common.counts import CountRecord, CountTotals
+from argos_common.stats import SampleWindow
+
+_RECENT_FRAMES = 1024  # arrival times kept: over a minute at 15 FPS, more than any rate window asks for
 
 
 def count_errors(measured: CountTotals, truth: CountTotals) -> dict[str, object]:
@@ -46,7 +49,8 @@ class RunMonitor:
         self.truth = CountTotals()
         self.detection_frames = 0
         self.track_frames = 0
-        self._frame_times: list[float] = []
+        self._first_frame: float | None = None
+        self._recent = SampleWindow(_RECENT_FRAMES)  # arrival times for the windowed rate
 
     def on_count(self, record: CountRecord) -> None:
         with self._lock:
@@ -58,8 +62,11 @@ class RunMonitor:
 
     def on_detections(self) -> None:
         with self._lock:
+            now = self._clock()
             self.detection_frames += 1
-            self._frame_times.append(self._clock())
+            self._recent.append(now)
+            if self._first_frame is None:
+                self._first_frame = now
 
     def on_tracks(self) -> None:
         with self._lock:
@@ -68,14 +75,14 @@ class RunMonitor:
     def fps(self, window_s: float | None = None) -> float:
         """Processed frames per second, over the whole run or the last `window_s` seconds."""
         with self._lock:
-            times = list(self._frame_times)
+            frames, first, times = self.detection_frames, self._first_frame, self._recent.values()
+        if frames < 2 or first is None:
+            return 0.0
+        if window_s is None:
+            return (frames - 1) / (times[-1] - first) if times[-1] > first else 0.0
+        times = times[times >= times[-1] - window_s]
         if len(times) < 2:
             return 0.0
-        if window_s is not None:
-            cutoff = times[-1] - window_s
-            times = [t for t in times if t >= cutoff]
-            if len(times) < 2:
-                return 0.0
         return (len(times) - 1) / (times[-1] - times[0])
 
     def snapshot(self) -> dict[str, object]:

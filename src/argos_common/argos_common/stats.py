@@ -18,3 +18,32 @@ def percentiles(
         return {f"p{q:g}": None for q in qs}
     values = np.percentile(arr, list(qs))
     return {f"p{q:g}": (round(float(v), digits) if digits is not None else float(v)) for q, v in zip(qs, values)}
+
+
+class SampleWindow:
+    """The most recent `capacity` samples in a preallocated ring: a stream that runs for weeks
+    keeps a fixed footprint from the first sample on (a deque of floats grows until it is full)."""
+
+    def __init__(self, capacity: int):
+        self._ring = np.zeros(int(capacity), dtype=np.float64)
+        self._count = 0
+
+    def append(self, value: float) -> None:
+        self._ring[self._count % len(self._ring)] = value
+        self._count += 1
+
+    def __len__(self) -> int:
+        return min(self._count, len(self._ring))
+
+    @property
+    def total(self) -> int:
+        """Samples appended since the start (also the ones the ring no longer holds)."""
+        return self._count
+
+    def values(self) -> np.ndarray:
+        """The samples held, oldest first (a copy)."""
+        n, size = len(self), len(self._ring)
+        if self._count <= size:
+            return self._ring[:n].copy()
+        start = self._count % size
+        return np.concatenate([self._ring[start:], self._ring[:start]])

@@ -22,7 +22,7 @@ def notify(state: str) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.setblocking(False)   # a listener that stopped reading must never stall the graph
+            sock.setblocking(False)  # a listener that stopped reading must never stall the graph
             sock.connect(address)
             sock.send(state.encode())
     except OSError:

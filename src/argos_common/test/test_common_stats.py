@@ -22,3 +22,16 @@ def test_iou_matrix_pairs_and_degenerate_boxes():
 
 def test_centred_iou_compares_shapes_wherever_they_are():
     assert centred_iou_matrix([[0, 0, 10, 20]], [[100, 100, 110, 120], [0, 0, 20, 20]])[0] == pytest.approx([1.0, 0.5])
+
+
+def test_sample_window_keeps_the_latest_in_a_fixed_ring():
+    from argos_common.stats import SampleWindow
+
+    window = SampleWindow(4)
+    assert len(window) == 0 and window.values().tolist() == []
+    for v in range(1, 4):
+        window.append(float(v))
+    assert window.values().tolist() == [1.0, 2.0, 3.0]
+    for v in range(4, 11):
+        window.append(float(v))
+    assert window.values().tolist() == [7.0, 8.0, 9.0, 10.0] and len(window) == 4 and window.total == 10

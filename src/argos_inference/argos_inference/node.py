@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,7 +21,7 @@ from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import RESULTS, SENSOR
-from argos_common.stats import percentiles
+from argos_common.stats import SampleWindow, percentiles
 
 from .factory import create_detector
 from .health import health
@@ -48,7 +47,7 @@ class InferenceNode(Node):
             self.params = declare_params(self, PARAMS)
             self.detector = create_detector(self.params)
         self._lock = threading.Lock()
-        self._infer_ms: deque[float] = deque(maxlen=_TIMING_WINDOW)
+        self._infer_ms = SampleWindow(_TIMING_WINDOW)
         self._frames_received = 0
         self._frames_processed = 0
         self._detections_total = 0
@@ -152,7 +151,7 @@ class InferenceNode(Node):
 
     def stats(self) -> dict:
         with self._lock:
-            timings = np.fromiter(self._infer_ms, dtype=np.float64)
+            timings = self._infer_ms.values()
             received = self._frames_received
             snapshot = {
                 "frames_processed": self._frames_processed,

@@ -30,6 +30,12 @@ def _graph(args) -> int:
     return run_bench(args)
 
 
+def _soak(args) -> int:
+    from .soak import run_bench
+
+    return run_bench(args)
+
+
 def _bridge(args) -> int:
     from .bridge import run_bench
 
@@ -93,3 +99,21 @@ def register(bench) -> None:
     graph.add_argument("--warmup", type=float, default=4.0, help="seconds after the first detections (default 4)")
     graph.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     graph.set_defaults(func=_graph)
+
+    soak = bench.add_parser(
+        "soak",
+        help="the graph at 15 FPS for a long time: RSS, threads, files, tracks, Redis, "
+        "spool, latency per interval; RSS slope (not in `argos bench` without an area)",
+    )
+    soak.add_argument("--duration", type=float, default=3600.0, help="seconds (default 3600)")
+    soak.add_argument("--interval", type=float, default=60.0, help="seconds between rows (default 60)")
+    soak.add_argument(
+        "--warmup", type=float, default=None, help="seconds before the slope starts (default min(600, duration/3))"
+    )
+    soak.add_argument(
+        "--process",
+        choices=("run", "container"),
+        default="run",
+        help="run: argos run --duration 0 (the systemd unit); container: edge_container (launch)",
+    )
+    soak.set_defaults(func=_soak)

@@ -98,6 +98,10 @@ class DetectionsListener:
         with self._lock:
             return [a for a in self.arrivals if start_ns <= a[1] < end_ns]
 
+    def forget_before(self, stamp_ns: int) -> None:
+        with self._lock:
+            self.arrivals = [a for a in self.arrivals if a[1] >= stamp_ns]
+
     def close(self) -> None:
         self._client.loop_stop()
         self._client.disconnect()
@@ -153,6 +157,13 @@ class DiagnosticsListener:
             return None
         (t0, v0), (t1, v1) = before[-1], after[0]
         return v0 if t1 == t0 else v0 + (v1 - v0) * (stamp_ns - t0) / (t1 - t0)
+
+    def forget_before(self, stamp_ns: int) -> None:
+        """Drop reports older than `stamp_ns` (a long soak must not grow the listener)."""
+        with self._lock:
+            for node, reports in self.history.items():
+                keep = [r for r in reports if r[0] >= stamp_ns]
+                self.history[node] = reports[-1:] if not keep and reports else keep
 
     def delta(self, node: str, key: str, start_ns: int, end_ns: int) -> float | None:
         start, end = self.value_at(node, key, start_ns), self.value_at(node, key, end_ns)
