@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-LONG_BENCHES = ("soak",)
+LONG_BENCHES = ("soak", "faults")
 
 
 def _cmd_bench_all(args) -> int:
@@ -13,7 +13,7 @@ def _cmd_bench_all(args) -> int:
     status = 0
     for name, parser in args.bench_parsers.items():
         if name in LONG_BENCHES:
-            print(f"\n(argos bench {name} runs on its own: it takes an hour by default)")
+            print(f"\n(argos bench {name} runs on its own: it takes a long time)")
             continue
         print(f"\n=== argos bench {name} ===", flush=True)
         defaults = parser.parse_args([])

@@ -36,6 +36,12 @@ def _soak(args) -> int:
     return run_bench(args)
 
 
+def _faults(args) -> int:
+    from .faults import run_bench
+
+    return run_bench(args)
+
+
 def _bridge(args) -> int:
     from .bridge import run_bench
 
@@ -117,3 +123,17 @@ def register(bench) -> None:
         help="run: argos run --duration 0 (the systemd unit); container: edge_container (launch)",
     )
     soak.set_defaults(func=_soak)
+
+    faults = bench.add_parser(
+        "faults",
+        help="counts lost, duplicates, FPS and recovery time when Redis, the broker, "
+        "the collector, the camera or the spool's disk fail (real servers)",
+    )
+    faults.add_argument(
+        "--scenarios",
+        default="redis,broker,both,collector,camera,disk",
+        help="which faults (redis,broker,both,collector,camera,disk)",
+    )
+    faults.add_argument("--hold", type=float, default=60.0, help="seconds a fault lasts (camera, collector: half)")
+    faults.add_argument("--warmup", type=float, default=10.0, help="seconds of normal running before the fault")
+    faults.set_defaults(func=_faults)
