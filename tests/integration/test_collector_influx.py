@@ -15,12 +15,12 @@ import redis
 
 from argos_bridge import schema
 from argos_bridge.redis_sink import RedisSink
+from argos_bringup.services import InfluxServer
 from argos_collector.influx import InfluxV1Writer, http_post
 from argos_collector.service import Collector, MqttLineOutput
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.counts import CountRecord
 from argos_common.detections import Detections
-from harness.influx_server import InfluxServer
 from harness.mqtt_tap import MqttTap
 
 pytestmark = pytest.mark.integration
@@ -37,9 +37,10 @@ def influx_server():
         yield server
 
 
-def fill_stream(redis_url: str, seconds: int = 40, fps: int = 5) -> int:
+def fill_stream(redis_url: str, seconds: int = 40, fps: int = 5, camera: str = "c") -> int:
     """A camera's worth of entries: tracks every frame, a count every 7th frame, through RedisSink."""
-    sink = RedisSink(redis_url, STREAM, 100_000)
+    IDENTITY = {"site": "s", "device": "d", "camera": camera}
+    sink = RedisSink(redis_url, f"argos:s:d:{camera}", 100_000)
     n = 0
     for i in range(seconds * fps):
         stamp = T0 + i * S // fps
@@ -280,3 +281,48 @@ def test_continuous_queries_file_is_accepted_by_influxdb_1(influx_server):
     assert names == {"argos_counts_1h", "argos_occupancy_1h", "argos_interval_1h"}
     policies = {row["name"]: row for row in influx_server.query("argos", 'SHOW RETENTION POLICIES ON "argos"')}
     assert policies["raw"]["default"] and policies["hourly"]["duration"] == "17472h0m0s"
+
+
+def test_fleet_collectors_share_the_streams_by_shard_and_write_what_one_collector_per_stream_writes(
+    redis_server, influx_server
+):
+    cameras = ["c", "cam1", "cam4", "cam5"]  # crc32 puts two in each of the 2 shards
+    for camera in cameras:
+        fill_stream(redis_server.url, seconds=20, camera=camera)
+    # the reference: one classic collector per stream, into its own database
+    for camera in cameras:
+        cmd = collector_cmd(
+            redis_server.url, influx_server.url, "single", "one", "--exit-when-idle", "2", "--group", "single"
+        )
+        cmd[cmd.index("--stream") + 1] = f"argos:s:d:{camera}"
+        assert subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0
+    # the fleet: two processes, each taking its shard of every matching stream
+    fleet = [
+        subprocess.Popen(
+            [
+                *collector_cmd(
+                    redis_server.url,
+                    influx_server.url,
+                    "fleet",
+                    f"fleet{i}",
+                    "--exit-when-idle",
+                    "3",
+                    "--group",
+                    "fleet",
+                ),
+                "--streams",
+                "argos:s:d:*",
+                "--shard",
+                f"{i}/2",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in fleet]
+    assert all(p.returncode == 0 for p in fleet), outputs
+    single, shared = all_points(influx_server, "single"), all_points(influx_server, "fleet")
+    assert shared == single and {dict(r)["camera"] for _, r in shared} == set(cameras)
+    assert all("new stream" in out for out in outputs)  # both shards got streams

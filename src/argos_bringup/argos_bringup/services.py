@@ -1,4 +1,4 @@
-"""Private redis-server and mosquitto instances for `argos run` and the tests.
+"""Private redis-server, mosquitto and influxd instances for `argos run`, the benchmarks and the tests.
 
 Each runs as a child process on a free loopback port with its data in a temporary directory,
 and is stopped (and the directory removed) on close. Nothing here is a fake: these are the
@@ -68,7 +68,7 @@ class _Server:
         self.workdir = Path(self.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
 
-    def _spawn(self, argv: list[str]) -> None:
+    def _spawn(self, argv: list[str], timeout_s: float = 10.0) -> None:
         self.port = self.port or free_port()
         log = open(self.workdir / f"{self.name}.log", "wb")
         self.proc = subprocess.Popen(
@@ -81,7 +81,7 @@ class _Server:
         )
         log.close()
         try:
-            wait_for_port(self.host, self.port, 10.0, self.proc)
+            wait_for_port(self.host, self.port, timeout_s, self.proc)
         except ServiceError as exc:
             text = (self.workdir / f"{self.name}.log").read_text(errors="replace")[-2000:]
             self.close()
@@ -176,3 +176,49 @@ class MosquittoServer(_Server):
         )
         self._spawn([find_binary("mosquitto"), "-c", str(conf)])
         return self
+
+
+@dataclass
+class InfluxServer(_Server):
+    """Debian's InfluxDB 1.x (`influxd`, v1 HTTP API and InfluxQL), usage reporting off."""
+
+    name: str = "influxd"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> InfluxServer:
+        self.port = self.port or free_port()
+        conf = self.workdir / "influxdb.conf"
+        conf.write_text(
+            "reporting-disabled = true\n"
+            f'bind-address = "{self.host}:{free_port()}"\n'
+            f'[meta]\n  dir = "{self.workdir}/meta"\n'
+            f'[data]\n  dir = "{self.workdir}/data"\n  wal-dir = "{self.workdir}/wal"\n'
+            "  query-log-enabled = false\n"
+            "[monitor]\n  store-enabled = false\n"
+            f'[http]\n  bind-address = "{self.host}:{self.port}"\n  log-enabled = false\n'
+        )
+        self._spawn([find_binary("influxd"), "-config", str(conf)], timeout_s=30.0)
+        return self
+
+    def query(self, db: str, q: str) -> list[dict]:
+        """Rows of every series of an InfluxQL query, as dicts with their tags (empty when none)."""
+        import json
+        import urllib.parse
+        import urllib.request
+
+        params = urllib.parse.urlencode({"db": db, "q": q, "epoch": "ns"})
+        with urllib.request.urlopen(f"{self.url}/query?{params}", timeout=30) as response:
+            body = json.loads(response.read())
+        rows = []
+        for result in body.get("results", []):
+            if "error" in result:
+                raise ServiceError(result["error"])
+            for series in result.get("series", []):
+                for values in series["values"]:
+                    row = dict(zip(series["columns"], values))
+                    row.update(series.get("tags", {}))
+                    rows.append(row)
+        return rows

@@ -27,6 +27,8 @@ import socket
 import sys
 import threading
 import time
+import zlib
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
@@ -262,6 +264,105 @@ class Collector:
         }
 
 
+class FleetCollector:
+    """The collector of many cameras' streams in one process: every stream whose key matches
+    `pattern` (found again every `rescan_s`, so new units join) and falls into this process's shard,
+    each with its own aggregation and consumer-group state (a Collector), read with one XREADGROUP
+    over all of them. Several processes share a fleet by shards (`shard` = (index, count): a stream
+    belongs to the process where crc32(key) % count == index), since one stream's aggregation needs
+    all of that stream's entries in one place."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        pattern: str,
+        outputs: list[Output],
+        *,
+        shard: tuple[int, int] = (0, 1),
+        rescan_s: float = 10.0,
+        logger: logging.Logger | None = None,
+        **collector_options,
+    ):
+        index, count = shard
+        if not 0 <= index < count:
+            raise ValueError(f"shard {index}/{count}: the index must be in 0..{count - 1}")
+        self.redis, self.pattern, self.outputs = client, pattern, outputs
+        self.shard = (index, count)
+        self._rescan_s, self._next_scan = rescan_s, 0.0
+        self._options = collector_options
+        self._log = logger or logging.getLogger("argos.collector")
+        self._stop = threading.Event()
+        self.collectors: dict[str, Collector] = {}
+
+    def owns(self, stream: str) -> bool:
+        return zlib.crc32(stream.encode()) % self.shard[1] == self.shard[0]
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def discover(self) -> list[str]:
+        """Start collecting the streams that appeared since the last scan; returns them."""
+        found = []
+        for key in self.redis.scan_iter(match=self.pattern, count=1000, _type="STREAM"):
+            stream = _as_text(key)
+            if stream in self.collectors or not self.owns(stream):
+                continue
+            collector = Collector(self.redis, stream, self.outputs, logger=self._log, **self._options)
+            collector.setup()
+            collector.recover()
+            self.collectors[stream] = collector
+            found.append(stream)
+        if found:
+            self._log.info(
+                f"collector: {len(found)} new stream(s), {len(self.collectors)} in all (shard "
+                f"{self.shard[0]}/{self.shard[1]})"
+            )
+        return found
+
+    def step(self) -> int:
+        now = time.monotonic()
+        if now >= self._next_scan:
+            self._next_scan = now + self._rescan_s
+            self.discover()
+        if not self.collectors:
+            self._stop.wait(min(1.0, self._rescan_s))
+            return 0
+        first = next(iter(self.collectors.values()))
+        reply = cast(  # the RESP2 reply: [[stream, [(id, fields), ...]], ...]
+            "list[list[Any]]",
+            self.redis.xreadgroup(
+                first.group,
+                first.consumer,
+                {s: ">" for s in self.collectors},
+                count=first._batch,
+                block=first._block_ms,
+            ),
+        )
+        done = 0
+        for stream, entries in reply or []:
+            self.collectors[_as_text(stream)]._process(entries)
+            done += len(entries)
+        return done
+
+    def run(self, exit_when_idle_s: float | None = None) -> None:
+        idle_since = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if self.step():
+                    idle_since = time.monotonic()
+                elif exit_when_idle_s is not None and time.monotonic() - idle_since >= exit_when_idle_s:
+                    return
+            except redis.RedisError as exc:
+                self._log.warning(f"collector: Redis error: {exc}; retrying")
+                self._stop.wait(1.0)
+
+    def stats(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for collector in self.collectors.values():
+            total.update(collector.stats())
+        return {"streams": len(self.collectors), **total}
+
+
 def _as_text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -276,6 +377,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis-username", default="", help="Redis ACL user")
     parser.add_argument("--redis-password-file", default="", help="file whose first line is the Redis password")
     parser.add_argument("--stream", default="", help="stream key (default argos:<site>:<device>:<camera>)")
+    parser.add_argument(
+        "--streams",
+        default="",
+        metavar="PATTERN",
+        help="collect every stream whose key matches this glob (e.g. 'argos:*'), found again "
+        "every 10 s as units join; one aggregation per stream (instead of --stream)",
+    )
+    parser.add_argument(
+        "--shard",
+        default="0/1",
+        metavar="I/N",
+        help="with --streams: take only the streams of shard I of N (crc32 of the key), so N "
+        "collector processes share a fleet (default 0/1: all)",
+    )
     parser.add_argument("--site", default="demo-site")
     parser.add_argument("--device", default="edge-01")
     parser.add_argument("--camera", default="cam0")
@@ -370,19 +485,26 @@ def run_collector(args) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stream = args.stream or stream_key(args.site, args.device, args.camera)
-    collector = Collector(
-        client,
-        stream,
-        outputs,
+    options = dict(
         group=args.group,
         consumer=args.consumer,
         interval_s=args.interval_s,
         grace_s=args.grace_s,
         batch=args.batch,
         claim_idle_s=args.claim_idle_s,
-        logger=log,
     )
+    collector: Collector | FleetCollector
+    if args.streams:
+        try:
+            index, count = (int(v) for v in args.shard.split("/"))
+            collector = FleetCollector(client, args.streams, outputs, shard=(index, count), logger=log, **options)
+        except ValueError as exc:
+            print(f"error: --shard {args.shard}: {exc} (expected INDEX/COUNT, e.g. 0/2)", file=sys.stderr)
+            return 2
+        stream = f"{args.streams} (shard {args.shard})"
+    else:
+        stream = args.stream or stream_key(args.site, args.device, args.camera)
+        collector = Collector(client, stream, outputs, logger=log, **options)
     signal.signal(signal.SIGTERM, lambda *_: collector.stop())
     for output in outputs:
         if hasattr(output, "ensure_database"):
@@ -392,7 +514,7 @@ def run_collector(args) -> int:
                 log.warning(f"collector: {exc} (will retry on write)")
     log.info(
         f"collector: {redact_url(args.redis_url or DEFAULT_REDIS_URL)} stream {stream} group "
-        f"{args.group} as {collector.consumer} -> {', '.join(o.describe() for o in outputs)}"
+        f"{args.group} as {args.consumer or socket.gethostname()} -> {', '.join(o.describe() for o in outputs)}"
     )
     try:
         collector.run(exit_when_idle_s=args.exit_when_idle)
