@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-LONG_BENCHES = ("soak", "faults")
+LONG_BENCHES = ("soak", "faults", "fleet")
 
 
 def _cmd_bench_all(args) -> int:

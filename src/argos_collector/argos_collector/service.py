@@ -350,7 +350,11 @@ class FleetCollector:
             try:
                 if self.step():
                     idle_since = time.monotonic()
-                elif exit_when_idle_s is not None and time.monotonic() - idle_since >= exit_when_idle_s:
+                elif (
+                    exit_when_idle_s is not None
+                    and self.collectors  # idle: once there is something to collect
+                    and time.monotonic() - idle_since >= exit_when_idle_s
+                ):
                     return
             except redis.RedisError as exc:
                 self._log.warning(f"collector: Redis error: {exc}; retrying")

@@ -42,6 +42,12 @@ def _faults(args) -> int:
     return run_bench(args)
 
 
+def _fleet(args) -> int:
+    from .fleet import run_bench
+
+    return run_bench(args)
+
+
 def _bridge(args) -> int:
     from .bridge import run_bench
 
@@ -137,3 +143,14 @@ def register(bench) -> None:
     faults.add_argument("--hold", type=float, default=60.0, help="seconds a fault lasts (camera, collector: half)")
     faults.add_argument("--warmup", type=float, default=10.0, help="seconds of normal running before the fault")
     faults.set_defaults(func=_faults)
+
+    fleet = bench.add_parser(
+        "fleet",
+        help="N simulated units (real bridge cores replaying recorded tracks and counts) "
+        "against one broker, one Redis, collector(s) and InfluxDB",
+    )
+    fleet.add_argument("--units", default="10,50,200", help="fleet sizes (default 10,50,200)")
+    fleet.add_argument("--workers", type=int, default=4, help="processes hosting the units (default 4)")
+    fleet.add_argument("--collectors", type=int, default=1, help="collector processes sharing the streams by shard")
+    fleet.add_argument("--seconds", type=float, default=60.0, help="measuring window per size (default 60)")
+    fleet.set_defaults(func=_fleet)
