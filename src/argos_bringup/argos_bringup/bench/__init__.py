@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# `argos bench faults` scenarios, in the order they run (here: the parser needs them without the bench)
+FAULT_SCENARIOS = ("redis", "broker", "both", "collector", "camera", "disk", "clock")
+
 
 def _camera(args) -> int:
     from .camera import run_bench
@@ -133,12 +136,12 @@ def register(bench) -> None:
     faults = bench.add_parser(
         "faults",
         help="counts lost, duplicates, FPS and recovery time when Redis, the broker, "
-        "the collector, the camera or the spool's disk fail (real servers)",
+        "the collector, the camera or the spool's disk fail, or the clock jumps (real servers)",
     )
     faults.add_argument(
         "--scenarios",
-        default="redis,broker,both,collector,camera,disk",
-        help="which faults (redis,broker,both,collector,camera,disk)",
+        default=",".join(FAULT_SCENARIOS),
+        help=f"which faults ({','.join(FAULT_SCENARIOS)})",
     )
     faults.add_argument("--hold", type=float, default=60.0, help="seconds a fault lasts (camera, collector: half)")
     faults.add_argument("--warmup", type=float, default=10.0, help="seconds of normal running before the fault")

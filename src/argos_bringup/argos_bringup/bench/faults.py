@@ -17,7 +17,14 @@ empty again, stops the graph with SIGTERM (as systemd does) and compares:
 Scenarios: redis (down 60 s), broker (down 60 s), both (down 60 s), collector (SIGKILL mid-run,
 restarted: its points are compared with the stream), camera (an RTSP camera gone 30 s and back:
 time until frames flow again), disk (the spool on a 256 KiB file system while the broker is down:
-the spool fills the disk). Root is needed for the last one (a tmpfs mount); it is skipped otherwise.
+the spool fills the disk), clock (the unit's clock jumps an hour ahead mid-run and stays there).
+Root is needed for the disk scenario (a tmpfs mount); it is skipped otherwise.
+
+The clock step uses libfaketime (Debian's `faketime` package; skipped without it), which moves
+every clock of the unit, its monotonic clock included: a harsher case than an NTP step, which
+leaves the monotonic clock alone. A step of the wall clock only is not possible with it: its sleep
+interception then fails Python's monotonic sleeps (EINVAL, libfaketime 0.9.10). Diagnostics are
+timed by their arrival here, not by the unit's stamps, so the step does not move the measurements.
 """
 
 from __future__ import annotations
@@ -44,9 +51,11 @@ from argos_common.machine import describe
 
 from ..config import default_config_path
 from ..services import MosquittoServer, RedisServer
+from . import FAULT_SCENARIOS as SCENARIOS
 from .graph import DiagnosticsListener
 
-SCENARIOS = ("redis", "broker", "both", "collector", "camera", "disk")
+FAKETIME_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+CLOCK_STEP_S = 3600
 NAMESPACE = "/faults"
 
 
@@ -94,7 +103,15 @@ class CountsSubscriber:
 class Unit:
     """One `argos run --duration 0` with its overrides, started and stopped like the systemd unit."""
 
-    def __init__(self, folder: Path, redis_url: str, mqtt_url: str, spool_dir: Path, source: str | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        redis_url: str,
+        mqtt_url: str,
+        spool_dir: Path,
+        source: str | None = None,
+        clock_file: Path | None = None,
+    ):
         body = {
             "/**/bridge": {
                 "ros__parameters": {
@@ -129,8 +146,16 @@ class Unit:
             "--summary",
             str(self.summary),
         ]
+        env = dict(os.environ)
+        if clock_file is not None:  # the unit's clocks follow the offset written to this file
+            clock_file.write_text("+0\n")
+            env.update(
+                LD_PRELOAD=str(FAKETIME_LIBRARY),
+                FAKETIME_TIMESTAMP_FILE=str(clock_file),
+                FAKETIME_NO_CACHE="1",
+            )
         with open(self.log, "wb") as out:
-            self.popen = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.popen = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
     def stop(self) -> int:
         if self.popen.poll() is None:
@@ -193,9 +218,15 @@ def run_scenario(name: str, folder: Path, diag: DiagnosticsListener, hold_s: flo
 
             camera = RtspServerProcess().start()
             stack.callback(camera.stop)
+        clock_file = None
+        if name == "clock":
+            if not FAKETIME_LIBRARY.exists():
+                out.note = f"skipped: {FAKETIME_LIBRARY} missing (apt-get install faketime)"
+                return out
+            clock_file = folder / "clock-offset"
         subscriber = CountsSubscriber(broker.port, f"argos-faults-{name}-{random.randrange(1 << 30)}")
         stack.callback(subscriber.close)
-        unit = Unit(folder, redis_server.url, broker.url, spool, camera.url if camera else None)
+        unit = Unit(folder, redis_server.url, broker.url, spool, camera.url if camera else None, clock_file)
         stack.callback(unit.stop)
         collector = aggregates = None
         if name == "collector":
@@ -218,6 +249,8 @@ def run_scenario(name: str, folder: Path, diag: DiagnosticsListener, hold_s: flo
         if name == "collector" and collector is not None:
             collector.kill()
             collector.wait()
+        if clock_file is not None:
+            clock_file.write_text(f"+{CLOCK_STEP_S}\n")  # and it stays there: the step is not undone
         time.sleep(hold)
         end_ns = time.time_ns()
         if name in ("redis", "both"):
@@ -229,7 +262,7 @@ def run_scenario(name: str, folder: Path, diag: DiagnosticsListener, hold_s: flo
         if name == "collector":
             collector = _start_collector(folder, redis_server.url, broker.url)
             stack.callback(collector.kill)
-        if name == "camera":
+        if name in ("camera", "clock"):
             before = _latest(diag, "camera", "frames") or 0.0
             out.recover_s = _wait(lambda: (_latest(diag, "camera", "frames") or 0.0) > before + 15, 120)
         else:
@@ -346,8 +379,9 @@ def _collector_check(aggregates: LineProtocolSubscriber, redis_url: str) -> str:
 def print_table(outcomes: list[Outcome], hold_s: float) -> None:
     print(describe(("redis", "paho-mqtt", "ros-rclpy")))
     print(
-        f"faults held {hold_s:g} s (camera, collector: {hold_s / 2:g} s); argos run --duration 0 with an on-disk "
-        "spool, redis-server with appendonly, mosquitto with persistence, a persistent QoS 1 subscriber"
+        f"faults held {hold_s:g} s (camera, collector: {hold_s / 2:g} s; clock: +{CLOCK_STEP_S} s, kept); "
+        "argos run --duration 0 with an on-disk spool, redis-server with appendonly, mosquitto with persistence, "
+        "a persistent QoS 1 subscriber"
     )
     header = [
         "fault",
@@ -390,7 +424,7 @@ def run_bench(args) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="argos-faults-") as tmp:
-        diag = DiagnosticsListener()
+        diag = DiagnosticsListener(stamp_by_arrival=True)
         try:
             for name in names:
                 print(f"... {name}", flush=True)

@@ -110,9 +110,12 @@ class DetectionsListener:
 class DiagnosticsListener:
     """Every /diagnostics report per node (the nodes' own stats()), from this process."""
 
-    def __init__(self):
+    def __init__(self, stamp_by_arrival: bool = False):
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
+
+        # by arrival: a unit whose clock jumps (the faults bench) must not move the time axis
+        self.stamp_by_arrival = stamp_by_arrival
         from rclpy.context import Context
         from rclpy.executors import SingleThreadedExecutor
 
@@ -137,7 +140,9 @@ class DiagnosticsListener:
             pass
 
     def _on_diagnostics(self, msg) -> None:
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        stamp = (
+            time.time_ns() if self.stamp_by_arrival else msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        )
         with self._lock:
             for status in msg.status:
                 self.history.setdefault(status.name, []).append((stamp, {kv.key: kv.value for kv in status.values}))
