@@ -166,12 +166,20 @@ def load_config(
 
 
 def parse_assignment(text: str) -> tuple[str, str, Any]:
-    """`camera.fps=10.0` -> ("camera", "fps", 10.0); the value is parsed as YAML."""
+    """`camera.fps=10.0` -> ("camera", "fps", 10.0); the value is parsed as YAML, except that
+    nothing after `=` is the empty string (YAML would read it as null, which no parameter takes)."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
         raise ConfigError("--param", f"expected NODE.NAME=VALUE, got {text!r}")
     lhs, rhs = text.split("=", 1)
     node, name = lhs.split(".", 1)
-    return node, name, yaml.safe_load(rhs)
+    if not rhs.strip():
+        return node, name, ""
+    try:
+        return node, name, yaml.safe_load(rhs)
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{node}.{name}", f"--param value {rhs!r} is not valid YAML ({exc.__class__.__name__})"
+        ) from None
 
 
 def default_config_path() -> Path:

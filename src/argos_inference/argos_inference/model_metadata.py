@@ -5,12 +5,20 @@ Sidecar keys read (all optional): ``classes`` (list of labels, index = model cla
 {"height", "width"}; or ``imgsz``), ``layout``, ``color`` ("rgb"/"bgr"), ``mean`` and ``std``
 (per channel, on 0..1 pixel values) or ``normalization`` ("0-1", "0-255").
 ONNX metadata_props as written by common YOLO exporters (``names``, ``imgsz``) fill the gaps.
+
+A sidecar belongs to the model files it names: ``sha256`` maps each file name it describes to the
+SHA-256 of that file's content (the bundled card names the fp32 and the int8 model). A sidecar
+read for any other model, for a changed model file, or naming no model at all is a ConfigError
+naming both files, so pointing `model.path` at a new model never silently inherits the old
+model's class names and preprocessing.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,49 @@ def sidecar_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's content (not cached by mtime: a model re-exported within the
+    file system's timestamp granularity would keep a stale digest)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_sidecar_owner(sidecar: Path, values: dict[str, Any], model_path: str | Path) -> None:
+    """ConfigError (model.metadata) unless the sidecar's `sha256` record names this model file
+    with its current content."""
+    model = Path(model_path)
+    record = values.get("sha256")
+    undo = f'set {METADATA_KEY} to the sidecar of {model.name}, or to "" (--param inference.{METADATA_KEY}=)'
+    if record is None:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{sidecar} does not say which model it describes, so it is not applied to {model}; if it is "
+            f'that model\'s, add "sha256": {{"{model.name}": "{file_sha256(model)}"}} to it, else {undo}',
+        )
+    if not isinstance(record, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _SHA256.match(v) for k, v in record.items()
+    ):
+        raise ConfigError(METADATA_KEY, f"{sidecar}: sha256 must map model file names to 64 hex digits")
+    if model.name not in record:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{sidecar} describes {', '.join(sorted(record)) or 'no model'}, not the model {model}; {undo}",
+        )
+    actual = file_sha256(model)
+    if record[model.name] != actual:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{sidecar} was written for another {model.name} (sha256 {record[model.name][:12]}...) than "
+            f"{model} (sha256 {actual[:12]}...): the model changed since; update the sidecar or {undo}",
+        )
+
+
 def _names(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -45,7 +96,10 @@ def _names(value: Any) -> list[str] | None:
         except (ValueError, SyntaxError):
             return None
     if isinstance(value, dict):
-        indexed = {int(k): str(v) for k, v in value.items()}
+        try:
+            indexed = {int(k): str(v) for k, v in value.items()}
+        except (TypeError, ValueError):
+            return None
         return [indexed[i] for i in range(len(indexed))] if set(indexed) == set(range(len(indexed))) else None
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
@@ -82,6 +136,29 @@ def _merge(meta: ModelMetadata, values: dict[str, Any], source: str) -> None:
         meta.source.append(source)
 
 
+def _check_values(path: Path, values: dict[str, Any]) -> None:
+    """A key the sidecar has but that cannot be read is an error, not a silent fallback."""
+    for key, parse, expected in (
+        ("classes", _names, "a list of labels, or {index: label} for indices 0..N-1"),
+        ("names", _names, "a list of labels, or {index: label} for indices 0..N-1"),
+        ("input_size", _size, "[height, width] or {height, width}"),
+        ("imgsz", _size, "[height, width] or one integer"),
+    ):
+        if key in values and parse(values[key]) is None:
+            raise ConfigError(METADATA_KEY, f"{path}: {key} must be {expected}, got {values[key]!r:.80}")
+    for key in ("mean", "std"):
+        value = values.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        ):
+            raise ConfigError(METADATA_KEY, f"{path}: {key} must be a list of numbers, got {value!r:.80}")
+    if "normalization" in values and values["normalization"] not in NORMALIZATIONS:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{path}: normalization must be one of {', '.join(NORMALIZATIONS)}, got {values['normalization']!r:.40}",
+        )
+
+
 def read_metadata(
     model_path: str | Path, onnx_props: dict[str, str] | None = None, sidecar: str | Path | None = None
 ) -> ModelMetadata:
@@ -93,10 +170,17 @@ def read_metadata(
             values = json.loads(path.read_text())
         except FileNotFoundError:
             raise ConfigError(METADATA_KEY, f"file not found: {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except OSError as exc:
+            raise ConfigError(METADATA_KEY, f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(METADATA_KEY, f"{path} is not a text file (expected model metadata JSON)") from None
+        except json.JSONDecodeError as exc:
             raise ConfigError(METADATA_KEY, f"{path} is not valid JSON: {exc}") from None
         if not isinstance(values, dict):
             raise ConfigError(METADATA_KEY, f"{path} must hold a JSON object")
+        _check_values(path, values)
+        if Path(model_path).is_file():
+            check_sidecar_owner(path, values, model_path)
         _merge(meta, values, str(path))
     if onnx_props:
         _merge(meta, dict(onnx_props), "onnx metadata_props")

@@ -79,7 +79,8 @@ PARAMS = [
         "model.metadata",
         "str",
         "",
-        "model metadata json (classes, input_size, layout, color, mean, std); empty: <model>.json if present",
+        "model metadata json (classes, input_size, layout, color, mean, std; its sha256 record must name "
+        "model.path); empty: <model>.json if present",
     ),
     ParamSpec(
         "model.layout", "str", "auto", "output layout; auto: from the model's outputs", choices=("auto",) + LAYOUTS
@@ -216,3 +217,7 @@ def validate(values) -> None:
             raise ConfigError("model.path", f"engine {values['engine']} needs a model file")
         if not Path(values["model.path"]).is_file():
             raise ConfigError("model.path", f"model file not found: {values['model.path']}")
+        from .model_metadata import read_metadata
+
+        # a sidecar of another model (or a broken one) is named before anything starts
+        read_metadata(values["model.path"], None, values["model.metadata"] or None)

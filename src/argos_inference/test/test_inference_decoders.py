@@ -2,6 +2,8 @@
 is a known tensor, decoded by the DnnDetector and checked against a plain-loop reference
 (decode, per-class threshold, greedy class-aware NMS, letterbox inverse) written independently."""
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -9,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from argos_common.params import ConfigError, resolve
 from argos_inference.factory import create_detector
+from argos_inference.model_metadata import file_sha256
 from argos_inference.params import PARAMS
 
 INPUT_HW = (64, 96)  # model input height, width
@@ -254,10 +257,11 @@ def test_class_count_mismatch_with_the_class_map(tmp_path):
 
 def test_class_map_from_the_sidecar_json_and_labels_outside_classes(tmp_path):
     path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 2, 100))})
-    (tmp_path / "m.json").write_text('{"classes": ["bus", "car"], "color": "bgr"}')
+    record = {"sha256": {"m.onnx": file_sha256(path)}}
+    (tmp_path / "m.json").write_text(json.dumps({**record, "classes": ["bus", "car"], "color": "bgr"}))
     detector = detector_for(path)
     assert detector.describe()["class_map"] == ["bus", "car"] and detector.describe()["color"] == "bgr"
-    (tmp_path / "m.json").write_text('{"classes": ["person", "car"]}')
+    (tmp_path / "m.json").write_text(json.dumps({**record, "classes": ["person", "car"]}))
     with pytest.raises(ConfigError) as err:
         detector_for(path)
     assert err.value.key == "model.class_map" and "person" in err.value.problem
@@ -266,8 +270,15 @@ def test_class_map_from_the_sidecar_json_and_labels_outside_classes(tmp_path):
 def test_training_style_sidecar_sets_input_size_and_normalisation(tmp_path):
     path = constant_output_model(tmp_path / "dyn.onnx", {"output0": np.zeros((1, 4 + 3, 100))}, input_hw=("h", "w"))
     (tmp_path / "dyn.json").write_text(
-        '{"classes": ["car", "truck", "bus"], "layout": "yolov8", '
-        '"input_size": {"width": 96, "height": 64}, "normalization": "0-255"}'
+        json.dumps(
+            {
+                "sha256": {"dyn.onnx": file_sha256(path)},
+                "classes": ["car", "truck", "bus"],
+                "layout": "yolov8",
+                "input_size": {"width": 96, "height": 64},
+                "normalization": "0-255",
+            }
+        )
     )
     described = detector_for(path).describe()
     assert described["input_size"] == [64, 96] and described["layout"] == "yolov8"
