@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from argos_common.files import load_yaml
 from argos_common.lines import parse_lines
 from argos_common.params import ConfigError, ParamSpec, coerce, expand_specs, flatten, resolve
 
@@ -66,16 +67,7 @@ def _parse_section(key: str) -> tuple[str | None, str | None]:
 
 def _read_sections(path: Path) -> list[tuple[str | None, str | None, dict[str, Any]]]:
     """(namespace, node, flat values) per section, in file order."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("config", f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("config", f"{path} is not a text file (expected a ROS 2 parameter file in YAML)") from None
-    except OSError as exc:
-        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError("config", f"{path} is not valid YAML: {exc}") from None
+    raw = load_yaml(path, "config", "a ROS 2 parameter file in YAML")
     if not isinstance(raw, dict):
         raise ConfigError("config", f"{path} must map node names to ros__parameters")
     sections = []

@@ -129,3 +129,7 @@ def validate(values: Mapping[str, Any]) -> None:
             "reconnect_initial_s",
             f"{values['reconnect_initial_s']} is above reconnect_max_s {values['reconnect_max_s']}",
         )
+    if values["calibration_file"]:
+        from .calibration import load_calibration
+
+        load_calibration(values["calibration_file"])  # a broken file is named before anything starts

@@ -107,7 +107,12 @@ def resolve_layout(configured: str, infos, class_map: ClassMap) -> str:
 def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector:
     engine.load()
     try:
-        meta = read_metadata(params["model.path"], engine.metadata_props(), params["model.metadata"] or None)
+        meta = read_metadata(
+            params["model.path"],
+            engine.metadata_props(),
+            params["model.metadata"] or None,
+            params["model.labels"] or None,
+        )
         spec = resolve_input_spec(params, engine.input_shape, engine.input_dtype, meta)
         batch, static = resolve_batch(engine.input_shape[0], params["model.batch"])
         preprocessor = Preprocessor(spec)

@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argos_common.files import read_text
 from argos_common.params import ConfigError
 
 METADATA_KEY = "model.metadata"
+LABELS_KEY = "model.labels"
+LABELS_FILES = ("labels.txt", "{stem}.txt", "{stem}.names", "classes.txt")  # beside a model, by convention
 NORMALIZATIONS = {"0-1": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)), "0-255": ((0.0, 0.0, 0.0), (1 / 255,) * 3)}
 
 
@@ -159,21 +162,48 @@ def _check_values(path: Path, values: dict[str, Any]) -> None:
         )
 
 
+def read_labels(path: str | Path) -> list[str]:
+    """Class names, one per line, line i = model class i (DeepStream-Yolo labels.txt, Darknet
+    .names); blank lines only at the end. ConfigError (model.labels) naming the file otherwise."""
+    lines = read_text(path, LABELS_KEY, "a labels file, one class name per line").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    names = [line.strip() for line in lines]
+    if not names:
+        raise ConfigError(LABELS_KEY, f"{path} holds no class names (expected one per line)")
+    if "" in names:
+        raise ConfigError(LABELS_KEY, f"{path}: line {names.index('') + 1} is empty (line i names model class i)")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(LABELS_KEY, f"{path}: {', '.join(map(repr, duplicates[:5]))} named more than once")
+    return names
+
+
+def labels_files_beside(model_path: str | Path) -> list[Path]:
+    """Labels files next to a model by the usual names (reported by `argos model inspect`; used
+    only when model.labels names one: a folder's labels.txt may belong to another model)."""
+    model = Path(model_path)
+    found = [model.parent / pattern.format(stem=model.stem) for pattern in LABELS_FILES]
+    return [p for p in dict.fromkeys(found) if p.is_file()]
+
+
 def read_metadata(
-    model_path: str | Path, onnx_props: dict[str, str] | None = None, sidecar: str | Path | None = None
+    model_path: str | Path,
+    onnx_props: dict[str, str] | None = None,
+    sidecar: str | Path | None = None,
+    labels: str | Path | None = None,
 ) -> ModelMetadata:
-    """Sidecar first (explicit `sidecar`, else `<model>.json` when it exists), then ONNX props."""
+    """Labels file (when given), then the sidecar (explicit `sidecar`, else `<model>.json` when it
+    exists), then ONNX props."""
     meta = ModelMetadata()
+    if labels:
+        meta.classes = read_labels(labels)
+        meta.source.append(str(labels))
     path = Path(sidecar) if sidecar else sidecar_path(model_path)
     if sidecar or path.is_file():
+        text = read_text(path, METADATA_KEY, "model metadata JSON")
         try:
-            values = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(METADATA_KEY, f"file not found: {path}") from None
-        except OSError as exc:
-            raise ConfigError(METADATA_KEY, f"cannot read {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(METADATA_KEY, f"{path} is not a text file (expected model metadata JSON)") from None
+            values = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(METADATA_KEY, f"{path} is not valid JSON: {exc}") from None
         if not isinstance(values, dict):

@@ -83,6 +83,13 @@ PARAMS = [
         "model.path); empty: <model>.json if present",
     ),
     ParamSpec(
+        "model.labels",
+        "str",
+        "",
+        "labels file of the model's class names, one per line (line i = class i; e.g. DeepStream-Yolo "
+        "labels.txt); wins over the metadata's names; empty: none",
+    ),
+    ParamSpec(
         "model.layout", "str", "auto", "output layout; auto: from the model's outputs", choices=("auto",) + LAYOUTS
     ),
     ParamSpec(
@@ -179,6 +186,7 @@ PARAMS = [
 PATH_PARAMS = (
     "model.path",
     "model.metadata",
+    "model.labels",
     "model.engine_cache_dir",
     "model.calibration_dir",
     "model.calibration_cache",
@@ -220,4 +228,4 @@ def validate(values) -> None:
         from .model_metadata import read_metadata
 
         # a sidecar of another model (or a broken one) is named before anything starts
-        read_metadata(values["model.path"], None, values["model.metadata"] or None)
+        read_metadata(values["model.path"], None, values["model.metadata"] or None, values["model.labels"] or None)
