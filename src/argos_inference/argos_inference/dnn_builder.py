@@ -16,7 +16,7 @@ import numpy as np
 
 from argos_common.params import ConfigError
 
-from .class_map import ClassMap
+from .class_map import ClassMap, load_class_map_file
 from .decoders import (
     DECODERS,
     LAYOUTS,
@@ -116,7 +116,10 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
         spec = resolve_input_spec(params, engine.input_shape, engine.input_dtype, meta)
         batch, static = resolve_batch(engine.input_shape[0], params["model.batch"])
         preprocessor = Preprocessor(spec)
-        class_map = ClassMap.resolve(params["model.class_map"], meta.classes, params["classes"])
+        by_name = load_class_map_file(params["model.class_map_file"]) if params["model.class_map_file"] else None
+        class_map = ClassMap.resolve(
+            params["model.class_map"], meta.classes, params["classes"], by_name, params["model.class_map_file"]
+        )
         warmup = np.zeros((batch, 3, spec.height, spec.width), dtype=spec.dtype)
         try:
             outputs = engine.infer(warmup)

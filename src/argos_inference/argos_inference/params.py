@@ -125,6 +125,13 @@ PARAMS = [
         "label (member of classes, or \"\" to ignore) per model class index; "
         "empty: the model's class names, else classes",
     ),
+    ParamSpec(
+        "model.class_map_file",
+        "str",
+        "",
+        "YAML mapping from the model's class names to labels (name: label, \"\" ignores a class), instead of "
+        "model.class_map; COCO models: package://argos_bringup/config/class_maps/coco.yaml",
+    ),
     ParamSpec("model.class_thresholds.labels", "str[]", [], "labels with their own score threshold"),
     ParamSpec(
         "model.class_thresholds.values",
@@ -187,6 +194,7 @@ PATH_PARAMS = (
     "model.path",
     "model.metadata",
     "model.labels",
+    "model.class_map_file",
     "model.engine_cache_dir",
     "model.calibration_dir",
     "model.calibration_cache",
@@ -229,3 +237,7 @@ def validate(values) -> None:
 
         # a sidecar of another model (or a broken one) is named before anything starts
         read_metadata(values["model.path"], None, values["model.metadata"] or None, values["model.labels"] or None)
+    if values["model.class_map_file"]:
+        from .class_map import load_class_map_file
+
+        load_class_map_file(values["model.class_map_file"])

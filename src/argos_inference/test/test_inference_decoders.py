@@ -377,3 +377,62 @@ def test_labels_file_names_the_classes_and_wins_over_the_sidecar(tmp_path):
     (tmp_path / "labels.txt").write_text("bus\ncar\n\n")
     detector = detector_for(path, **{"model.labels": str(tmp_path / "labels.txt")})
     assert detector.describe()["class_map"] == ["bus", "car"]
+
+
+COCO_MAP = Path(__file__).resolve().parents[3] / "config" / "class_maps" / "coco.yaml"
+COCO_NAMES = [line.split(":")[0].strip('"') for line in COCO_MAP.read_text().splitlines() if not line.startswith("#")]
+
+
+def with_props(path, props):
+    model = onnx.load(str(path))
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_coco_preset_maps_an_ultralytics_model_by_name(tmp_path):
+    """Ultralytics writes names as a Python dict literal in the ONNX metadata."""
+    names = "{" + ", ".join(f"{i}: '{n}'" for i, n in enumerate(COCO_NAMES)) + "}"
+    path = with_props(constant_output_model(tmp_path / "y.onnx", {"output0": np.zeros((1, 84, 100))}), {"names": names})
+    classes = ["motorcycle", "car", "van", "truck", "bus", "bicycle", "e_scooter"]
+    detector = detector_for(path, classes=classes, **{"model.class_map_file": str(COCO_MAP)})
+    labels = detector.describe()["class_map"]
+    assert len(COCO_NAMES) == 80 and len(labels) == 80
+    assert {COCO_NAMES[i]: label for i, label in enumerate(labels) if label} == {
+        "bicycle": "bicycle",
+        "car": "car",
+        "motorcycle": "motorcycle",
+        "bus": "bus",
+        "truck": "truck",
+    }
+    assert detector.class_map.unmapped(classes) == ["van", "e_scooter"]
+    assert detector.describe()["class_map_from"] == f"model.class_map_file {COCO_MAP}"
+
+
+def test_by_name_map_must_cover_the_model_and_name_known_labels(tmp_path):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 3, 100))})
+    (tmp_path / "labels.txt").write_text("person\ncar\nlorry\n")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('person: ""\ncar: car\n')
+    args = {"model.labels": str(tmp_path / "labels.txt"), "model.class_map_file": str(mapping)}
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **args)
+    assert (
+        err.value.key == "model.class_map_file" and "'lorry'" in err.value.problem and str(mapping) in err.value.problem
+    )
+    mapping.write_text("person:\ncar: car\nlorry: lorry\n")
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **args)
+    assert "'lorry' not in classes" in err.value.problem
+    mapping.write_text("person:\ncar: car\nlorry: truck\n")
+    assert detector_for(path, **args).describe()["class_map"] == ["", "car", "truck"]
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **args, **{"model.class_map": ["", "car", "truck"]})
+    assert "not both" in err.value.problem
+    with pytest.raises(ConfigError) as err:  # no names to map by
+        detector_for(path, **{"model.class_map_file": str(mapping)})
+    assert "names none" in err.value.problem
+    mapping.write_text("- car\n- truck\n")
+    with pytest.raises(ConfigError, match="must map model class names"):
+        detector_for(path, **args)
