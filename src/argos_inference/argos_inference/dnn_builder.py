@@ -26,6 +26,7 @@ from .decoders import (
     decode_e2e,
     detect_layout,
     e2e_output_order,
+    is_end2end,
 )
 from .dnn import DecodeStage, DnnDetector
 from .engine import Engine
@@ -132,6 +133,8 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
         infos = engine.output_infos([o.shape for o in outputs])
         configured_layout = params["model.layout"] if params["model.layout"] != "auto" else (meta.layout or "auto")
         layout = resolve_layout(configured_layout, infos, class_map)
+        if configured_layout == "auto" and layout == "yolov4" and is_end2end(engine.metadata_props()):
+            layout = "end2end"  # the exporter's word: these rows are final, NMS again would be wrong
         if layout not in LAYOUTS:
             raise ConfigError("model.metadata", f"layout {layout!r} is not one of {', '.join(LAYOUTS)}")
         encoded = class_count(layout, [i.shape for i in infos])

@@ -436,3 +436,27 @@ def test_by_name_map_must_cover_the_model_and_name_known_labels(tmp_path):
     mapping.write_text("- car\n- truck\n")
     with pytest.raises(ConfigError, match="must map model class names"):
         detector_for(path, **args)
+
+
+def test_ultralytics_end2end_rows_are_final_and_never_nmsd_again(tmp_path):
+    """An end-to-end head (YOLOv10/YOLO26, `end2end: True`) outputs [1, 300, 6] final rows, padded
+    with zero-score rows; overlapping boxes of one class are its decision. (A constant-output
+    model carrying Ultralytics' metadata keys: the real exporter's fixture needs the GPU machine.)"""
+    rng = np.random.default_rng(4)
+    n = 300
+    xywh = random_rows(rng, n)
+    scores = np.where(np.arange(n) < 25, rng.uniform(0.35, 1, n), 0.0)  # 25 detections, then padding
+    raw = np.concatenate(
+        [xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2, scores[:, None], rng.integers(0, 3, (n, 1))],
+        axis=1,
+    )[None]
+    path = constant_output_model(tmp_path / "yolo26n.onnx", {"output0": raw})
+    plain = detector_for(path)  # without the exporter's word the rows are DeepStream-Yolo candidates
+    assert plain.describe()["layout"] == "yolov4" and plain.describe()["nms"] is True
+    with_props(path, {"end2end": "True", "names": "{0: 'car', 1: 'truck', 2: 'bus'}"})
+    detector = detector_for(path)
+    assert detector.describe()["layout"] == "end2end" and detector.describe()["nms"] is False
+    cands = [(*row[:4], row[4], int(row[5])) for row in raw[0]]
+    expected = ref_finish(cands, [0.3] * 3, nms=False)
+    assert len(expected) == 25 > len(plain.detect([source_image()])[0])
+    assert_matches(detector.detect([source_image()])[0], expected)
