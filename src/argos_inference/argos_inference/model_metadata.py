@@ -192,6 +192,7 @@ def read_metadata(
     onnx_props: dict[str, str] | None = None,
     sidecar: str | Path | None = None,
     labels: str | Path | None = None,
+    use_sidecar: bool = True,
 ) -> ModelMetadata:
     """Labels file (when given), then the sidecar (explicit `sidecar`, else `<model>.json` when it
     exists), then ONNX props."""
@@ -200,7 +201,7 @@ def read_metadata(
         meta.classes = read_labels(labels)
         meta.source.append(str(labels))
     path = Path(sidecar) if sidecar else sidecar_path(model_path)
-    if sidecar or path.is_file():
+    if use_sidecar and (sidecar or path.is_file()):
         text = read_text(path, METADATA_KEY, "model metadata JSON")
         try:
             values = json.loads(text)
