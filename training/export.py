@@ -153,6 +153,7 @@ def model_json(
     *,
     fp32_file: str,
     int8_file: str,
+    sha256: dict[str, str],
     model_cfg: dict,
     training: dict,
     metrics: dict,
@@ -161,6 +162,8 @@ def model_json(
         "name": MODEL_NAME,
         "file": fp32_file,
         "int8_file": int8_file,
+        # the files this card describes, by content: argos refuses it for any other model
+        "sha256": dict(sha256),
         "layout": "yolov8",
         "input": {"name": "images", "shape": [1, 3, height, width], "dtype": "float32"},
         "output": {

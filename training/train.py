@@ -484,6 +484,8 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
         "ort_cpu_latency_ms": latency,
         "eval": "ONNX Runtime CPU, conf 0.001, class-wise NMS IoU 0.5, AP all-point, IoU 0.5",
     }
+    from argos_inference.model_metadata import file_sha256
+
     card = model_json(
         classes,
         H,
@@ -491,6 +493,7 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
         num_anchors(H, W, cfg.strides),
         fp32_file=fp32.name,
         int8_file=int8.name,
+        sha256={p.name: file_sha256(p) for p in (fp32, int8)},
         model_cfg={**cfg.to_dict(), "parameters": count_parameters(model)},
         training=summary,
         metrics=mm,

@@ -41,6 +41,8 @@ def test_run_writes_summary_with_counts_fps_latency(tmp_path):
         (["--source", "file:///no/such/video.mp4"], "source"),
         (["--param", "camera.fps=fast"], "camera.fps"),
         (["--param", "tracker.confirm_hitz=3"], "tracker.confirm_hitz"),
+        # lines drawn for 1280x720 do not fit a 5:4 view without a rule
+        (["--param", "camera.height=1024"], "geometry.image_size"),
     ],
 )
 def test_bad_input_fails_fast_with_one_line_naming_the_parameter(args, key):

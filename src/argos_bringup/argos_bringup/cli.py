@@ -149,12 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .bag_cli import register as register_bag_commands
     from .bench import register as register_benches
     from .evaluation import register as register_evaluations
+    from .model_cli import register as register_model_command
     from .status import register as register_status_command
 
     register_bag_commands(sub)
     register_status_command(sub)
     register_quantize_command(sub)
     register_collector_command(sub)
+    register_model_command(sub)
 
     bench = sub.add_parser("bench", help="benchmarks, printed as tables with the machine (make bench)")
     bench_sub = bench.add_subparsers(dest="area")

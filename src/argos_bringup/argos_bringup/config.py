@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from argos_common.files import load_yaml
 from argos_common.lines import parse_lines
 from argos_common.params import ConfigError, ParamSpec, coerce, expand_specs, flatten, resolve
 
@@ -66,16 +67,7 @@ def _parse_section(key: str) -> tuple[str | None, str | None]:
 
 def _read_sections(path: Path) -> list[tuple[str | None, str | None, dict[str, Any]]]:
     """(namespace, node, flat values) per section, in file order."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("config", f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("config", f"{path} is not a text file (expected a ROS 2 parameter file in YAML)") from None
-    except OSError as exc:
-        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError("config", f"{path} is not valid YAML: {exc}") from None
+    raw = load_yaml(path, "config", "a ROS 2 parameter file in YAML")
     if not isinstance(raw, dict):
         raise ConfigError("config", f"{path} must map node names to ros__parameters")
     sections = []
@@ -166,12 +158,20 @@ def load_config(
 
 
 def parse_assignment(text: str) -> tuple[str, str, Any]:
-    """`camera.fps=10.0` -> ("camera", "fps", 10.0); the value is parsed as YAML."""
+    """`camera.fps=10.0` -> ("camera", "fps", 10.0); the value is parsed as YAML, except that
+    nothing after `=` is the empty string (YAML would read it as null, which no parameter takes)."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
         raise ConfigError("--param", f"expected NODE.NAME=VALUE, got {text!r}")
     lhs, rhs = text.split("=", 1)
     node, name = lhs.split(".", 1)
-    return node, name, yaml.safe_load(rhs)
+    if not rhs.strip():
+        return node, name, ""
+    try:
+        return node, name, yaml.safe_load(rhs)
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{node}.{name}", f"--param value {rhs!r} is not valid YAML ({exc.__class__.__name__})"
+        ) from None
 
 
 def default_config_path() -> Path:

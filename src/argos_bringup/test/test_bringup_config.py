@@ -98,6 +98,28 @@ def test_parse_assignment():
         parse_assignment("fps=3")
 
 
+def test_empty_value_on_the_command_line_is_the_empty_string():
+    assert parse_assignment("inference.model.metadata=") == ("inference", "model.metadata", "")
+    assert parse_assignment("inference.model.metadata=''") == ("inference", "model.metadata", "")
+    cfg = load_config(EDGE, {"inference": {"model.metadata": parse_assignment("inference.model.metadata=")[2]}})
+    assert cfg.node("inference")["model.metadata"] == ""
+
+
+def test_bundled_sidecar_is_not_inherited_by_another_model(tmp_path):
+    """edge.yaml names the bundled card as model.metadata: pointing model.path at another model
+    (here a copy of the bundled one under a new name) must not quietly keep that card."""
+    other = tmp_path / "yolo11n.onnx"
+    other.write_bytes((REPO / "models" / "argos-traffic-v1.onnx").read_bytes())
+    with pytest.raises(ConfigError) as err:
+        load_config(EDGE, {"inference": {"model.path": str(other)}})
+    assert err.value.key == "/**/inference.model.metadata"
+    assert "argos-traffic-v1.json" in err.value.problem and str(other) in err.value.problem
+    assert "--param inference.model.metadata=" in err.value.problem
+    # without the sidecar the model stands on its own metadata
+    cfg = load_config(EDGE, {"inference": {"model.path": str(other), "model.metadata": ""}})
+    assert cfg.node("inference")["model.path"] == str(other)
+
+
 def test_cross_parameter_checks_of_a_package_run_before_start(tmp_path):
     path = edited(
         tmp_path,

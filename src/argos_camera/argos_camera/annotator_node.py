@@ -27,6 +27,7 @@ from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
 from argos_common.lines import parse_lines
+from argos_common.params import ConfigError
 from argos_common.ros.conversions import (
     image_to_msg,
     msg_to_count_record,
@@ -61,7 +62,8 @@ class AnnotatorNode(Node):
         super().__init__(node_name, **kwargs)
         with configuring(self):
             self.params = declare_params(self, ANNOTATOR_PARAMS)
-            self.lines = parse_lines(self.params)
+            parse_lines(self.params)  # the points are checked now, scaled for the size of the first frame
+        self._lines_for: dict[tuple[int, int], list] = {}
         self.classes = list(self.params["classes"])
         self._lock = threading.Lock()
         self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)
@@ -142,6 +144,16 @@ class AnnotatorNode(Node):
             self._counts_received += 1
             self._totals.add(msg_to_count_record(msg))
 
+    def _lines(self, shape) -> list:
+        size = (int(shape[1]), int(shape[0]))
+        if size not in self._lines_for:
+            try:
+                self._lines_for[size] = parse_lines(self.params, size)
+            except ConfigError as exc:  # the tracker refuses the same geometry and stops the graph
+                self.get_logger().error(f"lines not drawn: {exc}")
+                self._lines_for[size] = []
+        return self._lines_for[size]
+
     # -- output -------------------------------------------------------------------------------
     def _render(self, frame: Frame, tracks_msg: bytes | None) -> None:
         if frame.stamp_ns < self._last_drawn_stamp:
@@ -156,7 +168,7 @@ class AnnotatorNode(Node):
         )
         with self._lock:
             totals = self._totals
-            image = annotate(frame.image, tracks, self.lines, totals, self.classes)
+            image = annotate(frame.image, tracks, self._lines(frame.image.shape), totals, self.classes)
             self._frames_annotated += 1
         self._last_drawn_stamp = frame.stamp_ns
         if to_rtsp:

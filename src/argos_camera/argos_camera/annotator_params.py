@@ -2,7 +2,7 @@
 `argos check-config` validates the `annotator` section without starting anything."""
 
 from argos_common.classes import DEFAULT_CLASSES
-from argos_common.lines import LINES_GROUP
+from argos_common.lines import GEOMETRY_PARAMS, LINES_GROUP
 from argos_common.params import ParamSpec
 
 PARAMS = [
@@ -28,4 +28,5 @@ PARAMS = [
     ParamSpec("rtsp_bitrate_kbps", "int", 2000, "x264 target bitrate of the RTSP stream", min=50, max=100000),
     ParamSpec("classes", "str[]", list(DEFAULT_CLASSES), "class labels (list order fixes each class's colour)"),
     LINES_GROUP,
+    *GEOMETRY_PARAMS,
 ]

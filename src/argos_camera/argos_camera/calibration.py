@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from argos_common.files import load_yaml
+from argos_common.params import ConfigError
 
 from .source_types import SourceError
 
@@ -46,11 +47,9 @@ def _matrix(path: Path, doc: dict, name: str, shape: tuple[int, int] | None) -> 
 def load_calibration(path: str | Path) -> Calibration:
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror or exc}", key=KEY) from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"{path} is not valid YAML ({exc.__class__.__name__})", key=KEY) from None
+        doc = load_yaml(path, KEY, "a camera calibration YAML")
+    except ConfigError as exc:
+        raise SourceError(exc.problem, key=KEY) from None
     if not isinstance(doc, dict):
         raise SourceError(f"{path}: expected a mapping with image_width, image_height, camera_matrix, ...", key=KEY)
     width, height = doc.get("image_width"), doc.get("image_height")

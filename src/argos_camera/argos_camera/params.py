@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from argos_common.classes import DEFAULT_CLASSES
-from argos_common.lines import LINES_GROUP
+from argos_common.lines import GEOMETRY_PARAMS, LINES_GROUP
 from argos_common.params import ConfigError, ParamSpec
 
 IMAGE_PUBLISH_CHOICES = ("auto", "always", "never")
@@ -119,6 +119,7 @@ PARAMS = [
         "occluders", "bool", True, "draw the synthetic scene's static occluder (the URI option occluders= overrides it)"
     ),
     LINES_GROUP,
+    *GEOMETRY_PARAMS,
 ]
 
 
@@ -129,3 +130,7 @@ def validate(values: Mapping[str, Any]) -> None:
             "reconnect_initial_s",
             f"{values['reconnect_initial_s']} is above reconnect_max_s {values['reconnect_max_s']}",
         )
+    if values["calibration_file"]:
+        from .calibration import load_calibration
+
+        load_calibration(values["calibration_file"])  # a broken file is named before anything starts

@@ -55,14 +55,16 @@ def open_synthetic(uri: str, params: Mapping[str, Any]) -> SyntheticSource:
     classes = list(params.get("classes", DEFAULT_CLASSES))
     if not classes:
         raise SourceError("the synthetic scene needs at least one class", key="classes")
+    size = (int(params.get("width", 1280)), int(params.get("height", 720)))
+    lines = parse_lines(params, size)  # ground truth crosses the lines the tracker counts on, in scene pixels
     try:
         scene = open_scene(
             uri,
-            int(params.get("width", 1280)),
-            int(params.get("height", 720)),
+            size[0],
+            size[1],
             float(params.get("fps", 15.0)),
             classes,
-            parse_lines(params),
+            lines,
             defaults,
         )
     except ValueError as exc:

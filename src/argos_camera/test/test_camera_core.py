@@ -78,7 +78,7 @@ def test_bad_calibration_names_the_parameter(tmp_path, edit, fragment):
 
 
 def test_missing_calibration_file(tmp_path):
-    with pytest.raises(SourceError, match="cannot read") as err:
+    with pytest.raises(SourceError, match="file not found") as err:
         load_calibration(tmp_path / "none.yaml")
     assert err.value.key == "calibration_file"
 

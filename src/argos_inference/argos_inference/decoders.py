@@ -3,7 +3,9 @@
 One decoder per output layout; all are vectorised over the candidates of one image:
 
 - ``yolov4``: DeepStream-Yolo export, one output [B, N, 6] = x1 y1 x2 y2 (pixels), score, class
-  (the same layout as NMS-free YOLOv10-style end-to-end heads)
+  (candidates before NMS)
+- ``end2end``: Ultralytics end-to-end exports (YOLOv10, YOLO26, ``end2end: True`` in the ONNX
+  metadata): the same [B, N, 6] rows, already final (no NMS: the head suppressed duplicates)
 - ``yolov5``: [B, N, 5+C] = cx cy w h (pixels), objectness, C class probabilities
 - ``yolov8``: YOLOv8 / YOLO11, [B, 4+C, N] = cx cy w h (pixels), C class scores
 - ``detr``: RT-DETR / DETR style, [B, Q, 4+C] = cx cy w h normalised to 0..1, C class scores
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LAYOUTS = ("yolov4", "yolov5", "yolov8", "detr", "e2e")
-NMS_FREE_LAYOUTS = frozenset({"detr", "e2e"})
+LAYOUTS = ("yolov4", "yolov5", "yolov8", "detr", "e2e", "end2end")
+NMS_FREE_LAYOUTS = frozenset({"detr", "e2e", "end2end"})
 
 
 class LayoutError(ValueError):
@@ -144,8 +146,14 @@ def decode_e2e(
     )
 
 
+def decode_end2end(outputs, image: int, input_hw, num_classes: int | None = None) -> Candidates:
+    rows = _single(outputs, "end2end", 6)[image].astype(np.float32, copy=False)
+    return Candidates(rows[:, :4].copy(), rows[:, 4].copy(), np.rint(rows[:, 5]).astype(np.int64))
+
+
 DECODERS: dict[str, Callable[..., Candidates]] = {
     "yolov4": decode_yolov4,
+    "end2end": decode_end2end,
     "yolov5": decode_yolov5,
     "yolov8": decode_yolov8,
     "detr": decode_detr,
@@ -162,6 +170,11 @@ def class_count(layout: str, shapes: Sequence[tuple[int, ...]]) -> int | None:
     if layout == "detr":
         return shapes[0][2] - 4
     return None
+
+
+def is_end2end(props: dict[str, str] | None) -> bool:
+    """Whether the exporter says its head is end-to-end (Ultralytics metadata `end2end: True`)."""
+    return str((props or {}).get("end2end", "")).strip().lower() in ("true", "1")
 
 
 def detect_layout(infos: Sequence[OutputInfo], num_classes: int | None) -> str:

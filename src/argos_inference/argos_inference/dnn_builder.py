@@ -16,7 +16,7 @@ import numpy as np
 
 from argos_common.params import ConfigError
 
-from .class_map import ClassMap
+from .class_map import ClassMap, load_class_map_file
 from .decoders import (
     DECODERS,
     LAYOUTS,
@@ -26,6 +26,7 @@ from .decoders import (
     decode_e2e,
     detect_layout,
     e2e_output_order,
+    is_end2end,
 )
 from .dnn import DecodeStage, DnnDetector
 from .engine import Engine
@@ -107,11 +108,19 @@ def resolve_layout(configured: str, infos, class_map: ClassMap) -> str:
 def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector:
     engine.load()
     try:
-        meta = read_metadata(params["model.path"], engine.metadata_props(), params["model.metadata"] or None)
+        meta = read_metadata(
+            params["model.path"],
+            engine.metadata_props(),
+            params["model.metadata"] or None,
+            params["model.labels"] or None,
+        )
         spec = resolve_input_spec(params, engine.input_shape, engine.input_dtype, meta)
         batch, static = resolve_batch(engine.input_shape[0], params["model.batch"])
         preprocessor = Preprocessor(spec)
-        class_map = ClassMap.resolve(params["model.class_map"], meta.classes, params["classes"])
+        by_name = load_class_map_file(params["model.class_map_file"]) if params["model.class_map_file"] else None
+        class_map = ClassMap.resolve(
+            params["model.class_map"], meta.classes, params["classes"], by_name, params["model.class_map_file"]
+        )
         warmup = np.zeros((batch, 3, spec.height, spec.width), dtype=spec.dtype)
         try:
             outputs = engine.infer(warmup)
@@ -124,6 +133,8 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
         infos = engine.output_infos([o.shape for o in outputs])
         configured_layout = params["model.layout"] if params["model.layout"] != "auto" else (meta.layout or "auto")
         layout = resolve_layout(configured_layout, infos, class_map)
+        if configured_layout == "auto" and layout == "yolov4" and is_end2end(engine.metadata_props()):
+            layout = "end2end"  # the exporter's word: these rows are final, NMS again would be wrong
         if layout not in LAYOUTS:
             raise ConfigError("model.metadata", f"layout {layout!r} is not one of {', '.join(LAYOUTS)}")
         encoded = class_count(layout, [i.shape for i in infos])

@@ -5,19 +5,30 @@ Sidecar keys read (all optional): ``classes`` (list of labels, index = model cla
 {"height", "width"}; or ``imgsz``), ``layout``, ``color`` ("rgb"/"bgr"), ``mean`` and ``std``
 (per channel, on 0..1 pixel values) or ``normalization`` ("0-1", "0-255").
 ONNX metadata_props as written by common YOLO exporters (``names``, ``imgsz``) fill the gaps.
+
+A sidecar belongs to the model files it names: ``sha256`` maps each file name it describes to the
+SHA-256 of that file's content (the bundled card names the fp32 and the int8 model). A sidecar
+read for any other model, for a changed model file, or naming no model at all is a ConfigError
+naming both files, so pointing `model.path` at a new model never silently inherits the old
+model's class names and preprocessing.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argos_common.files import read_text
 from argos_common.params import ConfigError
 
 METADATA_KEY = "model.metadata"
+LABELS_KEY = "model.labels"
+LABELS_FILES = ("labels.txt", "{stem}.txt", "{stem}.names", "classes.txt")  # beside a model, by convention
 NORMALIZATIONS = {"0-1": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)), "0-255": ((0.0, 0.0, 0.0), (1 / 255,) * 3)}
 
 
@@ -36,6 +47,49 @@ def sidecar_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's content (not cached by mtime: a model re-exported within the
+    file system's timestamp granularity would keep a stale digest)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_sidecar_owner(sidecar: Path, values: dict[str, Any], model_path: str | Path) -> None:
+    """ConfigError (model.metadata) unless the sidecar's `sha256` record names this model file
+    with its current content."""
+    model = Path(model_path)
+    record = values.get("sha256")
+    undo = f'set {METADATA_KEY} to the sidecar of {model.name}, or to "" (--param inference.{METADATA_KEY}=)'
+    if record is None:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{sidecar} does not say which model it describes, so it is not applied to {model}; if it is "
+            f'that model\'s, add "sha256": {{"{model.name}": "{file_sha256(model)}"}} to it, else {undo}',
+        )
+    if not isinstance(record, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _SHA256.match(v) for k, v in record.items()
+    ):
+        raise ConfigError(METADATA_KEY, f"{sidecar}: sha256 must map model file names to 64 hex digits")
+    if model.name not in record:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{sidecar} describes {', '.join(sorted(record)) or 'no model'}, not the model {model}; {undo}",
+        )
+    actual = file_sha256(model)
+    if record[model.name] != actual:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{sidecar} was written for another {model.name} (sha256 {record[model.name][:12]}...) than "
+            f"{model} (sha256 {actual[:12]}...): the model changed since; update the sidecar or {undo}",
+        )
+
+
 def _names(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -45,7 +99,10 @@ def _names(value: Any) -> list[str] | None:
         except (ValueError, SyntaxError):
             return None
     if isinstance(value, dict):
-        indexed = {int(k): str(v) for k, v in value.items()}
+        try:
+            indexed = {int(k): str(v) for k, v in value.items()}
+        except (TypeError, ValueError):
+            return None
         return [indexed[i] for i in range(len(indexed))] if set(indexed) == set(range(len(indexed))) else None
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
@@ -82,21 +139,79 @@ def _merge(meta: ModelMetadata, values: dict[str, Any], source: str) -> None:
         meta.source.append(source)
 
 
+def _check_values(path: Path, values: dict[str, Any]) -> None:
+    """A key the sidecar has but that cannot be read is an error, not a silent fallback."""
+    for key, parse, expected in (
+        ("classes", _names, "a list of labels, or {index: label} for indices 0..N-1"),
+        ("names", _names, "a list of labels, or {index: label} for indices 0..N-1"),
+        ("input_size", _size, "[height, width] or {height, width}"),
+        ("imgsz", _size, "[height, width] or one integer"),
+    ):
+        if key in values and parse(values[key]) is None:
+            raise ConfigError(METADATA_KEY, f"{path}: {key} must be {expected}, got {values[key]!r:.80}")
+    for key in ("mean", "std"):
+        value = values.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        ):
+            raise ConfigError(METADATA_KEY, f"{path}: {key} must be a list of numbers, got {value!r:.80}")
+    if "normalization" in values and values["normalization"] not in NORMALIZATIONS:
+        raise ConfigError(
+            METADATA_KEY,
+            f"{path}: normalization must be one of {', '.join(NORMALIZATIONS)}, got {values['normalization']!r:.40}",
+        )
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """Class names, one per line, line i = model class i (DeepStream-Yolo labels.txt, Darknet
+    .names); blank lines only at the end. ConfigError (model.labels) naming the file otherwise."""
+    lines = read_text(path, LABELS_KEY, "a labels file, one class name per line").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    names = [line.strip() for line in lines]
+    if not names:
+        raise ConfigError(LABELS_KEY, f"{path} holds no class names (expected one per line)")
+    if "" in names:
+        raise ConfigError(LABELS_KEY, f"{path}: line {names.index('') + 1} is empty (line i names model class i)")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(LABELS_KEY, f"{path}: {', '.join(map(repr, duplicates[:5]))} named more than once")
+    return names
+
+
+def labels_files_beside(model_path: str | Path) -> list[Path]:
+    """Labels files next to a model by the usual names (reported by `argos model inspect`; used
+    only when model.labels names one: a folder's labels.txt may belong to another model)."""
+    model = Path(model_path)
+    found = [model.parent / pattern.format(stem=model.stem) for pattern in LABELS_FILES]
+    return [p for p in dict.fromkeys(found) if p.is_file()]
+
+
 def read_metadata(
-    model_path: str | Path, onnx_props: dict[str, str] | None = None, sidecar: str | Path | None = None
+    model_path: str | Path,
+    onnx_props: dict[str, str] | None = None,
+    sidecar: str | Path | None = None,
+    labels: str | Path | None = None,
+    use_sidecar: bool = True,
 ) -> ModelMetadata:
-    """Sidecar first (explicit `sidecar`, else `<model>.json` when it exists), then ONNX props."""
+    """Labels file (when given), then the sidecar (explicit `sidecar`, else `<model>.json` when it
+    exists), then ONNX props."""
     meta = ModelMetadata()
+    if labels:
+        meta.classes = read_labels(labels)
+        meta.source.append(str(labels))
     path = Path(sidecar) if sidecar else sidecar_path(model_path)
-    if sidecar or path.is_file():
+    if use_sidecar and (sidecar or path.is_file()):
+        text = read_text(path, METADATA_KEY, "model metadata JSON")
         try:
-            values = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(METADATA_KEY, f"file not found: {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise ConfigError(METADATA_KEY, f"{path} is not valid JSON: {exc}") from None
         if not isinstance(values, dict):
             raise ConfigError(METADATA_KEY, f"{path} must hold a JSON object")
+        _check_values(path, values)
+        if Path(model_path).is_file():
+            check_sidecar_owner(path, values, model_path)
         _merge(meta, values, str(path))
     if onnx_props:
         _merge(meta, dict(onnx_props), "onnx metadata_props")

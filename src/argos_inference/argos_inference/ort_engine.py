@@ -73,7 +73,9 @@ class OrtEngine(Engine):
             self._session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable files
             raise ConfigError(
-                PATH_KEY, f"cannot load {self.path} as an ONNX model: {str(exc).strip().splitlines()[0][:300]}"
+                PATH_KEY,
+                f"{self.path} is not a readable ONNX model (onnxruntime: "
+                f"{str(exc).strip().splitlines()[0].replace(str(self.path), '<file>')[:300]})",
             ) from None
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:

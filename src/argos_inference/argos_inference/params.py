@@ -79,7 +79,15 @@ PARAMS = [
         "model.metadata",
         "str",
         "",
-        "model metadata json (classes, input_size, layout, color, mean, std); empty: <model>.json if present",
+        "model metadata json (classes, input_size, layout, color, mean, std; its sha256 record must name "
+        "model.path); empty: <model>.json if present",
+    ),
+    ParamSpec(
+        "model.labels",
+        "str",
+        "",
+        "labels file of the model's class names, one per line (line i = class i; e.g. DeepStream-Yolo "
+        "labels.txt); wins over the metadata's names; empty: none",
     ),
     ParamSpec(
         "model.layout", "str", "auto", "output layout; auto: from the model's outputs", choices=("auto",) + LAYOUTS
@@ -116,6 +124,13 @@ PARAMS = [
         [],
         "label (member of classes, or \"\" to ignore) per model class index; "
         "empty: the model's class names, else classes",
+    ),
+    ParamSpec(
+        "model.class_map_file",
+        "str",
+        "",
+        "YAML mapping from the model's class names to labels (name: label, \"\" ignores a class), instead of "
+        "model.class_map; COCO models: package://argos_bringup/config/class_maps/coco.yaml",
     ),
     ParamSpec("model.class_thresholds.labels", "str[]", [], "labels with their own score threshold"),
     ParamSpec(
@@ -178,6 +193,8 @@ PARAMS = [
 PATH_PARAMS = (
     "model.path",
     "model.metadata",
+    "model.labels",
+    "model.class_map_file",
     "model.engine_cache_dir",
     "model.calibration_dir",
     "model.calibration_cache",
@@ -216,3 +233,11 @@ def validate(values) -> None:
             raise ConfigError("model.path", f"engine {values['engine']} needs a model file")
         if not Path(values["model.path"]).is_file():
             raise ConfigError("model.path", f"model file not found: {values['model.path']}")
+        from .model_metadata import read_metadata
+
+        # a sidecar of another model (or a broken one) is named before anything starts
+        read_metadata(values["model.path"], None, values["model.metadata"] or None, values["model.labels"] or None)
+    if values["model.class_map_file"]:
+        from .class_map import load_class_map_file
+
+        load_class_map_file(values["model.class_map_file"])

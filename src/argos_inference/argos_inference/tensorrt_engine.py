@@ -62,7 +62,10 @@ def engine_input(params: Mapping[str, Any], graph) -> tuple[tuple[int, int, int,
     the same resolution (parameters > model > metadata) as every other engine."""
     model_shape = onnx_input_shape(graph)
     meta = read_metadata(
-        params["model.path"], {p.key: p.value for p in graph.metadata_props}, params["model.metadata"] or None
+        params["model.path"],
+        {p.key: p.value for p in graph.metadata_props},
+        params["model.metadata"] or None,
+        params["model.labels"] or None,
     )
     spec = resolve_input_spec(params, tuple(model_shape), "float32", meta)
     batch, _ = resolve_batch(model_shape[0] if model_shape else -1, params["model.batch"])

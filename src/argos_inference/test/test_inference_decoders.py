@@ -2,6 +2,11 @@
 is a known tensor, decoded by the DnnDetector and checked against a plain-loop reference
 (decode, per-class threshold, greedy class-aware NMS, letterbox inverse) written independently."""
 
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -9,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from argos_common.params import ConfigError, resolve
 from argos_inference.factory import create_detector
+from argos_inference.model_metadata import file_sha256, read_metadata
 from argos_inference.params import PARAMS
 
 INPUT_HW = (64, 96)  # model input height, width
@@ -254,10 +260,11 @@ def test_class_count_mismatch_with_the_class_map(tmp_path):
 
 def test_class_map_from_the_sidecar_json_and_labels_outside_classes(tmp_path):
     path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 2, 100))})
-    (tmp_path / "m.json").write_text('{"classes": ["bus", "car"], "color": "bgr"}')
+    record = {"sha256": {"m.onnx": file_sha256(path)}}
+    (tmp_path / "m.json").write_text(json.dumps({**record, "classes": ["bus", "car"], "color": "bgr"}))
     detector = detector_for(path)
     assert detector.describe()["class_map"] == ["bus", "car"] and detector.describe()["color"] == "bgr"
-    (tmp_path / "m.json").write_text('{"classes": ["person", "car"]}')
+    (tmp_path / "m.json").write_text(json.dumps({**record, "classes": ["person", "car"]}))
     with pytest.raises(ConfigError) as err:
         detector_for(path)
     assert err.value.key == "model.class_map" and "person" in err.value.problem
@@ -266,9 +273,190 @@ def test_class_map_from_the_sidecar_json_and_labels_outside_classes(tmp_path):
 def test_training_style_sidecar_sets_input_size_and_normalisation(tmp_path):
     path = constant_output_model(tmp_path / "dyn.onnx", {"output0": np.zeros((1, 4 + 3, 100))}, input_hw=("h", "w"))
     (tmp_path / "dyn.json").write_text(
-        '{"classes": ["car", "truck", "bus"], "layout": "yolov8", '
-        '"input_size": {"width": 96, "height": 64}, "normalization": "0-255"}'
+        json.dumps(
+            {
+                "sha256": {"dyn.onnx": file_sha256(path)},
+                "classes": ["car", "truck", "bus"],
+                "layout": "yolov8",
+                "input_size": {"width": 96, "height": 64},
+                "normalization": "0-255",
+            }
+        )
     )
     described = detector_for(path).describe()
     assert described["input_size"] == [64, 96] and described["layout"] == "yolov8"
     assert described["std"] == pytest.approx([1 / 255] * 3)
+
+
+# A sidecar JSON applies only to the model file it records (name + SHA-256 of the content).
+
+MODELS = Path(__file__).resolve().parents[3] / "models"
+
+
+def sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_bundled_card_records_both_bundled_models():
+    card = json.loads((MODELS / "argos-traffic-v1.json").read_text())
+    for name in (card["file"], card["int8_file"]):
+        assert card["sha256"][name] == sha(MODELS / name)
+        meta = read_metadata(MODELS / name, None, MODELS / "argos-traffic-v1.json")
+        assert meta.classes and len(meta.classes) == 11 and meta.input_hw == (384, 640)
+
+
+def test_a_recorded_sidecar_applies(tmp_path):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 2, 100))})
+    (tmp_path / "m.json").write_text(json.dumps({"sha256": {"m.onnx": sha(path)}, "classes": ["bus", "car"]}))
+    assert detector_for(path).describe()["class_map"] == ["bus", "car"]
+    assert file_sha256(path) == sha(path)
+
+
+def test_sidecar_of_another_model_names_both_files(tmp_path):
+    path = constant_output_model(tmp_path / "mine.onnx", {"output0": np.zeros((1, 4 + 3, 100))})
+    card = tmp_path / "theirs.json"
+    card.write_text(json.dumps({"sha256": {"theirs.onnx": "0" * 64}, "classes": ["bus", "car", "truck"]}))
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **{"model.metadata": str(card)})
+    assert err.value.key == "model.metadata"
+    assert str(card) in err.value.problem and str(path) in err.value.problem and "theirs.onnx" in err.value.problem
+
+
+def test_changed_model_content_is_refused(tmp_path):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 3, 100))})
+    (tmp_path / "m.json").write_text(json.dumps({"sha256": {"m.onnx": sha(path)}, "classes": ["bus", "car", "truck"]}))
+    detector_for(path)
+    # re-exported under the same name with other weights: the card no longer describes it
+    constant_output_model(tmp_path / "m.onnx", {"output0": np.ones((1, 4 + 3, 100))})
+    with pytest.raises(ConfigError) as err:
+        detector_for(path)
+    assert err.value.key == "model.metadata" and "changed" in err.value.problem
+    assert sha(path)[:12] in err.value.problem and str(tmp_path / "m.json") in err.value.problem
+
+
+def test_sidecar_naming_no_model_says_what_to_add(tmp_path):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 2, 100))})
+    (tmp_path / "m.json").write_text('{"classes": ["bus", "car"]}')
+    with pytest.raises(ConfigError) as err:
+        detector_for(path)
+    assert err.value.key == "model.metadata" and f'"m.onnx": "{sha(path)}"' in err.value.problem
+
+
+def test_copied_bundled_model_with_its_card_still_matches(tmp_path):
+    """The record is by file name and content, not by folder: a copied model set keeps working."""
+    for name in ("argos-traffic-v1.onnx", "argos-traffic-v1.json"):
+        shutil.copy(MODELS / name, tmp_path / name)
+    meta = read_metadata(tmp_path / "argos-traffic-v1.onnx")
+    assert meta.classes and meta.source == [str(tmp_path / "argos-traffic-v1.json")]
+
+
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"classes": {"a": "car"}}', "classes must be"),
+        ('{"input_size": "big"}', "input_size must be"),
+        ('{"mean": "zero"}', "mean must be"),
+        ('{"normalization": "0-2"}', "normalization must be"),
+        ('{"sha256": {"m.onnx": "abc"}}', "64 hex digits"),
+    ],
+)
+def test_malformed_sidecar_is_one_error_naming_the_file(tmp_path, text, what):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 2, 100))})
+    (tmp_path / "m.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError) as err:
+        read_metadata(path)
+    assert err.value.key == "model.metadata" and what in err.value.problem and "m.json" in err.value.problem
+
+
+def test_labels_file_names_the_classes_and_wins_over_the_sidecar(tmp_path):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 2, 100))})
+    (tmp_path / "m.json").write_text(json.dumps({"sha256": {"m.onnx": sha(path)}, "classes": ["car", "bus"]}))
+    (tmp_path / "labels.txt").write_text("bus\ncar\n\n")
+    detector = detector_for(path, **{"model.labels": str(tmp_path / "labels.txt")})
+    assert detector.describe()["class_map"] == ["bus", "car"]
+
+
+COCO_MAP = Path(__file__).resolve().parents[3] / "config" / "class_maps" / "coco.yaml"
+COCO_NAMES = [line.split(":")[0].strip('"') for line in COCO_MAP.read_text().splitlines() if not line.startswith("#")]
+
+
+def with_props(path, props):
+    model = onnx.load(str(path))
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_coco_preset_maps_an_ultralytics_model_by_name(tmp_path):
+    """Ultralytics writes names as a Python dict literal in the ONNX metadata."""
+    names = "{" + ", ".join(f"{i}: '{n}'" for i, n in enumerate(COCO_NAMES)) + "}"
+    path = with_props(constant_output_model(tmp_path / "y.onnx", {"output0": np.zeros((1, 84, 100))}), {"names": names})
+    classes = ["motorcycle", "car", "van", "truck", "bus", "bicycle", "e_scooter"]
+    detector = detector_for(path, classes=classes, **{"model.class_map_file": str(COCO_MAP)})
+    labels = detector.describe()["class_map"]
+    assert len(COCO_NAMES) == 80 and len(labels) == 80
+    assert {COCO_NAMES[i]: label for i, label in enumerate(labels) if label} == {
+        "bicycle": "bicycle",
+        "car": "car",
+        "motorcycle": "motorcycle",
+        "bus": "bus",
+        "truck": "truck",
+    }
+    assert detector.class_map.unmapped(classes) == ["van", "e_scooter"]
+    assert detector.describe()["class_map_from"] == f"model.class_map_file {COCO_MAP}"
+
+
+def test_by_name_map_must_cover_the_model_and_name_known_labels(tmp_path):
+    path = constant_output_model(tmp_path / "m.onnx", {"output0": np.zeros((1, 4 + 3, 100))})
+    (tmp_path / "labels.txt").write_text("person\ncar\nlorry\n")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('person: ""\ncar: car\n')
+    args = {"model.labels": str(tmp_path / "labels.txt"), "model.class_map_file": str(mapping)}
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **args)
+    assert (
+        err.value.key == "model.class_map_file" and "'lorry'" in err.value.problem and str(mapping) in err.value.problem
+    )
+    mapping.write_text("person:\ncar: car\nlorry: lorry\n")
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **args)
+    assert "'lorry' not in classes" in err.value.problem
+    mapping.write_text("person:\ncar: car\nlorry: truck\n")
+    assert detector_for(path, **args).describe()["class_map"] == ["", "car", "truck"]
+    with pytest.raises(ConfigError) as err:
+        detector_for(path, **args, **{"model.class_map": ["", "car", "truck"]})
+    assert "not both" in err.value.problem
+    with pytest.raises(ConfigError) as err:  # no names to map by
+        detector_for(path, **{"model.class_map_file": str(mapping)})
+    assert "names none" in err.value.problem
+    mapping.write_text("- car\n- truck\n")
+    with pytest.raises(ConfigError, match="must map model class names"):
+        detector_for(path, **args)
+
+
+def test_ultralytics_end2end_rows_are_final_and_never_nmsd_again(tmp_path):
+    """An end-to-end head (YOLOv10/YOLO26, `end2end: True`) outputs [1, 300, 6] final rows, padded
+    with zero-score rows; overlapping boxes of one class are its decision. (A constant-output
+    model carrying Ultralytics' metadata keys: the real exporter's fixture needs the GPU machine.)"""
+    rng = np.random.default_rng(4)
+    n = 300
+    xywh = random_rows(rng, n)
+    scores = np.where(np.arange(n) < 25, rng.uniform(0.35, 1, n), 0.0)  # 25 detections, then padding
+    raw = np.concatenate(
+        [xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2, scores[:, None], rng.integers(0, 3, (n, 1))],
+        axis=1,
+    )[None]
+    path = constant_output_model(tmp_path / "yolo26n.onnx", {"output0": raw})
+    plain = detector_for(path)  # without the exporter's word the rows are DeepStream-Yolo candidates
+    assert plain.describe()["layout"] == "yolov4" and plain.describe()["nms"] is True
+    with_props(path, {"end2end": "True", "names": "{0: 'car', 1: 'truck', 2: 'bus'}"})
+    detector = detector_for(path)
+    assert detector.describe()["layout"] == "end2end" and detector.describe()["nms"] is False
+    cands = [(*row[:4], row[4], int(row[5])) for row in raw[0]]
+    expected = ref_finish(cands, [0.3] * 3, nms=False)
+    assert len(expected) == 25 > len(plain.detect([source_image()])[0])
+    assert_matches(detector.detect([source_image()])[0], expected)

@@ -1,6 +1,8 @@
 """The TensorRT engine's shared parts (engine cache key, calibration batching, QDQ detection, input
 shape resolution) run here; building and running an engine needs tensorrt and skips without it."""
 
+import json
+
 import cv2
 import numpy as np
 import onnx
@@ -10,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from argos_common.params import ConfigError, resolve
 from argos_inference.calibration import CalibrationBatches, batch_indices, calibration_images
 from argos_inference.engine_cache import EngineKey, engine_key, engine_path
+from argos_inference.model_metadata import file_sha256
 from argos_inference.onnx_model import input_shape, is_qdq, load_graph
 from argos_inference.params import PARAMS
 from argos_inference.preprocess import InputSpec, Preprocessor
@@ -113,7 +116,8 @@ def test_engine_input_shape_resolution(tmp_path):
     with pytest.raises(ConfigError) as err:
         engine_input(params, load_graph(dynamic_path))
     assert err.value.key == "model.input_size"
-    (tmp_path / "dynamic.json").write_text('{"input_size": [64, 96], "color": "bgr"}')
+    record = {"dynamic.onnx": file_sha256(dynamic_path)}
+    (tmp_path / "dynamic.json").write_text(json.dumps({"sha256": record, "input_size": [64, 96], "color": "bgr"}))
     shape, spec = engine_input(params, load_graph(dynamic_path))
     assert shape == (4, 3, 64, 96) and spec.color == "bgr"
 

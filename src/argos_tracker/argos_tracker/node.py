@@ -8,14 +8,16 @@ import threading
 import time
 
 from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import TotalsKey
+from argos_common.params import ConfigError
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import configuring, declare_params
-from argos_common.ros.qos import COUNTS, RESULTS
+from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
 
 from .health import health
@@ -35,6 +37,8 @@ class TrackerNode(Node):
         self._tracks_pub = self.create_publisher(Detection2DArray, "tracks", RESULTS)
         self._counts_pub = self.create_publisher(CountEvent, "counts", COUNTS)
         self._sub = self.create_subscription(Detection2DArray, "detections", self._on_detections, RESULTS)
+        # the frame size places lines and zones drawn for another size (geometry.image_size)
+        self._info_sub = self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, SENSOR)
         if values["totals_interval_s"] > 0:
             self._totals_timer = self.create_timer(values["totals_interval_s"], self._log_totals)
         lines, zones = self._pipeline.lines, self._pipeline.zones
@@ -45,6 +49,23 @@ class TrackerNode(Node):
             f"{values['motion_model']}"
         )
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        size = (int(msg.width), int(msg.height))
+        if size == self._pipeline.source_size or 0 in size:
+            return
+        try:
+            with self._lock:
+                changed = self._pipeline.set_source_size(size)
+        except ConfigError as exc:
+            error = exc.under(self.get_fully_qualified_name())
+            self.get_logger().error(str(error))
+            raise error from None
+        if changed:
+            self.get_logger().info(
+                f"source is {size[0]}x{size[1]}: lines and zones placed in its pixels "
+                f"({'; '.join(f'{line.id} {line.points.round(1).tolist()}' for line in self._pipeline.lines)})"
+            )
 
     def _on_detections(self, msg: Detection2DArray) -> None:
         started = time.perf_counter()

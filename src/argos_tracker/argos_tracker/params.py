@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from argos_common.classes import DEFAULT_CLASSES
-from argos_common.lines import LINES_GROUP
+from argos_common.lines import GEOMETRY_PARAMS, LINES_GROUP
 from argos_common.params import ConfigError, ParamGroup, ParamSpec
 
 ANCHORS = ("bottom_center", "center")
@@ -26,7 +26,10 @@ ZONES_GROUP = ParamGroup(
     description="counting zone",
     fields=(
         ParamSpec(
-            "points", "float[]", [], "polygon vertices in source-image pixels: x0, y0, x1, y1, ... (>= 3 points)"
+            "points",
+            "float[]",
+            [],
+            "polygon vertices x0, y0, x1, y1, ... (>= 3 points), scaled like lines.<name>.points",
         ),
     ),
 )
@@ -39,6 +42,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "class labels the tracker accepts; detections with any other label are ignored",
     ),
     LINES_GROUP,
+    *GEOMETRY_PARAMS,
     ZONES_GROUP,
     # association (ByteTrack-style two stages)
     ParamSpec(

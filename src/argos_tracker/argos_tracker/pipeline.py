@@ -16,7 +16,7 @@ from typing import Protocol
 
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
-from argos_common.lines import parse_lines
+from argos_common.lines import needs_source_size, parse_lines
 from argos_common.params import resolve
 
 from .counting import LineCounter
@@ -50,16 +50,31 @@ def resolve_tracker_params(overrides: Mapping[str, object] | None = None) -> dic
 
 
 class TrackingPipeline:
-    def __init__(self, params: Mapping[str, object] | None = None, *, tracker: TrackerLike | None = None):
+    def __init__(
+        self,
+        params: Mapping[str, object] | None = None,
+        *,
+        tracker: TrackerLike | None = None,
+        source_size: tuple[int, int] | None = None,
+    ):
         """`params`: tracker parameters (missing ones take their defaults; ConfigError names a bad key).
-        `tracker`: another tracker to run in our place (evaluation peers); default ours."""
+        `tracker`: another tracker to run in our place (evaluation peers); default ours.
+        `source_size`: (width, height) of the frames, when known; lines and zones drawn for a given
+        image size (geometry.image_size) or normalized count only once it is (`set_source_size`)."""
         p = resolve_tracker_params(params)
         self.params = p
-        self.lines = parse_lines(p)
+        self.lines = parse_lines(p)  # checked now; scaled to the source when its size is known
         self.zones = parse_zones(p)
         self.tracker: TrackerLike = tracker if tracker is not None else Tracker(p)
-        self._lines = LineCounter(self.lines, p["anchor"], p["count_hysteresis_px"])
-        self._zones = ZoneCounter(self.zones, p["anchor"], p["count_hysteresis_px"])
+        self.source_size: tuple[int, int] | None = None
+        self.frames_without_geometry = 0  # frames tracked before the source size placed the lines
+        self._lines = LineCounter([], p["anchor"], p["count_hysteresis_px"])
+        self._zones = ZoneCounter([], p["anchor"], p["count_hysteresis_px"])
+        self._geometry_ready = False
+        if source_size is not None:
+            self.set_source_size(source_size)
+        elif not needs_source_size(p):
+            self._place_geometry(None)
         self._anchor = p["anchor"]
         self._meters_per_pixel = p["meters_per_pixel"]
         self._ground = GroundPlane(p["ground_homography"]) if p["ground_homography"] else None
@@ -68,8 +83,34 @@ class TrackingPipeline:
         self.live_tracks = 0
         self.confirmed_tracks = 0
 
+    def set_source_size(self, size: tuple[int, int]) -> bool:
+        """The frames are `size` (width, height): place lines and zones in its pixels. True when
+        this changed them (a first size, or a resolution change: counters restart). Raises
+        ConfigError naming the parameter when the geometry does not fit the source."""
+        size = (int(size[0]), int(size[1]))
+        if size == self.source_size:
+            return False
+        self.source_size = size
+        if not needs_source_size(self.params) and self._geometry_ready:
+            # source pixels as configured: only checked against the frame
+            parse_lines(self.params, size)
+            parse_zones(self.params, size)
+            return False
+        self._place_geometry(size)
+        return True
+
+    def _place_geometry(self, size: tuple[int, int] | None) -> None:
+        p = self.params
+        self.lines = parse_lines(p, size)
+        self.zones = parse_zones(p, size)
+        self._lines = LineCounter(self.lines, p["anchor"], p["count_hysteresis_px"])
+        self._zones = ZoneCounter(self.zones, p["anchor"], p["count_hysteresis_px"])
+        self._geometry_ready = True
+
     def update(self, dets: Detections, stamp_ns: int) -> FrameResult:
         self.frames += 1
+        if not self._geometry_ready:
+            self.frames_without_geometry += 1
         tracks = self.tracker.update(dets, stamp_ns)
         counts = self._count(tracks, stamp_ns)
         self.live_tracks = len(tracks)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from argos_common.counts import CountRecord
-from argos_common.lines import DIRECTION_IN, DIRECTION_OUT
+from argos_common.lines import DIRECTION_IN, DIRECTION_OUT, scale_points
 from argos_common.params import ConfigError
 
 from .tracker import TENTATIVE, Track
@@ -40,13 +40,17 @@ class Zone:
         return float(cv2.pointPolygonTest(self.points, (float(p[0]), float(p[1])), True))
 
 
-def parse_zones(params: Mapping[str, Any]) -> list[Zone]:
+def parse_zones(params: Mapping[str, Any], source_size: tuple[int, int] | None = None) -> list[Zone]:
+    """Zones in the pixels of a `source_size` (width, height) source (None: as configured), scaled
+    by the same geometry rules as the counting lines."""
     zones = []
     for name in params.get("zones.names", []) or []:
-        pts = list(params.get(f"zones.{name}.points", []) or [])
+        key = f"zones.{name}.points"
+        pts = list(params.get(key, []) or [])
         if len(pts) < 6 or len(pts) % 2:
-            raise ConfigError(f"zones.{name}.points", f"needs an even number (>= 6) of coordinates; got {len(pts)}")
-        zones.append(Zone(name, np.asarray(pts, dtype=np.float32).reshape(-1, 2)))
+            raise ConfigError(key, f"needs an even number (>= 6) of coordinates; got {len(pts)}")
+        points = scale_points(params, key, np.asarray(pts, dtype=np.float64).reshape(-1, 2), source_size)
+        zones.append(Zone(name, points.astype(np.float32)))
     return zones
 
 
