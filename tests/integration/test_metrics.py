@@ -159,3 +159,50 @@ def test_network_endpoint_is_mutual_tls_only(pki):
                 scrape(url, client_context(pki, cert))
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             scrape(f"http://127.0.0.1:{server.port}/metrics")  # plain HTTP gets nothing
+
+
+def test_a_node_started_on_its_own_serves_its_metrics_from_the_environment():
+    import os
+    import signal
+
+    from argos_bringup.processes import executable
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [executable("argos_tracker", "tracker_node"), "--ros-args", "-r", "__ns:=/cam7"],
+        env={**os.environ, "ARGOS_METRICS_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, metrics = time.monotonic() + 30, None
+        while metrics is None and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                metrics = scrape(f"http://127.0.0.1:{port}/metrics")
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert metrics is not None
+        assert value(metrics, "argos_frames_total", camera="cam7", node="tracker", stage="tracked") == 0
+        assert ("argos_tracks", (("camera", "cam7"), ("node", "tracker"), ("state", "active"))) in metrics
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_a_bad_metrics_setting_is_a_configuration_error():
+    import os
+
+    from argos_bringup.processes import executable
+
+    proc = subprocess.run(
+        [executable("argos_tracker", "tracker_node")],
+        env={**os.environ, "ARGOS_METRICS_PORT": "0", "ARGOS_METRICS_HOST": "0.0.0.0"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "ARGOS_METRICS_HOST=0.0.0.0" in errors[0], proc.stderr
