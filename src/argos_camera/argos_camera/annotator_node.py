@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import CountTotals
+from argos_common.endpoints import read_secret_file
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
@@ -43,6 +44,8 @@ from argos_interfaces.msg import CountEvent
 
 from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
+from .annotator_params import validate
+from .privacy import parse_masks
 from .publish_policy import ImagePublishPolicy
 
 FRAME_HISTORY = 8  # frames kept by reference to match late-arriving tracks by stamp
@@ -61,7 +64,11 @@ class AnnotatorNode(Node):
         super().__init__(node_name, **kwargs)
         with configuring(self):
             self.params = declare_params(self, ANNOTATOR_PARAMS)
+            validate(self.params)
             self.lines = parse_lines(self.params)
+            self.masks = parse_masks(self.params)
+            password = read_secret_file(self.params["rtsp_password_file"], "rtsp_password_file")
+        credentials = (self.params["rtsp_user"], password) if password is not None else None
         self.classes = list(self.params["classes"])
         self._lock = threading.Lock()
         self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)
@@ -95,6 +102,7 @@ class AnnotatorNode(Node):
                     self.params["rtsp_rate_hz"],
                     self.params["rtsp_bitrate_kbps"],
                     address=self.params["rtsp_address"],
+                    credentials=credentials,
                 ).start()
                 self.get_logger().info(f"annotated RTSP stream: {self.rtsp.url} at {self.params['rtsp_rate_hz']} Hz")
             except Exception as exc:  # a taken port must not stop counting: report it, go on
@@ -156,7 +164,7 @@ class AnnotatorNode(Node):
         )
         with self._lock:
             totals = self._totals
-            image = annotate(frame.image, tracks, self.lines, totals, self.classes)
+            image = self.masks.apply_in_place(annotate(frame.image, tracks, self.lines, totals, self.classes))
             self._frames_annotated += 1
         self._last_drawn_stamp = frame.stamp_ns
         if to_rtsp:

@@ -31,6 +31,7 @@ from .calibration import Calibration, load_calibration
 from .capture import Capture
 from .health import health
 from .params import PARAMS, validate
+from .privacy import parse_masks
 from .publish_policy import ImagePublishPolicy
 from .source_types import SourceState
 from .sources import open_source
@@ -52,6 +53,7 @@ class CameraNode(Node):
         with configuring(self):
             self.params = declare_params(self, PARAMS)
             validate(self.params)
+            self.masks = parse_masks(self.params)
             self.calibration: Calibration | None = (
                 load_calibration(self.params["calibration_file"]) if self.params["calibration_file"] else None
             )
@@ -153,7 +155,8 @@ class CameraNode(Node):
 
     def _publish(self, frame: Frame) -> None:
         if self._publish_policy.should_publish(frame.stamp_ns, self._image_pub.get_subscription_count()):
-            self._image_pub.publish(image_to_msg(frame.image, frame.stamp_ns, frame.frame_id))
+            # masked on a copy: inference (same process) keeps the whole frame
+            self._image_pub.publish(image_to_msg(self.masks.apply(frame.image), frame.stamp_ns, frame.frame_id))
             with self._lock:
                 self._images_published += 1
         self._info_pub.publish(self._camera_info(frame))
