@@ -3,7 +3,7 @@
     ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespaces:=cam0,cam1] \\
         [composition:=true|false] [shared_inference:=false|true] [respawn:=false|true] \\
         [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info] \\
-        [use_sim_time:=false]
+        [use_sim_time:=false] [metrics_port:=9100] [metrics_host:=127.0.0.1]
 
 Every process reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
 camera, `/<camera>/<node>` sections to one.
@@ -18,6 +18,12 @@ camera, `/<camera>/<node>` sections to one.
   keep frame buffers in the heap).
 
 respawn:=true restarts a process that exits (a container exits non-zero when it loses a node).
+
+metrics_port:=N serves Prometheus metrics from every process: the first one started on N, the
+next on N+1 and so on (composed: one port per container; separate: one per node, in the order
+of NODES, camera by camera). Loopback unless metrics_host says otherwise, and then only as
+mutual TLS (ARGOS_METRICS_TLS_CERT, ARGOS_METRICS_TLS_KEY, ARGOS_METRICS_CLIENT_CA in the
+environment of launch).
 """
 
 import os
@@ -44,6 +50,13 @@ NODES = (
 CONTAINER = ("argos_bringup", "edge_container")
 TRANSPORT_PROFILE = "fastdds_large_frames.xml"
 # frames of several MB: kept in the heap instead of mapped and unmapped per frame (README, "Process models")
+# the container's TLS options for a network metrics endpoint, from launch's environment
+# (separate node processes read the same variables themselves)
+METRICS_TLS = (
+    ("--metrics-tls-cert", "ARGOS_METRICS_TLS_CERT"),
+    ("--metrics-tls-key", "ARGOS_METRICS_TLS_KEY"),
+    ("--metrics-client-ca", "ARGOS_METRICS_CLIENT_CA"),
+)
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
 
 
@@ -100,11 +113,26 @@ def _processes(context):
         "respawn_delay": 2.0,
     }
 
+    metrics_text = LaunchConfiguration("metrics_port").perform(context).strip()
+    metrics_host = LaunchConfiguration("metrics_host").perform(context).strip()
+    if metrics_text and not metrics_text.isdigit():
+        raise ValueError(f"launch argument metrics_port:={metrics_text!r}: expected a port number")
+    # one port per process, counted in the order the processes are made
+    metrics_ports = iter(range(int(metrics_text), 65536)) if metrics_text else None
+
     if composition:
         package, executable = CONTAINER
         groups = [(None, namespaces)] if shared else [(ns, [ns]) for ns in namespaces]
         for namespace, members in groups:
             own = [a for ns in members for a in ("--namespace", ns)] + (["--shared-inference"] if shared else [])
+            if metrics_ports is not None:
+                own += ["--metrics-port", str(next(metrics_ports)), "--metrics-host", metrics_host]
+                own += [
+                    a
+                    for flag, variable in METRICS_TLS
+                    if os.environ.get(variable)
+                    for a in (flag, os.environ[variable])
+                ]
             actions.append(
                 Node(
                     package=package,
@@ -122,13 +150,16 @@ def _processes(context):
     }
     for namespace in namespaces:
         for package, executable, name in NODES:
+            env = dict(transport)
+            if metrics_ports is not None:
+                env.update({"ARGOS_METRICS_PORT": str(next(metrics_ports)), "ARGOS_METRICS_HOST": metrics_host})
             node = Node(
                 package=package,
                 executable=executable,
                 name=name,
                 namespace=namespace,
                 arguments=["--ros-args", "--log-level", log_level],
-                additional_env=transport,
+                additional_env=env,
                 **common,
             )
             actions.append(node)
@@ -171,6 +202,16 @@ def generate_launch_description():
             DeclareLaunchArgument("log_level", default_value="info", description="ROS log level of every node"),
             DeclareLaunchArgument(
                 "use_sim_time", default_value="false", description="nodes take time from /clock (bag play --clock)"
+            ),
+            DeclareLaunchArgument(
+                "metrics_port",
+                default_value="",
+                description="Prometheus metrics: first process on this port, the next on +1, ... (empty: off)",
+            ),
+            DeclareLaunchArgument(
+                "metrics_host",
+                default_value="127.0.0.1",
+                description="address the metrics endpoints bind (not loopback: mutual TLS only)",
             ),
             OpaqueFunction(function=_processes),
         ]

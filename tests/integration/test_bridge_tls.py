@@ -15,70 +15,13 @@ import pytest
 from argos_bridge.bridge import Bridge
 from argos_bringup.services import MosquittoServer
 from argos_common.detections import Detections
+from harness.pki import make_ca, make_cert
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Tr0ub4dor-and-3"
 WRONG_PASSWORD = "correct-horse-battery"
 BOXES = Detections(np.array([[10, 20, 60, 80]]), [0.8], ["car"], ["5"])
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(d, name):
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        f"{name}.key",
-        "-out",
-        f"{name}.pem",
-        "-days",
-        "2",
-        "-subj",
-        f"/CN={name}",
-        cwd=d,
-    )
-
-
-def make_cert(d, name, ca, san):
-    openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        f"{name}.key",
-        "-out",
-        f"{name}.csr",
-        "-subj",
-        f"/CN={name}",
-        cwd=d,
-    )
-    (d / f"{name}.ext").write_text(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        f"{name}.csr",
-        "-CA",
-        f"{ca}.pem",
-        "-CAkey",
-        f"{ca}.key",
-        "-CAcreateserial",
-        "-out",
-        f"{name}.pem",
-        "-days",
-        "2",
-        "-extfile",
-        f"{name}.ext",
-        cwd=d,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ ROSDEP_KEYS = {
     "rosbags": "python3-rosbags-pip",
     "supervision": "python3-supervision-pip",
     "pytest": "python3-pytest",
+    "prometheus_client": "python3-prometheus-client",
 }
 # no rosdep key: the package.xml names them anyway (rosdep install ... --skip-keys, see README),
 # and requirements.txt pins them for pip

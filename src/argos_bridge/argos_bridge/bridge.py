@@ -33,6 +33,7 @@ from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
 from argos_common.endpoints import read_secret_file, stream_key, url_scheme
 from argos_common.health import LEVEL_NAMES
+from argos_common.metrics import LatencyHistogram
 from argos_common.params import ConfigError, resolve
 from argos_common.stats import SampleWindow, percentiles
 
@@ -155,13 +156,17 @@ class Bridge:
         self._detections_published = 0
         self._totals_published = 0
         self._latencies_ms = SampleWindow(_LATENCY_WINDOW)
+        # for Prometheus: queue wait + Redis write + MQTT publish of a tracks message, and capture
+        # stamp -> MQTT publish (the latency above, as a histogram since the start)
+        self.stage_latency = LatencyHistogram()
+        self.end_to_end_latency = LatencyHistogram()
 
     # ---- producer side (any thread; never blocks on I/O) ----
     def submit_tracks(self, stamp_ns: int, frame_id: str, dets: Detections) -> None:
         with self._cond:
             bridge_frame = self._frames
             self._frames += 1
-            self._enqueue((_TRACKS, int(stamp_ns), frame_id, dets, bridge_frame))
+            self._enqueue((_TRACKS, int(stamp_ns), frame_id, dets, bridge_frame, time.perf_counter()))
 
     def submit_count(self, event: Any) -> None:
         """`event`: CountRecord, mapping or attribute object (see CountRecord.from_event). A malformed
@@ -296,7 +301,10 @@ class Bridge:
                 self._writer_errors += 1
             self._log.error(f"bridge: could not write a {item[0]} message", exc_info=True)
 
-    def _write_tracks(self, stamp_ns: int, frame_id: str, dets: Detections, bridge_frame: int) -> None:
+    def _write_tracks(
+        self, stamp_ns: int, frame_id: str, dets: Detections, bridge_frame: int, submitted: float | None = None
+    ) -> None:
+        """`submitted`: perf_counter() when the message was queued (for the bridge stage latency)."""
         payload = schema.to_json(
             schema.detections_payload(
                 **self._identity,
@@ -315,6 +323,9 @@ class Bridge:
             with self._stats_lock:
                 self._detections_published += 1
                 self._latencies_ms.append(latency_ms)
+            self.end_to_end_latency.observe(latency_ms / 1e3)
+        if submitted is not None:
+            self.stage_latency.observe(time.perf_counter() - submitted)
 
     def _write_count(self, record: CountRecord, count_seq: int) -> None:
         self._totals.add(record)

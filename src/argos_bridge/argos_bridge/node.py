@@ -8,6 +8,7 @@ import traceback
 from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
+from argos_common.metrics import HistogramSample, Sample, samples
 from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
@@ -16,7 +17,7 @@ from argos_common.ros.qos import COUNTS, RESULTS
 from argos_interfaces.msg import CountEvent
 
 from .bridge import Bridge
-from .health import health
+from .health import LOSS_COUNTERS, health
 from .params import PARAMS
 
 
@@ -64,6 +65,29 @@ class BridgeNode(Node):
 
     def stats(self) -> dict:
         return self._bridge.stats()
+
+    def metrics(self) -> list:
+        """Prometheus samples (argos_common.metrics): every loss counter by name, buffers, links."""
+        stats = self._bridge.stats()
+        depth = {
+            "bridge_queue": stats["queue_depth"],
+            "redis_buffer": stats["redis_buffer_depth"],
+            "mqtt_spool": stats["mqtt_spool_depth"],
+            "mqtt_in_flight": stats["mqtt_in_flight"],
+        }
+        return [
+            Sample("argos_frames", stats["frames"], {"stage": "delivered"}),
+            *samples("argos_dropped", {k: stats.get(k) or 0 for k in LOSS_COUNTERS}, "reason"),
+            *samples("argos_buffer_depth", depth, "buffer"),
+            # the first connection is not a reconnection
+            Sample("argos_reconnects", max(int(stats["mqtt_connects"]) - 1, 0), {"link": "mqtt"}),
+            Sample("argos_connected", stats["mqtt_connected"], {"link": "mqtt"}),
+            Sample("argos_connected", stats["redis_connected"], {"link": "redis"}),
+            Sample("argos_published", stats["redis_written"], {"sink": "redis"}),
+            Sample("argos_published", stats["mqtt_published"], {"sink": "mqtt"}),
+            HistogramSample("argos_stage_latency_seconds", self._bridge.stage_latency, {"stage": "bridge"}),
+            HistogramSample("argos_end_to_end_latency_seconds", self._bridge.end_to_end_latency),
+        ]
 
     def latencies_ms(self) -> list[float]:
         return self._bridge.latencies_ms()

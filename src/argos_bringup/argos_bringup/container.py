@@ -25,6 +25,7 @@ import sys
 from argos_common.params import ConfigError
 from argos_common.shutdown import StopSignals, signals_blocked
 
+from . import metrics_options
 from .config import load_config
 
 _NAMESPACE_REMAPS = ("__ns:=",)
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="per-node",
         help="per-node: one single-threaded executor thread per node (default)",
     )
+    metrics_options.add_arguments(parser)
     return parser
 
 
@@ -97,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopSignals().install()
     own, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(own)
+    if problem := metrics_options.check(args):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     files, launch_namespace, rclpy_args = launch_settings(ros_args)
     if not files:
         files = [str(default_config_path())]
@@ -112,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
+        try:
+            metrics = metrics_options.serve(cameras, args)
+        except (ValueError, OSError) as exc:
+            print(f"error: --metrics-port: {exc}", file=sys.stderr)
+            return 2
+        if metrics is not None:
+            print(f"metrics: {metrics.url}", flush=True)
         cameras.start()
         ended = cameras.wait(stop)
         cameras.stop_and_drain()

@@ -17,6 +17,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, Si
 from rclpy.parameter import Parameter
 
 from argos_common.handoff import FanOut, LatestSlot
+from argos_common.metrics_server import LOOPBACK, MetricsServer, MetricsSource, camera_label
 from argos_common.ros.params import parameter_overrides as ros_parameter_overrides
 from argos_common.systemd import Watchdog, notify
 
@@ -202,6 +203,8 @@ class Cameras:
         ros_args: list[str] | None = None,
     ):
         self.graphs: dict[str, ComposedGraph] = {}
+        self.metrics_server: MetricsServer | None = None
+        self._shared_inference = shared_inference
         try:
             for namespace, config in configs.items():
                 self.graphs[namespace] = ComposedGraph(
@@ -234,6 +237,20 @@ class Cameras:
     def start(self) -> None:
         for graph in self.graphs.values():
             graph.start()
+
+    def metrics_sources(self) -> list[MetricsSource]:
+        """Every node of every camera, labelled by camera; a shared detector by `shared`."""
+        found = []
+        for namespace, graph in self.graphs.items():
+            for name, node in graph.nodes.items():
+                shared = name == "inference" and self._shared_inference
+                found.append(MetricsSource("shared" if shared else camera_label(namespace), name, node))
+        return found
+
+    def serve_metrics(self, port: int, host: str = LOOPBACK, **tls) -> MetricsServer:
+        """One Prometheus endpoint for the whole process (port 0: a free one); closed with the cameras."""
+        self.metrics_server = MetricsServer(self.metrics_sources, port, host, **tls)
+        return self.metrics_server
 
     def frames_captured(self) -> int:
         return sum(g.camera.capture.frames for g in self.graphs.values())
@@ -276,6 +293,9 @@ class Cameras:
         return {ns: g.spin_error for ns, g in self.graphs.items() if g.spin_error is not None}
 
     def close(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+            self.metrics_server = None
         for graph in reversed(list(self.graphs.values())):
             graph.close()
         self.graphs.clear()

@@ -25,6 +25,11 @@ NODES = (  # package, executable, node name: the launch file's list
     ("argos_camera", "annotator_node", "annotator"),
 )
 TRANSPORT_PROFILE = "fastdds_large_frames.xml"
+METRICS_TLS = (  # container options <- environment variables (what the launch file passes on)
+    ("--metrics-tls-cert", "ARGOS_METRICS_TLS_CERT"),
+    ("--metrics-tls-key", "ARGOS_METRICS_TLS_KEY"),
+    ("--metrics-client-ca", "ARGOS_METRICS_CLIENT_CA"),
+)
 
 
 def executable(package: str, name: str) -> str:
@@ -80,21 +85,30 @@ class GraphProcesses:
     log_level: str = "warn"
     env: dict[str, str] = field(default_factory=dict)
     container_args: list[str] = field(default_factory=list)  # e.g. --namespace /cam1 --shared-inference
+    metrics_port: int | None = None  # first process on it, the next on +1, ... (launch's metrics_port:=)
+    metrics_host: str = "127.0.0.1"
     processes: list[Process] = field(default_factory=list)
 
     def commands(self) -> list[tuple[str, list[str], dict[str, str]]]:
         """(name, argv, extra environment) of every process, as launch_ros would run them."""
         params = [a for f in self.params_files for a in ("--params-file", f)]
         common = ["-r", f"__ns:={self.namespace}", *params, "--log-level", self.log_level]
+        port = self.metrics_port
         if self.model == COMPOSED:
-            return [("edge_container", [executable(*CONTAINER), *self.container_args, "--ros-args", *common], {})]
+            own = list(self.container_args)
+            if port is not None:
+                own += ["--metrics-port", str(port), "--metrics-host", self.metrics_host]
+                own += [a for flag, var in METRICS_TLS if os.environ.get(var) for a in (flag, os.environ[var])]
+            return [("edge_container", [executable(*CONTAINER), *own, "--ros-args", *common], {})]
         if self.model != SEPARATE:
             raise ValueError(f"unknown process model {self.model!r} ({', '.join(MODELS)})")
-        env = transport_env()
-        return [
-            (name, [executable(package, exe), "--ros-args", "-r", f"__node:={name}", *common], env)
-            for package, exe, name in NODES
-        ]
+        commands = []
+        for i, (package, exe, name) in enumerate(NODES):
+            env = transport_env()
+            if port is not None:
+                env.update({"ARGOS_METRICS_PORT": str(port + i), "ARGOS_METRICS_HOST": self.metrics_host})
+            commands.append((name, [executable(package, exe), "--ros-args", "-r", f"__node:={name}", *common], env))
+        return commands
 
     def start(self) -> GraphProcesses:
         folder = Path(tempfile.mkdtemp(prefix=f"argos-{self.model}-"))

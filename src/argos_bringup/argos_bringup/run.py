@@ -18,6 +18,7 @@ from argos_common.params import ConfigError
 from argos_common.shutdown import StopSignals
 from argos_common.stats import percentiles
 
+from . import metrics_options
 from .config import camera_namespaces, default_config_path, load_config, parse_assignment
 from .monitor import count_errors
 from .services import MosquittoServer, RedisServer, ServiceError
@@ -211,6 +212,9 @@ def run(args) -> int:
     # drain, nodes close, private servers stop, the summary is written
     stop = StopSignals().install()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    if problem := metrics_options.check(args):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     path = args.config or [default_config_path()]
     state_dir = Path(args.state_dir) if args.state_dir else None
     try:
@@ -249,6 +253,13 @@ def run(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         stack.callback(cameras.close)
+        try:
+            metrics = metrics_options.serve(cameras, args)
+        except (ValueError, OSError) as exc:
+            print(f"error: --metrics-port: {exc}", file=sys.stderr)
+            return 2
+        if metrics is not None:
+            say(f"  metrics: {metrics.url}   watch: curl -s {metrics.url} | grep ^argos_")
         graphs = cameras.graphs
         watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
         recorder_node = None

@@ -48,12 +48,14 @@ def test_launch_file_and_process_launcher_name_the_same_processes():
         for n in tree.body
         if isinstance(n, ast.Assign)
         for t in n.targets
-        if isinstance(t, ast.Name) and t.id in ("NODES", "CONTAINER", "TRANSPORT_PROFILE", "MALLOC_TUNABLES")
+        if isinstance(t, ast.Name)
+        and t.id in ("NODES", "CONTAINER", "TRANSPORT_PROFILE", "MALLOC_TUNABLES", "METRICS_TLS")
     }
     assert assigned["NODES"] == processes.NODES
     assert assigned["CONTAINER"] == processes.CONTAINER
     assert assigned["TRANSPORT_PROFILE"] == processes.TRANSPORT_PROFILE
     assert assigned["MALLOC_TUNABLES"] == processes.MALLOC_TUNABLES
+    assert assigned["METRICS_TLS"] == processes.METRICS_TLS
     assert (REPO / "config" / processes.TRANSPORT_PROFILE).is_file()
     setup = (REPO / "src" / "argos_bringup" / "setup.py").read_text()
     assert '("lib/" + package_name, ["scripts/edge_container"])' in setup
@@ -66,6 +68,9 @@ def test_launch_file_and_process_launcher_name_the_same_processes():
     }
     composition = next(k.value.value for k in defaults["composition"].keywords if k.arg == "default_value")
     assert composition == "true"  # the composed container is the default
+    metrics = next(k.value.value for k in defaults["metrics_port"].keywords if k.arg == "default_value")
+    host = next(k.value.value for k in defaults["metrics_host"].keywords if k.arg == "default_value")
+    assert metrics == "" and host == "127.0.0.1"  # no endpoint unless asked, and then on loopback
 
 
 def test_container_reads_launch_arguments():
@@ -93,3 +98,17 @@ def test_container_reads_launch_arguments():
     files, namespace, rest = launch_settings(ros)
     assert files == ["a.yaml", "b.yaml"] and namespace == "/cam3"
     assert rest == ["--params-file", "a.yaml", "-r", "image:=/x", "--log-level", "warn", "--params-file", "b.yaml"]
+
+
+def test_metrics_ports_count_up_one_per_process(monkeypatch):
+    from argos_bringup import container, processes
+
+    monkeypatch.setattr(processes, "executable", lambda package, name: f"/x/{name}")
+    monkeypatch.setattr(processes, "transport_env", dict)
+    separate = processes.GraphProcesses("separate", "/cam0", ["a.yaml"], metrics_port=9200).commands()
+    assert [env["ARGOS_METRICS_PORT"] for _n, _argv, env in separate] == ["9200", "9201", "9202", "9203", "9204"]
+    monkeypatch.setenv("ARGOS_METRICS_TLS_CERT", "/c.pem")
+    ((_name, argv, _env),) = processes.GraphProcesses("composed", "/cam0", ["a.yaml"], metrics_port=9200).commands()
+    own, _ros = container.split_ros_args(argv[1:])
+    args = container.build_parser().parse_args(own)
+    assert (args.metrics_port, args.metrics_host, args.metrics_tls_cert) == (9200, "127.0.0.1", "/c.pem")

@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import CountTotals
+from argos_common.endpoints import read_secret_file
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
@@ -44,6 +45,8 @@ from argos_interfaces.msg import CountEvent
 
 from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
+from .annotator_params import validate
+from .privacy import MasksBySize
 from .publish_policy import ImagePublishPolicy
 
 FRAME_HISTORY = 8  # frames kept by reference to match late-arriving tracks by stamp
@@ -62,7 +65,11 @@ class AnnotatorNode(Node):
         super().__init__(node_name, **kwargs)
         with configuring(self):
             self.params = declare_params(self, ANNOTATOR_PARAMS)
+            validate(self.params)
             parse_lines(self.params)  # the points are checked now, scaled for the size of the first frame
+            self.masks = MasksBySize(self.params)
+            password = read_secret_file(self.params["rtsp_password_file"], "rtsp_password_file")
+        credentials = (self.params["rtsp_user"], password) if password is not None else None
         self._lines_for: dict[tuple[int, int], list] = {}
         self.classes = list(self.params["classes"])
         self._lock = threading.Lock()
@@ -97,6 +104,7 @@ class AnnotatorNode(Node):
                     self.params["rtsp_rate_hz"],
                     self.params["rtsp_bitrate_kbps"],
                     address=self.params["rtsp_address"],
+                    credentials=credentials,
                 ).start()
                 self.get_logger().info(f"annotated RTSP stream: {self.rtsp.url} at {self.params['rtsp_rate_hz']} Hz")
             except Exception as exc:  # a taken port must not stop counting: report it, go on
@@ -169,6 +177,10 @@ class AnnotatorNode(Node):
         with self._lock:
             totals = self._totals
             image = annotate(frame.image, tracks, self._lines(frame.image.shape), totals, self.classes)
+            masks = self.masks.for_image(image, self.get_logger())
+            if masks is None:
+                return  # fail closed: no image leaves unmasked
+            masks.apply_in_place(image)
             self._frames_annotated += 1
         self._last_drawn_stamp = frame.stamp_ns
         if to_rtsp:

@@ -1,9 +1,15 @@
 """Parameters of the annotator node (annotated/image_raw and the RTSP stream); ROS-free so that
 `argos check-config` validates the `annotator` section without starting anything."""
 
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import GEOMETRY_PARAMS, LINES_GROUP
-from argos_common.params import ParamSpec
+from argos_common.params import ConfigError, ParamSpec
+
+from .privacy import MASKS_GROUP, parse_masks
 
 PARAMS = [
     ParamSpec(
@@ -16,7 +22,19 @@ PARAMS = [
     ),
     ParamSpec("rtsp_port", "int", 0, "serve the annotated stream over RTSP on this TCP port; 0: off", min=0, max=65535),
     ParamSpec("rtsp_path", "str", "/annotated", "RTSP mount point: rtsp://<host>:<rtsp_port><rtsp_path>"),
-    ParamSpec("rtsp_address", "str", "0.0.0.0", "address the RTSP server listens on"),
+    ParamSpec(
+        "rtsp_address",
+        "str",
+        "127.0.0.1",
+        "address the RTSP server listens on; any but loopback needs rtsp_user and rtsp_password_file",
+    ),
+    ParamSpec("rtsp_user", "str", "", "RTSP basic authentication: the viewer's user name (empty: no authentication)"),
+    ParamSpec(
+        "rtsp_password_file",
+        "str",
+        "",
+        "file whose first line is the RTSP viewer's password (read once, never logged)",
+    ),
     ParamSpec(
         "rtsp_rate_hz",
         "float",
@@ -29,4 +47,26 @@ PARAMS = [
     ParamSpec("classes", "str[]", list(DEFAULT_CLASSES), "class labels (list order fixes each class's colour)"),
     LINES_GROUP,
     *GEOMETRY_PARAMS,
+    MASKS_GROUP,
 ]
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def validate(values: Mapping[str, Any]) -> None:
+    """Who may watch: a stream bound beyond loopback needs credentials; masks must be polygons."""
+    parse_masks(values)
+    if bool(values["rtsp_user"]) != bool(values["rtsp_password_file"]):
+        missing = "rtsp_password_file" if values["rtsp_user"] else "rtsp_user"
+        raise ConfigError(missing, "RTSP authentication needs both rtsp_user and rtsp_password_file")
+    if values["rtsp_port"] > 0 and not is_loopback(values["rtsp_address"]) and not values["rtsp_user"]:
+        raise ConfigError(
+            "rtsp_address",
+            f"{values['rtsp_address']} is not loopback: set rtsp_user and rtsp_password_file "
+            "so that only viewers with the password get the stream",
+        )

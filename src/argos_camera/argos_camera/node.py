@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 from rclpy.node import Node
 from rclpy.task import Future
@@ -17,6 +18,7 @@ from vision_msgs.msg import Detection2DArray
 from argos_common.counts import CountRecord
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
+from argos_common.metrics import HistogramSample, LatencyHistogram, Sample, samples
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
@@ -29,6 +31,7 @@ from .calibration import Calibration, load_calibration
 from .capture import Capture
 from .health import health
 from .params import PARAMS, validate
+from .privacy import MasksBySize
 from .publish_policy import ImagePublishPolicy
 from .source_types import SourceState
 from .sources import open_source
@@ -50,6 +53,7 @@ class CameraNode(Node):
         with configuring(self):
             self.params = declare_params(self, PARAMS)
             validate(self.params)
+            self.masks = MasksBySize(self.params)
             self.calibration: Calibration | None = (
                 load_calibration(self.params["calibration_file"]) if self.params["calibration_file"] else None
             )
@@ -58,6 +62,7 @@ class CameraNode(Node):
         self._state = "starting"
         self._images_published = 0
         self._calibration_mismatch_logged = False
+        self._capture_latency = LatencyHistogram()
         self._publish_policy = ImagePublishPolicy(self.params["image_publish"], self.params["image_debug_rate_hz"])
         self.capture = Capture(self.source, lambda: self.get_clock().now().nanoseconds, self.params["frame_id"])
         self._image_pub = self.create_publisher(Image, "camera/image_raw", SENSOR)
@@ -98,12 +103,15 @@ class CameraNode(Node):
         self._on_tick()
 
     def _on_tick(self) -> None:
+        # read on request (rendering, decoding a file, loading an image): the read is capture time
+        started = time.perf_counter()
         frame = self.capture.grab()
         if frame is None:
             if self.capture.finished:
                 self._finish()
             return
         self._deliver(frame)
+        self._capture_latency.observe(time.perf_counter() - started)
 
     def _capture_loop(self) -> None:
         free_running = not self.params["realtime"]
@@ -117,7 +125,11 @@ class CameraNode(Node):
                     self._end_guard.trigger()
                     return
                 continue
+            # a self-paced source blocks until its next frame: that wait is the frame interval,
+            # not latency, so only the hand-off is timed
+            started = time.perf_counter()
             self._deliver(frame)
+            self._capture_latency.observe(time.perf_counter() - started)
 
     def _log_source_state(self) -> None:
         status = self.source.status()
@@ -142,8 +154,12 @@ class CameraNode(Node):
         self._publish(frame)
 
     def _publish(self, frame: Frame) -> None:
-        if self._publish_policy.should_publish(frame.stamp_ns, self._image_pub.get_subscription_count()):
-            self._image_pub.publish(image_to_msg(frame.image, frame.stamp_ns, frame.frame_id))
+        masks = self.masks.for_image(frame.image, self.get_logger())
+        if masks is not None and self._publish_policy.should_publish(
+            frame.stamp_ns, self._image_pub.get_subscription_count()
+        ):
+            # masked on a copy: inference (same process) keeps the whole frame
+            self._image_pub.publish(image_to_msg(masks.apply(frame.image), frame.stamp_ns, frame.frame_id))
             with self._lock:
                 self._images_published += 1
         self._info_pub.publish(self._camera_info(frame))
@@ -223,6 +239,25 @@ class CameraNode(Node):
             "source": self.source.uri,
             "state": state,
         }
+
+    def metrics(self) -> list:
+        """Prometheus samples (argos_common.metrics), from stats()."""
+        stats = self.stats()
+        dropped = {
+            "handoff": stats["dropped_in_handoff"],
+            "source": stats["dropped_in_source"],
+            "corrupt": stats["corrupt"],
+            "read_failure": stats["failures"],
+        }
+        return [
+            Sample("argos_frames", stats["frames"], {"stage": "captured"}),
+            Sample("argos_fps", stats["fps"], {"stage": "capture"}),
+            *samples("argos_dropped", dropped, "reason"),
+            Sample("argos_reconnects", stats["reconnects"], {"link": "source"}),
+            Sample("argos_connected", int(stats["source_state"] == SourceState.STREAMING), {"link": "source"}),
+            Sample("argos_published", stats["images_published"], {"sink": "camera/image_raw"}),
+            HistogramSample("argos_stage_latency_seconds", self._capture_latency, {"stage": "capture"}),
+        ]
 
     def ground_truth_totals(self) -> dict[tuple[str, str, str], int]:
         """Ground-truth crossings so far per (line id, label, direction); {} for non-synthetic sources."""

@@ -7,6 +7,8 @@ from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import GEOMETRY_PARAMS, LINES_GROUP
 from argos_common.params import ConfigError, ParamSpec
 
+from .privacy import MASKS_GROUP, parse_masks
+
 IMAGE_PUBLISH_CHOICES = ("auto", "always", "never")
 FILE_BACKEND_CHOICES = ("auto", "gstreamer", "opencv")
 RTSP_TRANSPORT_CHOICES = ("tcp", "udp", "auto")
@@ -120,11 +122,13 @@ PARAMS = [
     ),
     LINES_GROUP,
     *GEOMETRY_PARAMS,
+    MASKS_GROUP,
 ]
 
 
 def validate(values: Mapping[str, Any]) -> None:
     """Rules across parameters; raises ConfigError naming the parameter to change."""
+    parse_masks(values)
     if values["reconnect_initial_s"] > values["reconnect_max_s"]:
         raise ConfigError(
             "reconnect_initial_s",

@@ -25,6 +25,7 @@ import numpy as np
 from .gst_runtime import gstreamer
 
 DEFAULT_PATH = "/annotated"
+_VIEWER_ROLE = "viewer"
 
 
 def launch_description(rate_hz: float, bitrate_kbps: int) -> str:
@@ -54,8 +55,11 @@ class AnnotatedRtspOutput:
         path: str = DEFAULT_PATH,
         rate_hz: float = 5.0,
         bitrate_kbps: int = 2000,
-        address: str = "0.0.0.0",
+        address: str = "127.0.0.1",
+        credentials: tuple[str, str] | None = None,
     ):
+        """credentials: (user, password) for RTSP basic authentication; None: anyone who can
+        reach `address` may watch (keep it loopback then)."""
         if rate_hz <= 0:
             raise ValueError("rate_hz must be > 0")
         self.port = int(port)
@@ -63,6 +67,7 @@ class AnnotatedRtspOutput:
         self.rate_hz = float(rate_hz)
         self.bitrate_kbps = int(bitrate_kbps)
         self.address = address
+        self._credentials = credentials
         self._lock = threading.Lock()
         self._latest: np.ndarray | None = None
         self._size_hint: tuple[int, int] | None = None
@@ -115,7 +120,8 @@ class AnnotatedRtspOutput:
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.address in ("0.0.0.0", "") else self.address
-        return f"rtsp://{host}:{self.port}{self.path}"
+        user = f"{self._credentials[0]}@" if self._credentials else ""  # never the password
+        return f"rtsp://{user}{host}:{self.port}{self.path}"
 
     def stats(self) -> dict:
         with self._lock:
@@ -145,6 +151,8 @@ class AnnotatedRtspOutput:
         factory.set_launch(launch_description(self.rate_hz, self.bitrate_kbps))
         factory.set_shared(True)  # one encode per frame, whatever the number of viewers
         factory.connect("media-configure", self._on_media_configure)
+        if self._credentials is not None:
+            self._require_password(server, factory, GstRtspServer, Gst)
         self._mounts, self._factory, self._mounted = server.get_mount_points(), factory, False
         if self._size_hint is not None or self._latest is not None:
             self._mount_once()
@@ -161,6 +169,27 @@ class AnnotatedRtspOutput:
         self._thread.start()
         self._ready.wait(5.0)
         return self
+
+    @staticmethod
+    def _basic_auth_role(user: str, password: str, GstRtspServer) -> tuple[object, object]:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, _VIEWER_ROLE)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        return auth, token
+
+    def _require_password(self, server, factory, GstRtspServer, Gst) -> None:
+        """Basic authentication: a client without the user's password gets 401 Unauthorized; the
+        factory lets only the viewer role (what the password grants) see and build the media."""
+        assert self._credentials is not None
+        user, password = self._credentials
+        auth, _token = self._basic_auth_role(user, password, GstRtspServer)
+        server.set_auth(auth)
+        factory.add_role_from_structure(
+            Gst.Structure.from_string(
+                f"{_VIEWER_ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+            )[0]
+        )
 
     def _run(self) -> None:
         self._context.push_thread_default()

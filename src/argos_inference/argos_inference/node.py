@@ -15,6 +15,7 @@ from vision_msgs.msg import Detection2DArray
 
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
+from argos_common.metrics import HistogramSample, LatencyHistogram, Sample
 from argos_common.params import ConfigError
 from argos_common.ros.conversions import detections_to_msg, msg_to_image, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
@@ -48,6 +49,7 @@ class InferenceNode(Node):
             self.detector = create_detector(self.params)
         self._lock = threading.Lock()
         self._infer_ms = SampleWindow(_TIMING_WINDOW)
+        self._latency = LatencyHistogram()
         self._frames_received = 0
         self._frames_processed = 0
         self._detections_total = 0
@@ -118,6 +120,8 @@ class InferenceNode(Node):
             self._frames_processed += len(waiting)
             self._detections_total += sum(len(d) for d in results)
             self._infer_ms.append(elapsed_ms / len(waiting))
+        for _ in waiting:  # one observation per frame, as for a detector of its own
+            self._latency.observe(elapsed_ms / len(waiting) / 1e3)
 
     def _on_image(self, msg: Image) -> None:
         with self._lock:
@@ -142,6 +146,7 @@ class InferenceNode(Node):
             self._frames_processed += 1
             self._detections_total += len(detections)
             self._infer_ms.append(elapsed_ms)
+        self._latency.observe(elapsed_ms / 1e3)
 
     def _count_error(self, message: str, frames: int = 1) -> None:
         """`frames`: how many frames the failure cost (a failed shared batch: one per camera)."""
@@ -172,6 +177,15 @@ class InferenceNode(Node):
         snapshot["engine_calls"] = calls
         snapshot["batch_mean"] = round(getattr(self.detector, "images", 0) / calls, 3) if calls else 0.0
         return snapshot
+
+    def metrics(self) -> list:
+        """Prometheus samples (argos_common.metrics). A shared detector reports under its own node."""
+        stats = self.stats()
+        return [
+            Sample("argos_frames", stats["frames_processed"], {"stage": "processed"}),
+            Sample("argos_dropped", stats["errors"], {"reason": "inference_error"}),
+            HistogramSample("argos_stage_latency_seconds", self._latency, {"stage": "inference"}),
+        ]
 
     def destroy_node(self):
         if hasattr(self, "detector"):  # absent when construction failed on configuration

@@ -12,6 +12,7 @@ from sensor_msgs.msg import CameraInfo
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import TotalsKey
+from argos_common.metrics import HistogramSample, LatencyHistogram, Sample
 from argos_common.params import ConfigError
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
@@ -33,6 +34,7 @@ class TrackerNode(Node):
         values = self._pipeline.params
         self._lock = threading.Lock()
         self._update_s_total = 0.0
+        self._latency = LatencyHistogram()
 
         self._tracks_pub = self.create_publisher(Detection2DArray, "tracks", RESULTS)
         self._counts_pub = self.create_publisher(CountEvent, "counts", COUNTS)
@@ -77,8 +79,10 @@ class TrackerNode(Node):
         self._tracks_pub.publish(out)
         for record in result.counts:
             self._counts_pub.publish(count_record_to_msg(record, msg.header.frame_id))
+        elapsed = time.perf_counter() - started
         with self._lock:
-            self._update_s_total += time.perf_counter() - started
+            self._update_s_total += elapsed
+        self._latency.observe(elapsed)
 
     def totals(self) -> dict[TotalsKey, int]:
         """{(line or zone id, lane, class, direction): count} since the node started."""
@@ -104,6 +108,21 @@ class TrackerNode(Node):
                 "zone_occupancy": pipeline.occupancy(),
                 "update_ms_mean": round(1000.0 * self._update_s_total / frames, 3) if frames else 0.0,
             }
+
+    def metrics(self) -> list:
+        """Prometheus samples (argos_common.metrics): tracks, counts per line, lane, class and direction."""
+        stats = self.stats()
+        out = [
+            Sample("argos_frames", stats["frames"], {"stage": "tracked"}),
+            Sample("argos_tracks", stats["active_tracks"], {"state": "active"}),
+            Sample("argos_tracks", stats["confirmed_tracks"], {"state": "confirmed"}),
+            Sample("argos_tracks_born", stats["tracks_born"]),
+            HistogramSample("argos_stage_latency_seconds", self._latency, {"stage": "tracking"}),
+        ]
+        for (line, lane, label, direction), n in sorted(self.totals().items()):
+            labels = {"line": line, "lane": str(lane), "class": label, "direction": direction}
+            out.append(Sample("argos_counts", n, labels))
+        return out
 
 
 def main(args=None) -> None:

@@ -11,10 +11,26 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
+from ..metrics_server import MetricsSource, camera_label, serve_from_environment
 from ..params import ConfigError
 from ..shutdown import StopSignals, signals_blocked
 
 _SPIN_SLICE_S = 0.1  # how soon a stop signal is noticed
+
+
+def _serve_metrics(node: Node):
+    """The node's Prometheus endpoint when ARGOS_METRICS_PORT asks for one; a bad setting is a
+    configuration error like any other."""
+    try:
+        metrics = serve_from_environment(
+            lambda: [MetricsSource(camera_label(node.get_namespace()), node.get_name(), node)]
+        )
+    except ValueError as exc:
+        key, _, problem = str(exc).partition(": ")
+        raise ConfigError(key, problem) from None
+    if metrics is not None:
+        node.get_logger().info(f"metrics: {metrics.url}")
+    return metrics
 
 
 def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node], Future] | None = None) -> int:
@@ -26,6 +42,7 @@ def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node]
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = StopSignals().install()
     node = None
+    metrics = None
     executor = SingleThreadedExecutor()
     code = 0
     try:
@@ -33,6 +50,7 @@ def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node]
         # before `node` is bound would skip destroy_node (no orderly close), so it waits.
         with signals_blocked():
             node = make_node()
+        metrics = _serve_metrics(node)
         done = until(node) if until is not None else None
         executor.add_node(node)
         while not stop.requested and not (done is not None and done.done()):
@@ -44,6 +62,8 @@ def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node]
         pass
     finally:
         with signals_blocked():
+            if metrics is not None:
+                metrics.close()
             executor.shutdown(timeout_sec=2.0)
             if node is not None:
                 node.destroy_node()
