@@ -15,6 +15,7 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto mosquitto-clients)
 command -v influxd >/dev/null || [ -x /usr/bin/influxd ] || need_apt+=(influxdb)   # collector tests (v1 API)
+command -v faketime >/dev/null || need_apt+=(faketime)   # `argos bench faults`: the clock-step scenario
 # GStreamer capture (camera) and the PyGObject build; RTSP server for the camera tests.
 GST_APT=(libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
          gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

@@ -54,7 +54,8 @@ from ..services import MosquittoServer, RedisServer
 from . import FAULT_SCENARIOS as SCENARIOS
 from .graph import DiagnosticsListener
 
-FAKETIME_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Debian's faketime package, for this machine's architecture (multiarch folder)
+FAKETIME_LIBRARY = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), Path("libfaketime.so.1"))
 CLOCK_STEP_S = 3600
 NAMESPACE = "/faults"
 
