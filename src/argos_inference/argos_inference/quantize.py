@@ -270,6 +270,8 @@ def quantize_checked(
     `overrides`: further inference parameters (model.input_size, model.color, ...)."""
     model, output = Path(model), Path(output)
     _float_model(model)
+    if not Path(source).exists():
+        raise FileNotFoundError(f"calibration source not found: {source} (expected a folder of images or a video)")
     card_path = sidecar_path(output)
     fp32_sidecar = Path(metadata) if metadata else sidecar_path(model)
     if output.resolve() == model.resolve() or card_path.resolve() == fp32_sidecar.resolve():
