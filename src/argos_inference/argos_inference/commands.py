@@ -35,6 +35,7 @@ def _quantize(args) -> int:
             labels=args.labels or "",
             score_threshold=args.score_threshold,
             overrides=overrides,
+            engine=args.engine,
         )
     except GuardrailError as exc:
         print(format_table(exc.agreement))
@@ -89,6 +90,13 @@ def register(top) -> None:
         type=float,
         default=DEFAULT_MIN_F1,
         help=f"agreement F1 with fp32 below which the int8 model is not written (default {DEFAULT_MIN_F1})",
+    )
+    quantize.add_argument(
+        "--engine",
+        choices=("onnxruntime", "tensorrt"),
+        default="onnxruntime",
+        help="what runs int8 in the check: onnxruntime (default), or a TensorRT int8 engine built from the "
+        "QDQ file (Jetson; needs --activations int8; not verified here)",
     )
     quantize.add_argument("--force", action="store_true", help="write the int8 model even below --min-f1")
     quantize.add_argument(

@@ -263,13 +263,26 @@ def quantize_checked(
     labels: str = "",
     score_threshold: float = 0.3,
     overrides: dict[str, Any] | None = None,
+    engine: str = "onnxruntime",
 ) -> CheckedReport:
     """Calibrate on the calibration part of `source` (folder of images or video), compare int8
     with fp32 on the held-out part, write `output` and its card `<output>.json` when the
     agreement F1 reaches `min_f1` (or `force`); GuardrailError otherwise, nothing written.
-    `overrides`: further inference parameters (model.input_size, model.color, ...)."""
+    `overrides`: further inference parameters (model.input_size, model.color, ...). `engine`:
+    what runs the int8 model in the check: onnxruntime, or tensorrt (an int8 engine built from the
+    QDQ file, on Jetson; not verified here) -- fp32 runs on onnxruntime either way."""
     model, output = Path(model), Path(output)
     _float_model(model)
+    if engine == "tensorrt":
+        from .tensorrt_engine import import_tensorrt
+
+        if activations != "int8":
+            raise ValueError(
+                "TensorRT reads symmetric int8 Q/DQ scales only: use --activations int8 with --engine tensorrt"
+            )
+        import_tensorrt()  # a ConfigError before any footage is decoded
+    elif engine != "onnxruntime":
+        raise ValueError(f"--engine must be onnxruntime or tensorrt, got {engine!r}")
     if not Path(source).exists():
         raise FileNotFoundError(f"calibration source not found: {source} (expected a folder of images or a video)")
     card_path = sidecar_path(output)
@@ -303,6 +316,9 @@ def quantize_checked(
             "model.layout": described["layout"],
             "model.class_map": described["class_map"],
         }
+        if engine == "tensorrt":
+            # the staged file has the output's name and bytes, so the node finds this engine cached
+            int8_values.update({"engine": "tensorrt", "model.precision": "int8"})
         candidate, _ = _detect(int8_values, held)
         agreement = compare(reference, candidate, IOU_THRESHOLD)
         f1 = agreement.overall.f1
@@ -324,6 +340,7 @@ def quantize_checked(
         "weights": "int8, symmetric, per output channel",
         "activations": "int8 symmetric" if activations == "int8" else "uint8 asymmetric",
         "method": method,
+        "checked_on": "onnxruntime CPU" if engine == "onnxruntime" else "TensorRT int8 engine",
         "calibration": {"source": str(source), "frames": len(calibration), "held_out_frames": len(held)},
         "agreement": {
             **agreement.as_dict(),

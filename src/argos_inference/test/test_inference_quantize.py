@@ -113,6 +113,24 @@ def test_quantize_command_errors(tmp_path, calibration, capsys):
     # not a detector: no class names to compare per class, so no check and no file
     assert argos(["quantize", "--model", str(fp32), "--calibration", str(calibration), "--out", out]) == 2
     assert "names no classes" in capsys.readouterr().err and not (tmp_path / "x.onnx").exists()
+    tensorrt = [
+        "quantize",
+        "--model",
+        str(fp32),
+        "--calibration",
+        str(calibration),
+        "--out",
+        out,
+        "--engine",
+        "tensorrt",
+    ]
+    assert argos([*tensorrt, "--activations", "uint8"]) == 2
+    assert "--activations int8" in capsys.readouterr().err
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:  # here: the check on a TensorRT engine stops before any work, naming why
+        assert argos(tensorrt) == 2
+        assert "tensorrt needs the tensorrt and cuda-python modules" in capsys.readouterr().err
 
 
 def test_float_tail_keeps_the_decoding_after_the_last_conv_in_float():
