@@ -206,6 +206,13 @@ class TensorRTEngine(Engine):
         if self._context is None:
             raise RuntimeError(f"TensorRT create_execution_context failed for {self.engine_file}")
         self._stream = _check(cudart.cudaStreamCreate(), "cudaStreamCreate")
+        try:
+            self._allocate(trt, cudart)
+        except BaseException:
+            self.close()  # the buffers allocated before the failure (the builder closes only loaded engines)
+            raise
+
+    def _allocate(self, trt, cudart) -> None:
         self._names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
         self._input_name = next(n for n in self._names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
         _ok(self._context.set_input_shape(self._input_name, self.shape), f"set_input_shape({self.shape})")
