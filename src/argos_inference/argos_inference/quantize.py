@@ -32,7 +32,7 @@ from argos_common.detections import Detections
 from argos_common.params import ConfigError
 
 from .agreement import Agreement, compare
-from .calibration import CalibrationBatches, calibration_frames, calibration_images, split_held_out
+from .calibration import CalibrationBatches, calibration_frames, calibration_images, held_out_mask, split_held_out
 from .model_metadata import file_sha256, read_metadata, sidecar_path
 from .onnx_model import input_shape, is_qdq, load_graph
 from .preprocess import InputSpec, Preprocessor
@@ -283,6 +283,7 @@ def quantize_checked(
         import_tensorrt()  # a ConfigError before any footage is decoded
     elif engine != "onnxruntime":
         raise ValueError(f"--engine must be onnxruntime or tensorrt, got {engine!r}")
+    held_out_mask(0, held_out)  # a bad fraction is reported before a video is decoded
     if not Path(source).exists():
         raise FileNotFoundError(f"calibration source not found: {source} (expected a folder of images or a video)")
     card_path = sidecar_path(output)
