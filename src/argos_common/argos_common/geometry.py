@@ -39,3 +39,20 @@ def centred_iou_matrix(a, b) -> np.ndarray:
     wb, hb = _sizes(b)
     inter = np.minimum(wa[:, None], wb[None, :]) * np.minimum(ha[:, None], hb[None, :])
     return _ratio(inter, (wa * ha)[:, None] + (wb * hb)[None, :] - inter)
+
+
+def match_boxes(a, b, iou_threshold: float) -> list[tuple[int, int]]:
+    """One-to-one pairs (i, j) of a box of a with a box of b at IoU >= iou_threshold, the most
+    overlapping pairs first (greedy): each box is in at most one pair."""
+    iou = iou_matrix(a, b)
+    rows, cols = np.nonzero(iou >= iou_threshold)
+    order = np.argsort(-iou[rows, cols], kind="stable")
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    pairs = []
+    for i, j in zip(rows[order].tolist(), cols[order].tolist()):
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            pairs.append((i, j))
+    return pairs

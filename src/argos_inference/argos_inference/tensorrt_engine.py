@@ -4,11 +4,15 @@ CUDA; the input shape, QDQ detection, engine cache key and calibration batches i
 modules tested here (onnx_model, engine_cache, calibration, preprocess).
 
 Written against the TensorRT 10 Python API (named I/O tensors, execute_async_v3) and
-cuda-python's runtime bindings for device memory and the CUDA stream.
+cuda-python's runtime bindings for device memory, page-locked (pinned) host buffers and the CUDA
+stream. Every CUDA call's status and every TensorRT call that reports success as a boolean
+(set_input_shape, set_tensor_address, execute_async_v3) is checked and turned into an error
+naming the call; a cached engine is used only when its key record matches (engine_cache.py).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +26,7 @@ from .calibration import CalibrationBatches, calibration_images
 from .decoders import OutputInfo
 from .dnn_builder import resolve_batch, resolve_input_spec
 from .engine import Engine
-from .engine_cache import engine_key, engine_path
+from .engine_cache import cached_engine_problem, engine_key, engine_path, write_engine
 from .model_metadata import read_metadata
 from .onnx_model import input_shape as onnx_input_shape
 from .onnx_model import is_qdq, load_graph
@@ -49,12 +53,43 @@ def import_tensorrt():
     return trt, cudart
 
 
-def _check(result):
-    """cuda-python calls return (error, *values)."""
+def _check(result, call: str):
+    """cuda-python calls return (error, *values): the values, or a RuntimeError naming `call`."""
     error, *values = result if isinstance(result, tuple) else (result,)
     if int(error) != 0:
-        raise RuntimeError(f"CUDA error {error}")
+        raise RuntimeError(f"{call} failed: {error} (CUDA error {int(error)})")
+    if not values:
+        return None
     return values[0] if len(values) == 1 else values
+
+
+def _ok(succeeded: bool, call: str) -> None:
+    """TensorRT calls that report success as a boolean (details go to the TensorRT logger)."""
+    if not succeeded:
+        raise RuntimeError(f"TensorRT {call} failed (see the TensorRT log lines above)")
+
+
+def _gpu(cudart) -> tuple[str, str]:
+    """(name, compute capability "major.minor") of the current CUDA device."""
+    device = _check(cudart.cudaGetDevice(), "cudaGetDevice")
+    props = _check(cudart.cudaGetDeviceProperties(device), "cudaGetDeviceProperties")
+    name = props.name.decode(errors="replace").rstrip("\0") if isinstance(props.name, bytes) else str(props.name)
+    return name, f"{props.major}.{props.minor}"
+
+
+def host_view(pointer: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A numpy array over `prod(shape)` items of `dtype` of host memory at address `pointer`."""
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.ctypeslib.as_array((ctypes.c_uint8 * max(nbytes, 1)).from_address(pointer))
+    return raw[:nbytes].view(dtype).reshape(shape)
+
+
+def _pinned(cudart, shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, np.ndarray]:
+    """A page-locked host buffer and a numpy view of it: asynchronous copies from pageable memory
+    are staged and synchronous in CUDA, pinned ones overlap with the stream."""
+    nbytes = max(int(np.prod(shape)) * dtype.itemsize, 1)
+    pointer = int(_check(cudart.cudaMallocHost(nbytes), "cudaMallocHost"))
+    return pointer, host_view(pointer, shape, dtype)
 
 
 def engine_input(params: Mapping[str, Any], graph) -> tuple[tuple[int, int, int, int], InputSpec]:
@@ -88,11 +123,12 @@ def _calibrator(trt, cudart, batches: CalibrationBatches, cache_path: Path):
                 return None
             batch = np.ascontiguousarray(batch, dtype=np.float32)
             if self._device is None:
-                self._device = _check(cudart.cudaMalloc(batch.nbytes))
+                self._device = _check(cudart.cudaMalloc(batch.nbytes), "cudaMalloc (calibration batch)")
             _check(
                 cudart.cudaMemcpy(
                     self._device, batch.ctypes.data, batch.nbytes, cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
-                )
+                ),
+                "cudaMemcpy (calibration batch to the device)",
             )
             return [int(self._device)]
 
@@ -132,39 +168,68 @@ class TensorRTEngine(Engine):
         self._context: Any = None
         self._stream: Any = None
         self._device: dict[str, int] = {}
+        self._pinned: list[int] = []  # page-locked host buffers, freed in close()
+        self._host_input: np.ndarray | None = None
         self._host_outputs: dict[str, np.ndarray] = {}
 
     def load(self) -> None:
         trt, cudart = import_tensorrt()
         self._trt, self._cudart = trt, cudart
         logger = trt.Logger(trt.Logger.WARNING)
-        gpu = _check(cudart.cudaGetDeviceProperties(0)).name
-        gpu = gpu.decode(errors="replace").rstrip("\0") if isinstance(gpu, bytes) else str(gpu)
+        gpu, capability = _gpu(cudart)
         key = engine_key(
-            self.model_path, trt.__version__, gpu, self.precision, self.shape, self.calibration_cache or None
+            self.model_path,
+            trt.__version__,
+            gpu,
+            capability,
+            self.precision,
+            self.shape,
+            self.calibration_cache or None,
         )
         self.engine_file = engine_path(self.cache_dir, self.model_path, key)
-        if not self.engine_file.is_file():
-            self._build(trt, cudart, logger)
+        problem = cached_engine_problem(self.engine_file, key)
+        if problem is not None:
+            if self.engine_file.exists():
+                log.warning("cached TensorRT engine %s not used: %s; rebuilding it", self.engine_file, problem)
+            self._build(trt, cudart, logger, key)
         runtime = trt.Runtime(logger)
         self._engine = runtime.deserialize_cuda_engine(self.engine_file.read_bytes())
+        if self._engine is None and problem is None:
+            # the key matched, yet this TensorRT refuses the file (something the key does not see,
+            # such as a plugin library): one rebuild, then give up
+            log.warning("TensorRT cannot deserialise cached engine %s; rebuilding it", self.engine_file)
+            self._build(trt, cudart, logger, key)
+            self._engine = runtime.deserialize_cuda_engine(self.engine_file.read_bytes())
         if self._engine is None:
             raise ConfigError("model.engine_cache_dir", f"cannot deserialise {self.engine_file}; delete it to rebuild")
         self._context = self._engine.create_execution_context()
-        self._stream = _check(cudart.cudaStreamCreate())
+        if self._context is None:
+            raise RuntimeError(f"TensorRT create_execution_context failed for {self.engine_file}")
+        self._stream = _check(cudart.cudaStreamCreate(), "cudaStreamCreate")
+        try:
+            self._allocate(trt, cudart)
+        except BaseException:
+            self.close()  # the buffers allocated before the failure (the builder closes only loaded engines)
+            raise
+
+    def _allocate(self, trt, cudart) -> None:
         self._names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
         self._input_name = next(n for n in self._names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
-        self._context.set_input_shape(self._input_name, self.shape)
+        _ok(self._context.set_input_shape(self._input_name, self.shape), f"set_input_shape({self.shape})")
         for name in self._names:
             shape = tuple(self._context.get_tensor_shape(name))
             dtype = np.dtype(trt.nptype(self._engine.get_tensor_dtype(name)))
             size = int(np.prod(shape)) * dtype.itemsize
-            self._device[name] = _check(cudart.cudaMalloc(size))
-            self._context.set_tensor_address(name, int(self._device[name]))
-            if name != self._input_name:
-                self._host_outputs[name] = np.empty(shape, dtype=dtype)
+            self._device[name] = _check(cudart.cudaMalloc(size), f"cudaMalloc ({name})")
+            _ok(self._context.set_tensor_address(name, int(self._device[name])), f"set_tensor_address({name})")
+            pointer, host = _pinned(cudart, shape, dtype)
+            self._pinned.append(pointer)
+            if name == self._input_name:
+                self._host_input = host
+            else:
+                self._host_outputs[name] = host
 
-    def _build(self, trt, cudart, logger) -> None:
+    def _build(self, trt, cudart, logger, key) -> None:
         graph = load_graph(self.model_path)
         builder = trt.Builder(logger)
         network = builder.create_network(0)
@@ -188,8 +253,7 @@ class TensorRTEngine(Engine):
         if serialized is None:
             raise ConfigError("model.precision", f"TensorRT could not build a {self.precision} engine")
         assert self.engine_file is not None  # set by load() before it builds
-        self.engine_file.parent.mkdir(parents=True, exist_ok=True)
-        self.engine_file.write_bytes(bytes(serialized))
+        write_engine(self.engine_file, key, bytes(serialized))
 
     def _make_calibrator(self, trt, cudart):
         if not self.calibration_cache and not self.calibration_dir:
@@ -219,17 +283,22 @@ class TensorRTEngine(Engine):
 
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         cudart = self._cudart
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        host_input = self._host_input
+        assert host_input is not None  # set by load()
+        if tuple(batch.shape) != host_input.shape:
+            raise ValueError(f"TensorRT engine {self.engine_file} takes {host_input.shape}, got {tuple(batch.shape)}")
+        np.copyto(host_input, batch, casting="same_kind")
         _check(
             cudart.cudaMemcpyAsync(
                 self._device[self._input_name],
-                batch.ctypes.data,
-                batch.nbytes,
+                host_input.ctypes.data,
+                host_input.nbytes,
                 cudart.cudaMemcpyKind.cudaMemcpyHostToDevice,
                 self._stream,
-            )
+            ),
+            "cudaMemcpyAsync (input to the device)",
         )
-        self._context.execute_async_v3(int(self._stream))
+        _ok(self._context.execute_async_v3(int(self._stream)), "execute_async_v3 (enqueue)")
         for name, host in self._host_outputs.items():
             _check(
                 cudart.cudaMemcpyAsync(
@@ -238,9 +307,11 @@ class TensorRTEngine(Engine):
                     host.nbytes,
                     cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost,
                     self._stream,
-                )
+                ),
+                f"cudaMemcpyAsync ({name} to the host)",
             )
-        _check(cudart.cudaStreamSynchronize(self._stream))
+        _check(cudart.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
+        # copies: the pinned buffers are overwritten by the next call
         return [host.copy() for host in self._host_outputs.values()]
 
     def describe(self) -> dict:
@@ -253,11 +324,22 @@ class TensorRTEngine(Engine):
         }
 
     def close(self) -> None:
+        # errors on release are not worth raising over (the process may be exiting); log them
         if self._stream is not None:
-            for pointer in self._device.values():
-                self._cudart.cudaFree(pointer)
-            self._cudart.cudaStreamDestroy(self._stream)
+            cudart = self._cudart
+            for call, target in [
+                *(("cudaFree", pointer) for pointer in self._device.values()),
+                *(("cudaFreeHost", pointer) for pointer in self._pinned),
+                ("cudaStreamDestroy", self._stream),
+            ]:
+                try:
+                    _check(getattr(cudart, call)(target), call)
+                except RuntimeError as exc:
+                    log.warning("%s", exc)
         self._device.clear()
+        self._pinned.clear()
+        self._host_outputs.clear()
+        self._host_input = None
         self._engine = self._context = self._stream = None
 
 

@@ -5,7 +5,8 @@ YOLO-shaped network with random weights (bench_model.py: a speed measurement onl
 run as fp32 and as the two int8 QDQ variants of `argos quantize`, calibrated on synthetic
 intersection frames. Latency is one camera frame (1280x720) through `Detector.detect`
 (letterbox, inference, decoding, NMS); `infer` is the engine call alone. Agreement compares the
-int8 detections with fp32's (same label, IoU >= 0.5): a drift check, not an accuracy metric.
+int8 detections with fp32's (same label, IoU >= 0.5, one-to-one; argos_inference.agreement, as
+`argos quantize` checks it): a drift check, not an accuracy metric.
 """
 
 from __future__ import annotations
@@ -69,18 +70,9 @@ def synthetic_frames(count: int, seed: int) -> list[np.ndarray]:
 
 
 def _match_f1(reference, candidate) -> float | None:
-    from argos_common.geometry import iou_matrix
+    from argos_inference.agreement import compare
 
-    matched = total_ref = total_new = 0
-    for ref, new in zip(reference, candidate):
-        total_ref, total_new = total_ref + len(ref), total_new + len(new)
-        if len(ref) and len(new):
-            ious = iou_matrix(ref.boxes, new.boxes)
-            same = np.array(ref.labels)[:, None] == np.array(new.labels)[None, :]
-            matched += int(((ious >= 0.5) & same).any(axis=1).sum())
-    if total_ref + total_new == 0:
-        return None
-    return 2.0 * matched / (total_ref + total_new)
+    return compare(reference, candidate).overall.f1
 
 
 def measure(model: Path, frames: list[np.ndarray], seconds: float, threads: int) -> dict:
