@@ -106,6 +106,11 @@ def test_draw_name_flip_and_save_a_line_in_chromium(lines_server, browser, tmp_p
     assert len(browser.find_elements(By.CSS_SELECTOR, "#lines li.line")) == 4  # the config's, shown
     assert browser.execute_script("return document.getElementById('frame').getBBox().width") == SIZE[0]
 
+    frame = browser.find_element(By.ID, "frame")
+    assert frame.get_attribute("href").endswith("n=1")
+    browser.find_element(By.ID, "new-frame").click()  # the source's next frame, nothing else changes
+    WebDriverWait(browser, 20).until(lambda d: frame.get_attribute("href").endswith("n=2"))
+
     view = browser.find_element(By.ID, "view")
     a = click_frame(browser, view, CLICK_A)
     b = click_frame(browser, view, CLICK_B)

@@ -181,3 +181,25 @@ def test_a_source_that_cannot_open_is_a_config_error():
     with pytest.raises(ConfigError) as caught:
         LinesEditor("ftp://camera/stream", CONFIG, None)
     assert caught.value.key == "source"
+
+
+def test_a_video_file_of_another_aspect_ratio(tmp_path):
+    """A 4:3 file against the shipped 16:9 lines: the frame is the file's own, and the config's
+    lines come with the loader's reason and stretched, for the person to redraw."""
+    video = tmp_path / "view.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+    for i in range(5):
+        writer.write(np.full((240, 320, 3), 40 * i, np.uint8))
+    writer.release()
+    editor = LinesEditor(str(video), CONFIG, None)
+    try:
+        assert editor.size == (320, 240)
+        assert "drawn on 1280x720 but the source is 320x240" in editor.warning
+        assert editor.state()["lines"][0]["points"][0] == [105.0, round(290.0 * 240 / 720, 1)]
+        assert editor.next_frame() and editor.frame_number == 2
+        tracker = check_block(
+            render_block(block_values({"lines": [GATE]}, editor.size), str(video)), CONFIG, editor.size
+        )
+        assert tracker["geometry.image_size"] == [320, 240]
+    finally:
+        editor.close()
