@@ -20,7 +20,9 @@ command -v faketime >/dev/null || need_apt+=(faketime)   # `argos bench faults`:
 GST_APT=(libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
          gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
          gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools ffmpeg)
-for pkg in "${GST_APT[@]}"; do
+# A real headless browser for the `argos lines` page test (driven by selenium from requirements.txt).
+BROWSER_APT=(chromium chromium-driver)
+for pkg in "${GST_APT[@]}" "${BROWSER_APT[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

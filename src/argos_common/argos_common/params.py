@@ -8,11 +8,15 @@ value is reported with the offending key instead of being silently ignored by RO
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 PARAM_TYPES = ("bool", "int", "float", "str", "bool[]", "int[]", "float[]", "str[]")
+# An item name becomes a segment of ROS parameter names (lines.<name>.points), a plain YAML key
+# and a line_id in payloads and InfluxDB tags: letters, digits and underscores only.
+ITEM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 class ConfigError(ValueError):
@@ -71,7 +75,17 @@ class ParamGroup:
 
     def expand(self, item_names: Iterable[str]) -> list[ParamSpec]:
         specs = [self.names]
+        seen: set[str] = set()
         for item in item_names:
+            if not ITEM_NAME.fullmatch(item):
+                raise ConfigError(
+                    self.names.name,
+                    f"{item!r} is not a usable {self.description or self.prefix} name (a letter, then letters, "
+                    "digits or _)",
+                )
+            if item in seen:
+                raise ConfigError(self.names.name, f"{item!r} is named twice")
+            seen.add(item)
             for f in self.fields:
                 specs.append(
                     ParamSpec(

@@ -36,6 +36,15 @@ def test_groups_expand_from_their_names():
         resolve(SPECS, {**values, "lines.b.points": [1.0]})
 
 
+@pytest.mark.parametrize(
+    "names, problem", [(["a b"], "'a b' is not a usable"), (["1st"], "'1st'"), (["a", "a"], "'a' is named twice")]
+)
+def test_group_item_names_are_parameter_name_segments_and_unique(names, problem):
+    with pytest.raises(ConfigError, match=f"lines.names: {problem}"):
+        resolve(SPECS, {"lines.names": names})
+    assert resolve(SPECS, {"lines.names": ["stop_line_2"]})["lines.stop_line_2.points"] == []
+
+
 def test_latest_slot_keeps_only_the_newest_and_counts_drops():
     slot = LatestSlot()
     woken = []
