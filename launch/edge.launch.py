@@ -3,7 +3,8 @@
     ros2 launch argos_bringup edge.launch.py [config:=/path/edge.yaml] [namespaces:=cam0,cam1] \\
         [composition:=true|false] [shared_inference:=false|true] [respawn:=false|true] \\
         [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info] \\
-        [use_sim_time:=false] [metrics_port:=9100] [metrics_host:=127.0.0.1]
+        [use_sim_time:=false] [metrics_port:=9100] [metrics_host:=127.0.0.1] \\
+        [foxglove_port:=8765] [foxglove_host:=127.0.0.1]
 
 Every process reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
 camera, `/<camera>/<node>` sections to one.
@@ -24,6 +25,11 @@ next on N+1 and so on (composed: one port per container; separate: one per node,
 of NODES, camera by camera). Loopback unless metrics_host says otherwise, and then only as
 mutual TLS (ARGOS_METRICS_TLS_CERT, ARGOS_METRICS_TLS_KEY, ARGOS_METRICS_CLIENT_CA in the
 environment of launch).
+
+foxglove_port:=N serves the live view to Foxglove over WebSocket (README, "Watching a unit in
+Foxglove"): composed, from each container on N, N+1, ...; separate, from each camera's annotator
+process (it holds every stream Foxglove shows). Loopback unless foxglove_host says otherwise, and
+then only as wss:// (ARGOS_FOXGLOVE_TLS_CERT, ARGOS_FOXGLOVE_TLS_KEY in the environment of launch).
 """
 
 import os
@@ -56,6 +62,10 @@ METRICS_TLS = (
     ("--metrics-tls-cert", "ARGOS_METRICS_TLS_CERT"),
     ("--metrics-tls-key", "ARGOS_METRICS_TLS_KEY"),
     ("--metrics-client-ca", "ARGOS_METRICS_CLIENT_CA"),
+)
+FOXGLOVE_TLS = (
+    ("--foxglove-tls-cert", "ARGOS_FOXGLOVE_TLS_CERT"),
+    ("--foxglove-tls-key", "ARGOS_FOXGLOVE_TLS_KEY"),
 )
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
 
@@ -119,6 +129,11 @@ def _processes(context):
         raise ValueError(f"launch argument metrics_port:={metrics_text!r}: expected a port number")
     # one port per process, counted in the order the processes are made
     metrics_ports = iter(range(int(metrics_text), 65536)) if metrics_text else None
+    foxglove_text = LaunchConfiguration("foxglove_port").perform(context).strip()
+    foxglove_host = LaunchConfiguration("foxglove_host").perform(context).strip()
+    if foxglove_text and not foxglove_text.isdigit():
+        raise ValueError(f"launch argument foxglove_port:={foxglove_text!r}: expected a port number")
+    foxglove_ports = iter(range(int(foxglove_text), 65536)) if foxglove_text else None
 
     if composition:
         package, executable = CONTAINER
@@ -130,6 +145,14 @@ def _processes(context):
                 own += [
                     a
                     for flag, variable in METRICS_TLS
+                    if os.environ.get(variable)
+                    for a in (flag, os.environ[variable])
+                ]
+            if foxglove_ports is not None:
+                own += ["--foxglove", str(next(foxglove_ports)), "--foxglove-host", foxglove_host]
+                own += [
+                    a
+                    for flag, variable in FOXGLOVE_TLS
                     if os.environ.get(variable)
                     for a in (flag, os.environ[variable])
                 ]
@@ -153,6 +176,9 @@ def _processes(context):
             env = dict(transport)
             if metrics_ports is not None:
                 env.update({"ARGOS_METRICS_PORT": str(next(metrics_ports)), "ARGOS_METRICS_HOST": metrics_host})
+            if foxglove_ports is not None and name == "annotator":
+                # the TLS variables, if any, reach the process from launch's own environment
+                env.update({"ARGOS_FOXGLOVE_PORT": str(next(foxglove_ports)), "ARGOS_FOXGLOVE_HOST": foxglove_host})
             node = Node(
                 package=package,
                 executable=executable,
@@ -212,6 +238,16 @@ def generate_launch_description():
                 "metrics_host",
                 default_value="127.0.0.1",
                 description="address the metrics endpoints bind (not loopback: mutual TLS only)",
+            ),
+            DeclareLaunchArgument(
+                "foxglove_port",
+                default_value="",
+                description="Foxglove live view (WebSocket): first process on this port, the next on +1 (empty: off)",
+            ),
+            DeclareLaunchArgument(
+                "foxglove_host",
+                default_value="127.0.0.1",
+                description="address the Foxglove servers bind (not loopback: wss:// only)",
             ),
             OpaqueFunction(function=_processes),
         ]

@@ -17,6 +17,7 @@ setup(
         ("share/" + package_name + "/config/systemd", glob("config/systemd/*.service")),
         ("share/" + package_name + "/config/class_maps", glob("config/class_maps/*.yaml")),
         ("share/" + package_name + "/config/grafana", glob("config/grafana/*")),
+        ("share/" + package_name + "/config/foxglove", glob("config/foxglove/*")),
         ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.json")),
         # node executables where launch_ros and `ros2 run` look for them (the argos command goes to bin/)
         ("lib/" + package_name, ["scripts/edge_container"]),

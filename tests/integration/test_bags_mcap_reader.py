@@ -13,6 +13,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from mcap.reader import make_reader
@@ -113,6 +114,15 @@ def test_argos_run_recording_with_images_reads_back_message_by_message(tmp_path)
     image = next(m for t, _s, _time, m in mcap_messages(mcap_file) if t == "/cam0/camera/image_raw")
     assert (image["width"], image["height"], image["encoding"]) == (640, 360, "bgr8")
     assert len(image["data"]) == image["step"] * image["height"] == 640 * 3 * 360
+    # the image panels of the shipped Foxglove layout find their topics in the bag, as JPEG
+    layout = json.loads((Path(__file__).resolve().parents[2] / "config/foxglove/argos-edge.json").read_text())
+    image_topics = {p["imageMode"]["imageTopic"] for p in layout["configById"].values() if "imageMode" in p}
+    recorded = {t: (s, m) for t, s, _time, m in mcap_messages(mcap_file) if t in image_topics}
+    assert recorded.keys() == image_topics
+    for schema, message in recorded.values():
+        assert schema == "sensor_msgs/msg/CompressedImage" and message["format"] == "jpeg"
+        jpeg = cv2.imdecode(np.frombuffer(bytes(message["data"]), np.uint8), cv2.IMREAD_COLOR)
+        assert jpeg.shape == (360, 640, 3)
 
 
 def test_bag_record_beside_a_graph_split_into_parts_reads_back(tmp_path):

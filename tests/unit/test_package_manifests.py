@@ -33,6 +33,7 @@ ROSDEP_KEYS = {
     "supervision": "python3-supervision-pip",
     "pytest": "python3-pytest",
     "prometheus_client": "python3-prometheus-client",
+    "foxglove": "python3-foxglove-sdk-pip",
 }
 # no rosdep key: the package.xml names them anyway (rosdep install ... --skip-keys, see README),
 # and requirements.txt pins them for pip
@@ -143,6 +144,7 @@ ROS_FREE = {
         "calibration",
         "capture",
         "file_source",
+        "foxglove_out",
         "gst_runtime",
         "gst_source",
         "image_folder",

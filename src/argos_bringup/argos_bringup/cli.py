@@ -132,12 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
         "multi: one rclpy MultiThreadedExecutor for all nodes",
     )
     run.add_argument("--record", metavar="DIR", help="record the graph's topics to a new rosbag2 bag (MCAP)")
-    run.add_argument("--record-images", action="store_true", help="with --record: also camera/image_raw")
+    run.add_argument(
+        "--record-images",
+        action="store_true",
+        help="with --record: also camera/image_raw and the JPEG views (camera, annotated)",
+    )
     run.add_argument("--progress-interval", type=float, default=2.0, help="seconds between progress lines")
     run.add_argument("--quiet", action="store_true", help="no progress and no summary table")
-    from . import metrics_options
+    from . import foxglove_options, metrics_options
 
     metrics_options.add_arguments(run)
+    foxglove_options.add_arguments(run)
     run.set_defaults(func=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a parameter file and exit")

@@ -25,7 +25,7 @@ import sys
 from argos_common.params import ConfigError
 from argos_common.shutdown import StopSignals, signals_blocked
 
-from . import metrics_options
+from . import foxglove_options, metrics_options
 from .config import load_config
 
 _NAMESPACE_REMAPS = ("__ns:=",)
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="per-node: one single-threaded executor thread per node (default)",
     )
     metrics_options.add_arguments(parser)
+    foxglove_options.add_arguments(parser)
     return parser
 
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopSignals().install()
     own, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(own)
-    if problem := metrics_options.check(args):
+    if problem := metrics_options.check(args) or foxglove_options.check(args):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     files, launch_namespace, rclpy_args = launch_settings(ros_args)
@@ -124,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if metrics is not None:
             print(f"metrics: {metrics.url}", flush=True)
+        try:
+            foxglove = foxglove_options.serve(cameras, args)
+        except (ValueError, OSError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if foxglove is not None:
+            print(f"foxglove: {foxglove.url}", flush=True)
         cameras.start()
         ended = cameras.wait(stop)
         cameras.stop_and_drain()

@@ -204,6 +204,7 @@ class Cameras:
     ):
         self.graphs: dict[str, ComposedGraph] = {}
         self.metrics_server: MetricsServer | None = None
+        self.foxglove_server = None  # argos_camera.foxglove_out.FoxgloveServer, when serving
         self._shared_inference = shared_inference
         try:
             for namespace, config in configs.items():
@@ -252,6 +253,16 @@ class Cameras:
         self.metrics_server = MetricsServer(self.metrics_sources, port, host, **tls)
         return self.metrics_server
 
+    def serve_foxglove(self, port: int, host: str = LOOPBACK, **tls):
+        """One Foxglove WebSocket server for the whole process (port 0: a free one), each camera's
+        channels under its namespace, fed by its annotator; closed with the cameras. Before start()."""
+        from argos_camera.foxglove_out import FoxgloveServer
+
+        self.foxglove_server = FoxgloveServer(port, host, **tls)
+        for namespace, graph in self.graphs.items():
+            graph.nodes["annotator"].attach_foxglove(self.foxglove_server.camera(namespace))
+        return self.foxglove_server
+
     def frames_captured(self) -> int:
         return sum(g.camera.capture.frames for g in self.graphs.values())
 
@@ -299,3 +310,6 @@ class Cameras:
         for graph in reversed(list(self.graphs.values())):
             graph.close()
         self.graphs.clear()
+        if self.foxglove_server is not None:  # after the annotators that feed it
+            self.foxglove_server.close()
+            self.foxglove_server = None

@@ -30,6 +30,10 @@ METRICS_TLS = (  # container options <- environment variables (what the launch f
     ("--metrics-tls-key", "ARGOS_METRICS_TLS_KEY"),
     ("--metrics-client-ca", "ARGOS_METRICS_CLIENT_CA"),
 )
+FOXGLOVE_TLS = (
+    ("--foxglove-tls-cert", "ARGOS_FOXGLOVE_TLS_CERT"),
+    ("--foxglove-tls-key", "ARGOS_FOXGLOVE_TLS_KEY"),
+)
 
 
 def executable(package: str, name: str) -> str:
@@ -87,6 +91,8 @@ class GraphProcesses:
     container_args: list[str] = field(default_factory=list)  # e.g. --namespace /cam1 --shared-inference
     metrics_port: int | None = None  # first process on it, the next on +1, ... (launch's metrics_port:=)
     metrics_host: str = "127.0.0.1"
+    foxglove_port: int | None = None  # launch's foxglove_port:= (separate: the annotator serves it)
+    foxglove_host: str = "127.0.0.1"
     processes: list[Process] = field(default_factory=list)
 
     def commands(self) -> list[tuple[str, list[str], dict[str, str]]]:
@@ -99,6 +105,9 @@ class GraphProcesses:
             if port is not None:
                 own += ["--metrics-port", str(port), "--metrics-host", self.metrics_host]
                 own += [a for flag, var in METRICS_TLS if os.environ.get(var) for a in (flag, os.environ[var])]
+            if self.foxglove_port is not None:
+                own += ["--foxglove", str(self.foxglove_port), "--foxglove-host", self.foxglove_host]
+                own += [a for flag, var in FOXGLOVE_TLS if os.environ.get(var) for a in (flag, os.environ[var])]
             return [("edge_container", [executable(*CONTAINER), *own, "--ros-args", *common], {})]
         if self.model != SEPARATE:
             raise ValueError(f"unknown process model {self.model!r} ({', '.join(MODELS)})")
@@ -107,6 +116,8 @@ class GraphProcesses:
             env = transport_env()
             if port is not None:
                 env.update({"ARGOS_METRICS_PORT": str(port + i), "ARGOS_METRICS_HOST": self.metrics_host})
+            if self.foxglove_port is not None and name == "annotator":
+                env.update({"ARGOS_FOXGLOVE_PORT": str(self.foxglove_port), "ARGOS_FOXGLOVE_HOST": self.foxglove_host})
             commands.append((name, [executable(package, exe), "--ros-args", "-r", f"__node:={name}", *common], env))
         return commands
 

@@ -18,7 +18,7 @@ from argos_common.params import ConfigError
 from argos_common.shutdown import StopSignals
 from argos_common.stats import percentiles
 
-from . import metrics_options
+from . import foxglove_options, metrics_options
 from .config import camera_namespaces, default_config_path, load_config, parse_assignment
 from .monitor import count_errors
 from .services import MosquittoServer, RedisServer, ServiceError
@@ -173,14 +173,20 @@ RECORDED_TOPICS = {  # relative to the camera namespace
 }
 
 
+# the annotator's JPEG topics (masked), under the names of the live Foxglove channels
+JPEG_TOPICS = ("camera/image_raw/compressed", "annotated/image_raw/compressed")
+
+
 def _start_recording(graph, args):
-    """Record the graph's topics in-process (images only with --record-images: ~2.7 MB/frame)."""
+    """Record the graph's topics in-process (images only with --record-images: ~2.7 MB/frame raw,
+    plus the JPEG views the Foxglove layout shows, config/foxglove/README.md)."""
     from .bags.recorder import BagRecorder
     from .bags.recorder_node import RecorderNode
 
     topics = dict(RECORDED_TOPICS)
     if args.record_images:
         topics["camera/image_raw"] = "sensor_msgs/msg/Image"
+        topics.update(dict.fromkeys(JPEG_TOPICS, "sensor_msgs/msg/CompressedImage"))
     ns = graph.namespace.rstrip("/")
     try:
         recorder = BagRecorder(args.record, {f"{ns}/{t}": ty for t, ty in topics.items()})
@@ -212,7 +218,7 @@ def run(args) -> int:
     # drain, nodes close, private servers stop, the summary is written
     stop = StopSignals().install()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    if problem := metrics_options.check(args):
+    if problem := metrics_options.check(args) or foxglove_options.check(args):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     path = args.config or [default_config_path()]
@@ -260,6 +266,13 @@ def run(args) -> int:
             return 2
         if metrics is not None:
             say(f"  metrics: {metrics.url}   watch: curl -s {metrics.url} | grep ^argos_")
+        try:
+            foxglove = foxglove_options.serve(cameras, args)
+        except (ValueError, OSError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if foxglove is not None:
+            say(f"  foxglove: {foxglove.url}   watch: Foxglove > Open connection > Foxglove WebSocket, this URL")
         graphs = cameras.graphs
         watcher = stack.enter_context(closing(MqttWatcher(urls["mqtt_url"]).start()))
         recorder_node = None

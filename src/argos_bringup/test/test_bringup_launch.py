@@ -49,13 +49,14 @@ def test_launch_file_and_process_launcher_name_the_same_processes():
         if isinstance(n, ast.Assign)
         for t in n.targets
         if isinstance(t, ast.Name)
-        and t.id in ("NODES", "CONTAINER", "TRANSPORT_PROFILE", "MALLOC_TUNABLES", "METRICS_TLS")
+        and t.id in ("NODES", "CONTAINER", "TRANSPORT_PROFILE", "MALLOC_TUNABLES", "METRICS_TLS", "FOXGLOVE_TLS")
     }
     assert assigned["NODES"] == processes.NODES
     assert assigned["CONTAINER"] == processes.CONTAINER
     assert assigned["TRANSPORT_PROFILE"] == processes.TRANSPORT_PROFILE
     assert assigned["MALLOC_TUNABLES"] == processes.MALLOC_TUNABLES
     assert assigned["METRICS_TLS"] == processes.METRICS_TLS
+    assert assigned["FOXGLOVE_TLS"] == processes.FOXGLOVE_TLS
     assert (REPO / "config" / processes.TRANSPORT_PROFILE).is_file()
     setup = (REPO / "src" / "argos_bringup" / "setup.py").read_text()
     assert '("lib/" + package_name, ["scripts/edge_container"])' in setup
@@ -71,6 +72,9 @@ def test_launch_file_and_process_launcher_name_the_same_processes():
     metrics = next(k.value.value for k in defaults["metrics_port"].keywords if k.arg == "default_value")
     host = next(k.value.value for k in defaults["metrics_host"].keywords if k.arg == "default_value")
     assert metrics == "" and host == "127.0.0.1"  # no endpoint unless asked, and then on loopback
+    foxglove = next(k.value.value for k in defaults["foxglove_port"].keywords if k.arg == "default_value")
+    host = next(k.value.value for k in defaults["foxglove_host"].keywords if k.arg == "default_value")
+    assert foxglove == "" and host == "127.0.0.1"  # no live view unless asked, and then on loopback
 
 
 def test_container_reads_launch_arguments():

@@ -1,6 +1,9 @@
 """AnnotatorNode: the annotated view of a camera — track boxes with class and track id, counting
-lines and live totals drawn on the frames — on `annotated/image_raw` (only while subscribed) and,
-when `rtsp_port` > 0, as an H.264 RTSP stream (see rtsp_out.py).
+lines and live totals drawn on the frames — on `annotated/image_raw` and, as JPEG,
+`annotated/image_raw/compressed` (each only while subscribed); the plain camera view as JPEG on
+`camera/image_raw/compressed` (while subscribed); when `rtsp_port` > 0, as an H.264 RTSP stream
+(see rtsp_out.py); and, with a Foxglove server attached (`argos run --foxglove`), to Foxglove
+(see foxglove_out.py). Privacy masks are applied to every image that leaves.
 
 Frames come from an in-process LatestSlot (composed graph: by reference, the annotator's own slot)
 or from `camera/image_raw`. Drawing happens only when someone looks (a topic subscriber, or an RTSP
@@ -19,7 +22,7 @@ from collections import deque
 
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.counts import CountTotals
@@ -31,6 +34,7 @@ from argos_common.lines import parse_lines
 from argos_common.params import ConfigError
 from argos_common.ros.conversions import (
     image_to_msg,
+    make_header,
     msg_to_count_record,
     msg_to_detections,
     msg_to_image,
@@ -46,11 +50,13 @@ from argos_interfaces.msg import CountEvent
 from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
 from .annotator_params import validate
+from .foxglove_out import IMAGE_KINDS, FoxgloveCamera, annotations_message, encode_jpeg, server_from_environment
 from .privacy import MasksBySize
 from .publish_policy import ImagePublishPolicy
 
 FRAME_HISTORY = 8  # frames kept by reference to match late-arriving tracks by stamp
 TRACKS_STALE_S = 1.0  # no tracks for this long: draw frames as they come (no tracker running)
+TOTALS_PERIOD_S = 1.0  # Foxglove totals also on a clock, so a client that joins sees them at once
 
 
 def health(stats: dict) -> tuple[int, str]:
@@ -83,6 +89,14 @@ class AnnotatorNode(Node):
         self._pub_policy = ImagePublishPolicy("auto", self.params["image_rate_hz"])
         self._rtsp_policy = ImagePublishPolicy("auto", self.params["rtsp_rate_hz"])
         self._publisher = self.create_publisher(Image, "annotated/image_raw", SENSOR)
+        self._jpeg_publishers = {
+            "annotated": self.create_publisher(CompressedImage, "annotated/image_raw/compressed", SENSOR),
+            "camera": self.create_publisher(CompressedImage, "camera/image_raw/compressed", SENSOR),
+        }
+        self._jpeg_policies = {k: ImagePublishPolicy("auto", self.params["image_rate_hz"]) for k in IMAGE_KINDS}
+        self._jpegs_published = dict.fromkeys(IMAGE_KINDS, 0)
+        self.live: FoxgloveCamera | None = None
+        self._live_policies = {k: ImagePublishPolicy("auto", self.params["foxglove_rate_hz"]) for k in IMAGE_KINDS}
         self._frame_slot = frame_slot
         if frame_slot is not None:
             self._guard = self.create_guard_condition(self._on_frame_ready)
@@ -113,6 +127,11 @@ class AnnotatorNode(Node):
                 self.get_logger().error(f"annotated RTSP output not started: {exc}")
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
+    def attach_foxglove(self, live: FoxgloveCamera) -> None:
+        """Feed this camera's Foxglove channels (before the node spins)."""
+        self.live = live
+        self._totals_timer = self.create_timer(TOTALS_PERIOD_S, self._send_totals)
+
     # -- inputs -------------------------------------------------------------------------------
     def _on_frame_ready(self) -> None:
         frame = self._frame_slot.take()
@@ -133,6 +152,7 @@ class AnnotatorNode(Node):
             self._frames.append(frame)  # by reference; annotate() draws on a copy
         if self.rtsp is not None:
             self.rtsp.set_size(frame.image.shape[1], frame.image.shape[0])
+        self._send_camera_view(frame)
         if time.monotonic() - self._last_tracks_mono > TRACKS_STALE_S:
             self._render(frame, None)
 
@@ -148,9 +168,21 @@ class AnnotatorNode(Node):
             self._render(frame, msg)
 
     def _on_count(self, msg: CountEvent) -> None:
+        record = msg_to_count_record(msg)
         with self._lock:
             self._counts_received += 1
-            self._totals.add(msg_to_count_record(msg))
+            self._totals.add(record)
+        if self.live is not None:
+            if self.live.wants("counts"):
+                self.live.send_count(record)
+            self._send_totals(record.stamp_ns)
+
+    def _send_totals(self, stamp_ns: int | None = None) -> None:
+        if self.live is None or not self.live.wants("totals"):
+            return
+        with self._lock:
+            line_ids = dict.fromkeys(line.id for lines in self._lines_for.values() for line in lines)
+            self.live.send_totals(self._totals, list(line_ids), stamp_ns or self.get_clock().now().nanoseconds)
 
     def _lines(self, shape) -> list:
         size = (int(shape[1]), int(shape[0]))
@@ -163,17 +195,53 @@ class AnnotatorNode(Node):
         return self._lines_for[size]
 
     # -- output -------------------------------------------------------------------------------
+    def _jpeg_wanted(self, kind: str, now: int) -> tuple[bool, bool]:
+        """(to the ROS topic, to Foxglove) for one image of `kind`: each only while someone
+        subscribes, each at its own rate."""
+        to_topic = self._jpeg_policies[kind].should_publish(now, self._jpeg_publishers[kind].get_subscription_count())
+        to_live = self.live is not None and self._live_policies[kind].should_publish(now, int(self.live.wants(kind)))
+        return to_topic, to_live
+
+    def _send_jpeg(self, kind: str, image, frame: Frame, to_topic: bool, to_live: bool) -> None:
+        """One encoding for both destinations; `image` is already masked."""
+        jpeg = encode_jpeg(image, self.params["jpeg_quality"])
+        if to_topic:
+            msg = CompressedImage(header=make_header(frame.stamp_ns, frame.frame_id), format="jpeg", data=jpeg)
+            self._jpeg_publishers[kind].publish(msg)
+            with self._lock:
+                self._jpegs_published[kind] += 1
+        if to_live:
+            self.live.send_image(kind, jpeg, frame.stamp_ns, frame.frame_id)
+
+    def _send_camera_view(self, frame: Frame) -> None:
+        to_topic, to_live = self._jpeg_wanted("camera", self.get_clock().now().nanoseconds)
+        if not (to_topic or to_live):
+            return
+        masks = self.masks.for_image(frame.image, self.get_logger())
+        if masks is None:
+            return  # fail closed: no image leaves unmasked
+        image = frame.image[..., :3] if frame.image.ndim == 3 else frame.image
+        self._send_jpeg("camera", masks.apply(image), frame, to_topic, to_live)
+
     def _render(self, frame: Frame, tracks_msg: bytes | None) -> None:
         if frame.stamp_ns < self._last_drawn_stamp:
             return  # never step back in time
         now = self.get_clock().now().nanoseconds
         to_rtsp = self.rtsp is not None and self._rtsp_policy.should_publish(now, self.rtsp.clients)
         to_topic = self._pub_policy.should_publish(now, self._publisher.get_subscription_count())
-        if not (to_rtsp or to_topic):
+        jpeg_to_topic, jpeg_to_live = self._jpeg_wanted("annotated", now)
+        to_annotations = self.live is not None and self.live.wants("annotations")
+        if not (to_rtsp or to_topic or jpeg_to_topic or jpeg_to_live or to_annotations):
             return
         tracks = (
             msg_to_detections(deserialize_message(tracks_msg, Detection2DArray)) if tracks_msg is not None else None
         )
+        if to_annotations:
+            lines = self._lines(frame.image.shape)
+            self.live.send_annotations(annotations_message(frame.stamp_ns, tracks, lines, self.classes), frame.stamp_ns)
+            self._last_drawn_stamp = frame.stamp_ns
+        if not (to_rtsp or to_topic or jpeg_to_topic or jpeg_to_live):
+            return
         with self._lock:
             totals = self._totals
             image = annotate(frame.image, tracks, self._lines(frame.image.shape), totals, self.classes)
@@ -189,6 +257,8 @@ class AnnotatorNode(Node):
             self._publisher.publish(image_to_msg(image, frame.stamp_ns, frame.frame_id))
             with self._lock:
                 self._images_published += 1
+        if jpeg_to_topic or jpeg_to_live:
+            self._send_jpeg("annotated", image, frame, jpeg_to_topic, jpeg_to_live)
 
     def stats(self) -> dict:
         with self._lock:
@@ -200,7 +270,11 @@ class AnnotatorNode(Node):
                 "tracks_unmatched": self._tracks_unmatched,
                 "counts_received": self._counts_received,
                 "counted_total": self._totals.total,
+                "jpeg_annotated_published": self._jpegs_published["annotated"],
+                "jpeg_camera_published": self._jpegs_published["camera"],
             }
+        if self.live is not None:
+            out.update(self.live.stats())
         rtsp = self.rtsp.stats() if self.rtsp is not None else {}
         out.update(
             rtsp_url=self.rtsp.url if self.rtsp is not None else "",
@@ -214,11 +288,31 @@ class AnnotatorNode(Node):
         rtsp, self.rtsp = getattr(self, "rtsp", None), None
         if rtsp is not None:
             rtsp.stop()
+        server, self._own_foxglove = getattr(self, "_own_foxglove", None), None
+        if server is not None:
+            server.close()
         return super().destroy_node()
 
 
+def standalone_annotator() -> AnnotatorNode:
+    """The annotator of a separate-process graph; it hosts the Foxglove server when launch asks
+    for one (ARGOS_FOXGLOVE_PORT: the annotator holds every stream Foxglove shows)."""
+    node = AnnotatorNode()
+    try:
+        server = server_from_environment()
+    except (ValueError, OSError, RuntimeError) as exc:
+        node.destroy_node()
+        key, _, problem = str(exc).partition(": ")
+        raise ConfigError(key, problem or key) from None
+    if server is not None:
+        node._own_foxglove = server
+        node.attach_foxglove(server.camera(node.get_namespace()))
+        node.get_logger().info(f"foxglove: {server.url}")
+    return node
+
+
 def main(args=None) -> None:
-    sys.exit(run_node(AnnotatorNode, args))
+    sys.exit(run_node(standalone_annotator, args))
 
 
 if __name__ == "__main__":

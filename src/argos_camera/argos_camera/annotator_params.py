@@ -16,9 +16,20 @@ PARAMS = [
         "image_rate_hz",
         "float",
         0.0,
-        "cap on annotated/image_raw publishing (only while subscribed); 0: every tracked frame",
+        "cap on each image topic of the annotator (annotated/image_raw and the JPEG topics "
+        "annotated/image_raw/compressed, camera/image_raw/compressed; each only while subscribed); "
+        "0: every tracked frame",
         min=0.0,
         max=240.0,
+    ),
+    ParamSpec("jpeg_quality", "int", 80, "JPEG quality of the compressed topics and of Foxglove", min=1, max=100),
+    ParamSpec(
+        "foxglove_rate_hz",
+        "float",
+        10.0,
+        "cap on the images sent to Foxglove, per channel and only while a client subscribes (argos run --foxglove)",
+        min=0.1,
+        max=60.0,
     ),
     ParamSpec("rtsp_port", "int", 0, "serve the annotated stream over RTSP on this TCP port; 0: off", min=0, max=65535),
     ParamSpec("rtsp_path", "str", "/annotated", "RTSP mount point: rtsp://<host>:<rtsp_port><rtsp_path>"),

@@ -20,6 +20,8 @@ ARGOS_TOPIC_PATTERNS = (
     "*/tracks",
     "*/counts",
     "*/annotated/image_raw",
+    "*/camera/image_raw/compressed",
+    "*/annotated/image_raw/compressed",
     "/diagnostics",
 )
 
