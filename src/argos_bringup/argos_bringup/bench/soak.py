@@ -193,11 +193,15 @@ def run_bench(args) -> int:
             else:
                 code = graph.stop(signal.SIGTERM).get("edge_container", -9)
     rss_slope = slope_mb_per_hour(samples, warmup)
+    # a buffer that fills up levels off, a leak does not: the slope over the last half of the run
+    late_from = warmup + (args.duration - warmup) / 2
+    late_slope = slope_mb_per_hour(samples, late_from)
     redis_slope = slope_mb_per_hour(samples, warmup, "redis_mb")
     verdict = "-" if rss_slope is None else ("yes" if rss_slope < TARGET_MB_PER_HOUR else "NO")
     print(
         f"\nRSS slope after warm-up: {'-' if rss_slope is None else f'{rss_slope:+.2f}'} MB/hour "
-        f"(target < {TARGET_MB_PER_HOUR:g}: {verdict}); Redis memory slope: "
+        f"(target < {TARGET_MB_PER_HOUR:g}: {verdict}); after {late_from:g} s: "
+        f"{'-' if late_slope is None else f'{late_slope:+.2f}'} MB/hour; Redis memory slope: "
         f"{'-' if redis_slope is None else f'{redis_slope:+.2f}'} MB/hour (the stream fills up to stream_maxlen); "
         f"exit code after SIGTERM: {code}"
     )
