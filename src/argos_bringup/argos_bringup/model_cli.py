@@ -18,16 +18,19 @@ COCO_PRESET = "package://argos_bringup/config/class_maps/coco.yaml"
 
 
 def _layout_reason(layout: str, outputs: list[dict], props: dict[str, str], configured: str) -> str:
+    from argos_inference.decoders import OutputInfo, metadata_layout
+
     if configured != "auto":
         return f"set by {configured}"
     # symbolic dimensions ("batch", "N") stay names; only counts of known sizes are computed
     shapes = [tuple(d if isinstance(d, int) else str(d) for d in o["shape"]) for o in outputs]
+    said = metadata_layout(props, [OutputInfo(o["name"], s) for o, s in zip(outputs, shapes)])
+    if said is not None and said[0] == layout:
+        return f"one output {shapes[0]}; the ONNX metadata says {said[1]}"
 
     def less(dim: Any, n: int) -> Any:
         return dim - n if isinstance(dim, int) else f"{dim}-{n}"
 
-    if layout == "end2end":
-        return f"one output {shapes[0]} of rows x1 y1 x2 y2 score class, and the ONNX metadata says end2end: True"
     if layout == "yolov4":
         return f"one output {shapes[0]} of rows x1 y1 x2 y2 score class and no end2end metadata (DeepStream-Yolo)"
     if layout == "yolov8":
@@ -36,6 +39,8 @@ def _layout_reason(layout: str, outputs: list[dict], props: dict[str, str], conf
         return f"one output {shapes[0]}: 4 box + objectness + {less(shapes[0][2], 5)} class columns"
     if layout == "detr":
         return f"one output {shapes[0]}: 4 normalised box + {less(shapes[0][2], 4)} class columns per query"
+    if layout == "detr_logits":
+        return f"two outputs {shapes}: class logits and normalised boxes per query (HF-style DETR export)"
     return f"four outputs {shapes} (num_dets, boxes, scores, classes)"
 
 
@@ -113,6 +118,7 @@ def inspect_model(model: str, classes: list[str], labels: str = "", metadata: st
     report["decoding"] = {
         "layout": described["layout"],
         "why": _layout_reason(described["layout"], report["outputs"], props, "auto"),
+        "resize": described["resize"],
         "nms_inside_model": described["layout"] in NMS_FREE_LAYOUTS,
         "argos_applies_nms": described["nms"],
         "input_size": described["input_size"],
@@ -181,7 +187,10 @@ def _print(report: dict[str, Any]) -> None:
     d = report["decoding"]
     print(f"layout   : {d['layout']} ({d['why']})")
     print(f"nms      : {'inside the model' if d['nms_inside_model'] else 'not inside: ARGOS applies NMS'}")
-    print(f"input    : {d['input_size'][0]}x{d['input_size'][1]} (HxW) {d['color']}, mean {d['mean']}, std {d['std']}")
+    print(
+        f"input    : {d['input_size'][0]}x{d['input_size'][1]} (HxW) {d['color']}, {d['resize']}, "
+        f"mean {d['mean']}, std {d['std']}"
+    )
     for key, value in report["metadata_props"].items():
         print(f"metadata : {key} = {value}")
     names = report["class_names"]

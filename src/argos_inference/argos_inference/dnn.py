@@ -81,6 +81,7 @@ class DnnDetector(Detector):
             "layout": self.stage.layout,
             "input_size": [spec.height, spec.width],
             "color": spec.color,
+            "resize": spec.resize,
             "mean": list(spec.mean),
             "std": list(spec.std),
             "class_map": list(self.class_map.labels),

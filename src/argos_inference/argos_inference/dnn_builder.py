@@ -8,6 +8,7 @@ between the configuration and the model are ConfigErrors naming the parameter to
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, cast
@@ -21,12 +22,15 @@ from .decoders import (
     DECODERS,
     LAYOUTS,
     NMS_FREE_LAYOUTS,
+    STRETCH_LAYOUTS,
     LayoutError,
     class_count,
+    decode_detr_logits,
     decode_e2e,
     detect_layout,
+    detr_logits_order,
     e2e_output_order,
-    is_end2end,
+    metadata_layout,
 )
 from .dnn import DecodeStage, DnnDetector
 from .engine import Engine
@@ -88,9 +92,12 @@ def resolve_batch(model_batch: int, configured: int) -> tuple[int, bool]:
     return (configured or 1), False
 
 
-def resolve_layout(configured: str, infos, class_map: ClassMap) -> str:
+def resolve_layout(configured: str, infos, class_map: ClassMap, props: dict[str, str] | None = None) -> str:
     if configured != "auto":
         return configured
+    said = metadata_layout(props, infos)
+    if said is not None:  # the exporter's word: same-shaped outputs can mean different things
+        return said[0]
     try:
         return detect_layout(infos, len(class_map))
     except LayoutError as first:
@@ -116,7 +123,6 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
         )
         spec = resolve_input_spec(params, engine.input_shape, engine.input_dtype, meta)
         batch, static = resolve_batch(engine.input_shape[0], params["model.batch"])
-        preprocessor = Preprocessor(spec)
         by_name = load_class_map_file(params["model.class_map_file"]) if params["model.class_map_file"] else None
         class_map = ClassMap.resolve(
             params["model.class_map"], meta.classes, params["classes"], by_name, params["model.class_map_file"]
@@ -132,20 +138,24 @@ def build_dnn_detector(params: Mapping[str, Any], engine: Engine) -> DnnDetector
             ) from None
         infos = engine.output_infos([o.shape for o in outputs])
         configured_layout = params["model.layout"] if params["model.layout"] != "auto" else (meta.layout or "auto")
-        layout = resolve_layout(configured_layout, infos, class_map)
-        if configured_layout == "auto" and layout == "yolov4" and is_end2end(engine.metadata_props()):
-            layout = "end2end"  # the exporter's word: these rows are final, NMS again would be wrong
+        layout = resolve_layout(configured_layout, infos, class_map, engine.metadata_props())
         if layout not in LAYOUTS:
             raise ConfigError("model.metadata", f"layout {layout!r} is not one of {', '.join(LAYOUTS)}")
         encoded = class_count(layout, [i.shape for i in infos])
         if encoded is not None:
             class_map.check_count(encoded)
+        resize = params["model.resize"]
+        if resize == "auto":
+            resize = "stretch" if layout in STRETCH_LAYOUTS else "letterbox"
+        preprocessor = Preprocessor(dataclasses.replace(spec, resize=resize))
         decode = DECODERS[layout]
-        if layout == "e2e":
-            try:
+        try:
+            if layout == "e2e":
                 decode = partial(decode_e2e, order=e2e_output_order(infos))
-            except LayoutError as exc:
-                raise ConfigError("model.layout", str(exc)) from None
+            elif layout == "detr_logits":
+                decode = partial(decode_detr_logits, order=detr_logits_order(infos))
+        except LayoutError as exc:
+            raise ConfigError("model.layout", str(exc)) from None
         post = PostProcess(
             class_map.thresholds(
                 params["score_threshold"],

@@ -100,6 +100,14 @@ PARAMS = [
         min=1,
     ),
     ParamSpec(
+        "model.resize",
+        "str",
+        "auto",
+        "how a frame is fitted to the model input: letterbox (aspect kept, padded) or stretch; auto: "
+        "stretch for the DETR layouts (as their exporters' preprocessing does), letterbox otherwise",
+        choices=("auto", "letterbox", "stretch"),
+    ),
+    ParamSpec(
         "model.color",
         "str",
         "auto",

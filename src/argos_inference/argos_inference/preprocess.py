@@ -16,6 +16,7 @@ import numpy as np
 
 PAD_VALUE = 114  # grey padding, the convention YOLO-family models are trained with
 COLOR_ORDERS = ("rgb", "bgr")
+RESIZE_MODES = ("letterbox", "stretch")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class Letterbox:
         ratio = min(ih / h, iw / w)
         rh, rw = max(1, min(ih, round(h * ratio))), max(1, min(iw, round(w * ratio)))
         return cls((h, w), (ih, iw), (rh, rw), (ih - rh) // 2, (iw - rw) // 2)
+
+    @classmethod
+    def stretch(cls, source_hw: Sequence[int], input_hw: Sequence[int]) -> Letterbox:
+        """The whole input covered, each axis scaled on its own (no padding): how DETR-family
+        exporters preprocess."""
+        (h, w), (ih, iw) = (int(source_hw[0]), int(source_hw[1])), (int(input_hw[0]), int(input_hw[1]))
+        if min(h, w, ih, iw) <= 0:
+            raise ValueError(f"image and input sizes must be positive, got {source_hw} -> {input_hw}")
+        return cls((h, w), (ih, iw), (ih, iw), 0, 0)
 
     @property
     def scale_xy(self) -> tuple[float, float]:
@@ -65,8 +75,9 @@ class Letterbox:
         ih, iw = self.input_hw
         if out is None:
             out = np.empty((ih, iw) + image.shape[2:], dtype=np.uint8)
-        out.fill(PAD_VALUE)
         rh, rw = self.resized_hw
+        if (rh, rw) != (ih, iw):
+            out.fill(PAD_VALUE)
         resized = (
             image
             if (rh, rw) == self.source_hw
@@ -91,10 +102,13 @@ class InputSpec:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     dtype: str = "float32"
+    resize: str = "letterbox"
 
     def __post_init__(self):
         if self.color not in COLOR_ORDERS:
             raise ValueError(f"color must be one of {COLOR_ORDERS}, got {self.color!r}")
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
         if len(self.mean) != 3 or len(self.std) != 3:
             raise ValueError("mean and std need one value per channel (3)")
         if any(s == 0 for s in self.std):
@@ -122,7 +136,8 @@ class Preprocessor:
     def letterbox_for(self, source_hw: tuple[int, int]) -> Letterbox:
         box = self._letterboxes.get(source_hw)
         if box is None:
-            box = self._letterboxes[source_hw] = Letterbox.fit(source_hw, self.input_hw)
+            fit = Letterbox.stretch if self.spec.resize == "stretch" else Letterbox.fit
+            box = self._letterboxes[source_hw] = fit(source_hw, self.input_hw)
         return box
 
     def __call__(

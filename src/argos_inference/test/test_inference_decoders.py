@@ -82,8 +82,9 @@ def ref_iou(a, b):
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def ref_finish(cands, thresholds, nms=True, iou=0.5):
-    """cands: list of (x1, y1, x2, y2, score, class) in model pixels -> source-pixel detections."""
+def ref_finish(cands, thresholds, nms=True, iou=0.5, stretch=False):
+    """cands: list of (x1, y1, x2, y2, score, class) in model pixels -> source-pixel detections
+    (through the inverse of a letterbox, or of a stretch to the input)."""
     cands = [c for c in cands if c[4] >= thresholds[c[5]] and c[2] > c[0] and c[3] > c[1]]
     cands.sort(key=lambda c: -c[4])
     kept = []
@@ -93,7 +94,7 @@ def ref_finish(cands, thresholds, nms=True, iou=0.5):
     h, w = SOURCE_HW
     ih, iw = INPUT_HW
     r = min(ih / h, iw / w)
-    new_w, new_h = round(w * r), round(h * r)
+    new_w, new_h = (iw, ih) if stretch else (round(w * r), round(h * r))
     left, top = (iw - new_w) // 2, (ih - new_h) // 2
     out = []
     for x1, y1, x2, y2, score, cls in kept:
@@ -189,7 +190,9 @@ def test_detr_layout_normalised_boxes_and_no_nms(tmp_path):
         cx, cy, w, h = row[0] * INPUT_HW[1], row[1] * INPUT_HW[0], row[2] * INPUT_HW[1], row[3] * INPUT_HW[0]
         best = max(range(c), key=lambda k: row[4 + k])
         cands.append((*corners(cx, cy, w, h), row[4 + best], best))
-    assert_matches(detector.detect([source_image()])[0], ref_finish(cands, [0.3] * c, nms=False))
+    # DETRs are stretched to the input, as their exporters preprocess (model.resize: auto)
+    assert detector.describe()["resize"] == "stretch"
+    assert_matches(detector.detect([source_image()])[0], ref_finish(cands, [0.3] * c, nms=False, stretch=True))
 
 
 def test_end_to_end_nms_layout_uses_only_num_dets_rows(tmp_path):
