@@ -12,9 +12,9 @@ from argos_common.metrics import HistogramSample, Sample, samples
 from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
-from argos_common.ros.qos import COUNTS, RESULTS
-from argos_interfaces.msg import CountEvent
+from argos_common.ros.params import LiveParameters, configuring, declare_params
+from argos_common.ros.qos import COUNTS, LATCHED, RESULTS
+from argos_interfaces.msg import CountEvent, CountingEpoch
 
 from .bridge import Bridge
 from .health import LOSS_COUNTERS, health
@@ -42,16 +42,25 @@ class BridgeNode(Node):
         super().__init__(node_name, **kwargs)
         self._closed = True  # nothing to close until the bridge exists
         with configuring(self):
-            values = declare_params(self, PARAMS)
-            if not values["camera"]:  # empty: named after this camera's namespace (/cam1 -> cam1)
-                values["camera"] = self.get_namespace().rstrip("/").rsplit("/", 1)[-1] or "cam0"
-            self._bridge = Bridge(values, logger=_RclpyLogAdapter(self.get_logger()))
+            declared = declare_params(self, PARAMS)
+            self._bridge = Bridge(self._named(declared), logger=_RclpyLogAdapter(self.get_logger()))
         self._closed = False
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self.create_subscription(CountingEpoch, "counts/epoch", self._on_epoch, LATCHED)
+        self._live = LiveParameters(self, PARAMS, declared, lambda values, _: self._bridge.retune(self._named(values)))
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
         # last: a Ctrl-C during construction must not leave a started bridge that nobody closes
         self._bridge.start()
+
+    def _named(self, values: dict) -> dict:
+        if values["camera"]:
+            return values
+        # empty: named after this camera's namespace (/cam1 -> cam1)
+        return {**values, "camera": self.get_namespace().rstrip("/").rsplit("/", 1)[-1] or "cam0"}
+
+    def _on_epoch(self, msg: CountingEpoch) -> None:
+        self._bridge.submit_epoch(int(msg.epoch), ns_from_stamp(msg.header.stamp))
 
     @property
     def bridge(self) -> Bridge:

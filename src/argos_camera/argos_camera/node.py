@@ -22,7 +22,7 @@ from argos_common.metrics import HistogramSample, LatencyHistogram, Sample, samp
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
+from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
 from argos_sim import GroundTruth, GroundTruthCrossing
@@ -64,6 +64,8 @@ class CameraNode(Node):
         self._calibration_mismatch_logged = False
         self._capture_latency = LatencyHistogram()
         self._publish_policy = ImagePublishPolicy(self.params["image_publish"], self.params["image_debug_rate_hz"])
+        # `ros2 param set`: image_publish, image_debug_rate_hz (the publish rate of camera/image_raw)
+        self._live = LiveParameters(self, PARAMS, self.params, self._retune)
         self.capture = Capture(self.source, lambda: self.get_clock().now().nanoseconds, self.params["frame_id"])
         self._image_pub = self.create_publisher(Image, "camera/image_raw", SENSOR)
         self._info_pub = self.create_publisher(CameraInfo, "camera/camera_info", SENSOR)
@@ -95,6 +97,14 @@ class CameraNode(Node):
         if self._capture_thread is not None:
             self._capture_thread.start()
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+
+    def _retune(self, values: dict, changed: set[str]) -> None:
+        if not changed:
+            return
+        validate(values)
+        self._publish_policy = ImagePublishPolicy(values["image_publish"], values["image_debug_rate_hz"])
+        self.params = values
+        self.get_logger().info("publishing changed: " + ", ".join(f"{k}={values[k]}" for k in sorted(changed)))
 
     # -- frame production -----------------------------------------------------------------
     def _on_free_running_tick(self) -> None:

@@ -20,13 +20,13 @@ from argos_common.params import ConfigError
 from argos_common.ros.conversions import detections_to_msg, msg_to_image, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
+from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import RESULTS, SENSOR
 from argos_common.stats import SampleWindow, percentiles
 
 from .factory import create_detector
 from .health import health
-from .params import PARAMS
+from .params import PARAMS, validate
 
 _TIMING_WINDOW = 300  # frames kept for the infer_ms statistics (~20 s at 15 fps)
 
@@ -47,6 +47,9 @@ class InferenceNode(Node):
         with configuring(self):
             self.params = declare_params(self, PARAMS)
             self.detector = create_detector(self.params)
+        # `ros2 param set`: score_threshold, model.class_thresholds.* (on this node's executor
+        # thread, between frames)
+        self._live = LiveParameters(self, PARAMS, self.params, self._retune)
         self._lock = threading.Lock()
         self._infer_ms = SampleWindow(_TIMING_WINDOW)
         self._latency = LatencyHistogram()
@@ -74,6 +77,17 @@ class InferenceNode(Node):
         )
         self.get_logger().info(f"detector: {self.detector.describe()}; input: {source}")
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+
+    def _retune(self, values: dict, changed: set[str]) -> None:
+        if not changed:
+            return
+        validate(values)
+        try:
+            self.detector.set_score_thresholds(values)
+        except NotImplementedError as exc:
+            raise ConfigError(sorted(changed)[0], str(exc)) from None
+        self.params = values
+        self.get_logger().info("thresholds changed: " + ", ".join(f"{k}={values[k]}" for k in sorted(changed)))
 
     def _on_frame_ready(self) -> None:
         frame = self._frame_slot.take()
