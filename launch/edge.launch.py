@@ -4,7 +4,7 @@
         [composition:=true|false] [shared_inference:=false|true] [respawn:=false|true] \\
         [redis_url:=redis://host:6379/0] [mqtt_url:=mqtt://host:1883] [log_level:=info] \\
         [use_sim_time:=false] [metrics_port:=9100] [metrics_host:=127.0.0.1] \\
-        [foxglove_port:=8765] [foxglove_host:=127.0.0.1]
+        [foxglove_port:=8765] [foxglove_host:=127.0.0.1] [autostart:=true|false]
 
 Every process reads the same parameter file as `argos run`: `/**/<node>` sections apply to every
 camera, `/<camera>/<node>` sections to one.
@@ -17,6 +17,11 @@ camera, `/<camera>/<node>` sections to one.
   camera/image_raw and inference subscribes to it, with the Fast DDS settings this package ships
   (config/fastdds_large_frames.xml: whole frames over shared memory; glibc malloc thresholds that
   keep frame buffers in the heap).
+
+camera, inference and bridge are lifecycle nodes (launch_ros LifecycleNode when separate; in
+the container, the container drives them): autostart:=true (default) configures and activates
+them; autostart:=false leaves them unconfigured for an external lifecycle manager
+(`ros2 lifecycle set /cam0/camera configure`, nav2's lifecycle_manager and the like).
 
 respawn:=true restarts a process that exits (a container exits non-zero when it loses a node).
 
@@ -35,13 +40,16 @@ then only as wss:// (ARGOS_FOXGLOVE_TLS_CERT, ARGOS_FOXGLOVE_TLS_KEY in the envi
 import os
 import tempfile
 
+import lifecycle_msgs.msg
 import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
 from launch.event_handlers import OnProcessExit, OnShutdown
-from launch.events import Shutdown
+from launch.events import Shutdown, matches_action
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 
 from launch import LaunchDescription
 
@@ -53,6 +61,10 @@ NODES = (
     ("argos_bridge", "bridge_node", "bridge"),
     ("argos_camera", "annotator_node", "annotator"),
 )
+# managed (lifecycle) nodes: configure opens, activate produces (README, "Managed nodes")
+MANAGED = ("camera", "inference", "bridge")
+# passed to a managed node so that launch (or an external manager), not the node, drives it
+NO_AUTOSTART = "--no-autostart"
 CONTAINER = ("argos_bringup", "edge_container")
 TRANSPORT_PROFILE = "fastdds_large_frames.xml"
 # frames of several MB: kept in the heap instead of mapped and unmapped per frame (README, "Process models")
@@ -96,6 +108,22 @@ def _remove(path: str) -> None:
         pass
 
 
+def _drive(node) -> list:
+    """configure the lifecycle node once its process runs, activate it once it is inactive."""
+
+    def change(transition: int) -> EmitEvent:
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=transition))
+
+    activate = RegisterEventHandler(
+        OnStateTransition(
+            target_lifecycle_node=node,
+            goal_state="inactive",
+            entities=[change(lifecycle_msgs.msg.Transition.TRANSITION_ACTIVATE)],
+        )
+    )
+    return [activate, change(lifecycle_msgs.msg.Transition.TRANSITION_CONFIGURE)]
+
+
 def _processes(context):
     share = get_package_share_directory("argos_bringup")
     config = LaunchConfiguration("config").perform(context)
@@ -105,7 +133,9 @@ def _processes(context):
         if ns.strip()
     ]
     log_level = LaunchConfiguration("log_level").perform(context)
-    composition, shared, respawn = (_flag(context, n) for n in ("composition", "shared_inference", "respawn"))
+    composition, shared, respawn, autostart = (
+        _flag(context, n) for n in ("composition", "shared_inference", "respawn", "autostart")
+    )
     parameters = [config]
     actions = []
     overrides = {k: LaunchConfiguration(k).perform(context) for k in ("redis_url", "mqtt_url")}
@@ -140,6 +170,7 @@ def _processes(context):
         groups = [(None, namespaces)] if shared else [(ns, [ns]) for ns in namespaces]
         for namespace, members in groups:
             own = [a for ns in members for a in ("--namespace", ns)] + (["--shared-inference"] if shared else [])
+            own += [] if autostart else [NO_AUTOSTART]
             if metrics_ports is not None:
                 own += ["--metrics-port", str(next(metrics_ports)), "--metrics-host", metrics_host]
                 own += [
@@ -179,16 +210,30 @@ def _processes(context):
             if foxglove_ports is not None and name == "annotator":
                 # the TLS variables, if any, reach the process from launch's own environment
                 env.update({"ARGOS_FOXGLOVE_PORT": str(next(foxglove_ports)), "ARGOS_FOXGLOVE_HOST": foxglove_host})
-            node = Node(
-                package=package,
-                executable=executable,
-                name=name,
-                namespace=namespace,
-                arguments=["--ros-args", "--log-level", log_level],
-                additional_env=env,
-                **common,
-            )
-            actions.append(node)
+            if name not in MANAGED:
+                node = Node(
+                    package=package,
+                    executable=executable,
+                    name=name,
+                    namespace=namespace,
+                    arguments=["--ros-args", "--log-level", log_level],
+                    additional_env=env,
+                    **common,
+                )
+                actions.append(node)
+            else:
+                node = LifecycleNode(
+                    package=package,
+                    executable=executable,
+                    name=name,
+                    namespace=namespace,
+                    arguments=[NO_AUTOSTART, "--ros-args", "--log-level", log_level],
+                    additional_env=env,
+                    **common,
+                )
+                actions.append(node)
+                if autostart:
+                    actions += _drive(node)
             if name == "camera" and not respawn:
                 # a file source at its end: the camera exits, and the graph ends with it
                 ended = EmitEvent(event=Shutdown(reason=f"{namespace}/camera: source ended"))
@@ -219,6 +264,12 @@ def generate_launch_description():
                 description="with composition: all cameras in one process, one batched detector",
             ),
             DeclareLaunchArgument("respawn", default_value="false", description="restart a process that exits"),
+            DeclareLaunchArgument(
+                "autostart",
+                default_value="true",
+                description="configure and activate the managed nodes (camera, inference, bridge); "
+                "false: leave them unconfigured for an external lifecycle manager",
+            ),
             DeclareLaunchArgument(
                 "redis_url", default_value="", description="overrides bridge.redis_url (empty: the config's value)"
             ),

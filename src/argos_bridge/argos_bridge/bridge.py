@@ -53,6 +53,7 @@ _DIRECTIONS = ("in", "out")
 
 _TRACKS = "tracks"
 _COUNT = "count"
+_EPOCH = "epoch"
 
 
 _HEALTH_COUNTERS = (
@@ -144,6 +145,9 @@ class Bridge:
         self._totals = CountTotals()
         self._started_ns = 0
         self._interval_start_ns = 0
+        self._epoch = 0  # the tracker's counting epoch the totals belong to
+        self._epoch_started_ns = 0
+        self._late_counts = 0  # counts of an epoch already closed: sent, not in the totals
 
         self._stats_lock = threading.Lock()
         self._frames = 0
@@ -183,6 +187,25 @@ class Bridge:
             self._counts += 1
             self._enqueue((_COUNT, record, count_seq))
 
+    def submit_epoch(self, epoch: int, stamp_ns: int) -> None:
+        """The tracker announced counting epoch `epoch` (a live change of its lines or zones, or
+        its start): in queue order with the counts, the totals of the current epoch are closed
+        with a totals payload and a new table begins."""
+        with self._cond:
+            self._queue.append((_EPOCH, int(epoch), int(stamp_ns)))
+            self._cond.notify()
+
+    def retune(self, params: Mapping[str, Any]) -> None:
+        """Live parameters (detections_every_n_frames, totals_interval_s); the writer uses them
+        from its next message and its next totals deadline."""
+        p = resolve(PARAMS, dict(params))
+        validate(p)
+        self._every_n = p["detections_every_n_frames"]
+        with self._cond:
+            self._totals_interval_s = p["totals_interval_s"]
+            self._cond.notify()  # a shorter interval is due sooner than the wait in progress
+        self.params = p
+
     def _enqueue(self, item: tuple) -> None:
         # caller holds self._cond
         if len(self._queue) >= self._queue_size and not self._drop_oldest_tracks():
@@ -212,7 +235,7 @@ class Bridge:
     def start(self) -> None:
         if self._worker is not None:
             return
-        self._started_ns = self._interval_start_ns = self._clock_ns()
+        self._started_ns = self._interval_start_ns = self._epoch_started_ns = self._clock_ns()
         self.mqtt.start(will_payload=self._status_json(schema.STATE_OFFLINE, "connection_lost"))
         self._worker = threading.Thread(target=self._run, name="argos-bridge-writer", daemon=True)
         self._worker.start()
@@ -246,11 +269,15 @@ class Bridge:
 
     # ---- worker ----
     def _run(self) -> None:
-        next_totals = self._monotonic() + self._totals_interval_s
+        interval = self._totals_interval_s
+        next_totals = self._monotonic() + interval
         backlog = False
         while True:
             with self._cond:
                 while not self._queue and not self._stopping:
+                    if self._totals_interval_s != interval:  # retuned: the new period from the last totals
+                        next_totals += self._totals_interval_s - interval
+                        interval = self._totals_interval_s
                     remaining = next_totals - self._monotonic()
                     if remaining <= 0:
                         break
@@ -272,7 +299,7 @@ class Bridge:
                 self._write_totals()
                 self._refresh_status()
                 # after a stall, resume the cadence from now rather than bursting
-                next_totals = max(next_totals + self._totals_interval_s, now)
+                next_totals = max(next_totals + interval, now)
 
     def _pump(self) -> bool:
         """Move buffered Redis entries and spooled MQTT messages on; True while any remain."""
@@ -294,6 +321,8 @@ class Bridge:
         try:
             if item[0] == _TRACKS:
                 self._write_tracks(*item[1:])
+            elif item[0] == _EPOCH:
+                self._start_epoch(*item[1:])
             else:
                 self._write_count(*item[1:])
         except Exception:  # noqa: BLE001 - a bad message must not kill the writer thread
@@ -327,8 +356,22 @@ class Bridge:
         if submitted is not None:
             self.stage_latency.observe(time.perf_counter() - submitted)
 
+    def _start_epoch(self, epoch: int, stamp_ns: int) -> None:
+        if epoch == self._epoch:
+            return
+        self._write_totals()  # the last totals of the epoch that ends
+        self._log.info(f"bridge: counting epoch {epoch} (was {self._epoch}): totals start again")
+        self._epoch, self._epoch_started_ns = epoch, stamp_ns or self._clock_ns()
+        self._totals = CountTotals()
+
     def _write_count(self, record: CountRecord, count_seq: int) -> None:
-        self._totals.add(record)
+        if record.epoch > self._epoch:  # its count came before the announcement
+            self._start_epoch(record.epoch, record.stamp_ns)
+        if record.epoch == self._epoch:
+            self._totals.add(record)
+        else:
+            with self._stats_lock:
+                self._late_counts += 1
         payload = schema.to_json(
             schema.count_payload(**self._identity, record=record, count_seq=count_seq, classes=self._classes)
         )
@@ -344,6 +387,8 @@ class Bridge:
                 **self._identity,
                 started_ns=self._started_ns,
                 interval_start_ns=self._interval_start_ns,
+                epoch=self._epoch,
+                epoch_started_ns=self._epoch_started_ns,
                 now_ns=now_ns,
                 rows=self._totals.roll(),
                 classes=self._classes,
@@ -406,6 +451,7 @@ class Bridge:
             detections_published, totals_published = self._detections_published, self._totals_published
             rejected = self._rejected
             writer_errors, lost_in_queue = self._writer_errors, self._lost_in_queue
+            late_counts = self._late_counts
         redis_counters = self.redis.counters()
         mqtt_counters = self.mqtt.counters()
         return {
@@ -419,6 +465,8 @@ class Bridge:
             "rejected": rejected,
             "writer_errors": writer_errors,
             "queue_lost_at_shutdown": lost_in_queue,
+            "counting_epoch": self._epoch,
+            "counts_of_closed_epochs": late_counts,
             **{f"redis_{k}": v for k, v in redis_counters.items()},
             "redis_connected": int(self.redis.connected),
             **{f"mqtt_{k}": v for k, v in mqtt_counters.items()},

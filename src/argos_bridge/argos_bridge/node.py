@@ -5,16 +5,16 @@ from __future__ import annotations
 import sys
 import traceback
 
-from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.metrics import HistogramSample, Sample, samples
 from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.managed import ManagedNode
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
-from argos_common.ros.qos import COUNTS, RESULTS
-from argos_interfaces.msg import CountEvent
+from argos_common.ros.params import LiveParameters, configuring, declare_params
+from argos_common.ros.qos import COUNTS, LATCHED, RESULTS
+from argos_interfaces.msg import CountEvent, CountingEpoch
 
 from .bridge import Bridge
 from .health import LOSS_COUNTERS, health
@@ -37,37 +37,98 @@ class _RclpyLogAdapter:
         self._logger.error(msg + ("\n" + traceback.format_exc() if exc_info else ""))
 
 
-class BridgeNode(Node):
-    def __init__(self, *, node_name: str = "bridge", **kwargs):
+class BridgeNode(ManagedNode):
+    """Lifecycle: configure opens the spool and the Redis and MQTT connections (the writer starts
+    delivering what the spool holds from before); activate takes `tracks`, `counts` and
+    `counts/epoch`; deactivate stops taking them while the writer keeps its queue, the Redis
+    buffer and the spool, and goes on delivering them; cleanup drains and closes (the spool stays
+    on disk with what the broker did not take)."""
+
+    def __init__(self, *, node_name: str = "bridge", autostart: bool = True, **kwargs):
         super().__init__(node_name, **kwargs)
         self._closed = True  # nothing to close until the bridge exists
+        self._bridge: Bridge | None = None
+        self._taking = False
+        self.ignored_while_inactive = 0
         with configuring(self):
-            values = declare_params(self, PARAMS)
-            if not values["camera"]:  # empty: named after this camera's namespace (/cam1 -> cam1)
-                values["camera"] = self.get_namespace().rstrip("/").rsplit("/", 1)[-1] or "cam0"
-            self._bridge = Bridge(values, logger=_RclpyLogAdapter(self.get_logger()))
-        self._closed = False
+            self._values = declare_params(self, PARAMS)
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self.create_subscription(CountingEpoch, "counts/epoch", self._on_epoch, LATCHED)
+        self._live = LiveParameters(self, PARAMS, self._values, self._retune)
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
-        # last: a Ctrl-C during construction must not leave a started bridge that nobody closes
+        self.autostart(autostart)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _configure(self) -> None:
+        self._bridge = Bridge(self._named(self._values), logger=_RclpyLogAdapter(self.get_logger()))
+        self._closed = False
         self._bridge.start()
+
+    def _activate(self) -> None:
+        self._taking = True
+
+    def _deactivate(self) -> None:
+        self._taking = False
+
+    def _cleanup(self) -> None:
+        self._taking = False
+        if not self._closed and self._bridge is not None:
+            self._closed = True
+            self._bridge.close()
+
+    def _retune(self, values: dict, changed: set[str]) -> None:
+        if self._bridge is not None:
+            self._bridge.retune(self._named(values))
+        self._values = values
+
+    def _taken(self) -> bool:
+        if self._taking and self._bridge is not None:
+            return True
+        self.ignored_while_inactive += 1
+        return False
+
+    def _named(self, values: dict) -> dict:
+        if values["camera"]:
+            return values
+        # empty: named after this camera's namespace (/cam1 -> cam1)
+        return {**values, "camera": self.get_namespace().rstrip("/").rsplit("/", 1)[-1] or "cam0"}
+
+    def _on_epoch(self, msg: CountingEpoch) -> None:
+        # the latest epoch is kept by its publisher (transient local) and taken even while
+        # inactive: it describes what the next counts mean, it is not data to deliver
+        if self._bridge is not None:
+            self._bridge.submit_epoch(int(msg.epoch), ns_from_stamp(msg.header.stamp))
 
     @property
     def bridge(self) -> Bridge:
+        if self._bridge is None:
+            raise RuntimeError(f"{self.get_fully_qualified_name()} is not configured")
         return self._bridge
 
     def _on_tracks(self, msg: Detection2DArray) -> None:
-        self._bridge.submit_tracks(ns_from_stamp(msg.header.stamp), msg.header.frame_id, msg_to_detections(msg))
+        if not self._taken():
+            return
+        self.bridge.submit_tracks(ns_from_stamp(msg.header.stamp), msg.header.frame_id, msg_to_detections(msg))
 
     def _on_count(self, msg: CountEvent) -> None:
-        self._bridge.submit_count(msg_to_count_record(msg))
+        if not self._taken():
+            return
+        self.bridge.submit_count(msg_to_count_record(msg))
 
     def stats(self) -> dict:
-        return self._bridge.stats()
+        if self._bridge is None:
+            return {"lifecycle_state": self.state}
+        return {
+            **self._bridge.stats(),
+            "lifecycle_state": self.state,
+            "ignored_while_inactive": self.ignored_while_inactive,
+        }
 
     def metrics(self) -> list:
         """Prometheus samples (argos_common.metrics): every loss counter by name, buffers, links."""
+        if self._bridge is None:
+            return []
         stats = self._bridge.stats()
         depth = {
             "bridge_queue": stats["queue_depth"],
@@ -90,12 +151,10 @@ class BridgeNode(Node):
         ]
 
     def latencies_ms(self) -> list[float]:
-        return self._bridge.latencies_ms()
+        return self._bridge.latencies_ms() if self._bridge is not None else []
 
     def destroy_node(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._bridge.close()
+        self._cleanup()
         super().destroy_node()
 
 

@@ -136,8 +136,11 @@ PARAMS = [
         1,
         "publish every Nth tracks message on MQTT <...>/detections (Redis gets every one)",
         min=1,
+        read_only=False,
     ),
-    ParamSpec("totals_interval_s", "float", 10.0, "period of the totals payload (Redis and MQTT)", min=0.01),
+    ParamSpec(
+        "totals_interval_s", "float", 10.0, "period of the totals payload (Redis and MQTT)", min=0.01, read_only=False
+    ),
     # never block the ROS callbacks
     ParamSpec(
         "queue_size",

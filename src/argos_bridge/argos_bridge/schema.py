@@ -50,18 +50,28 @@ Count (Redis entry type "count", MQTT .../counts), one per counted crossing:
     track_id       str    track id
     speed_px_s     float|null  anchor speed at crossing, pixels/s; null when unknown
     speed_m_s      float|null  the same in m/s; null when unknown (no calibration)
+    epoch          int    the tracker's counting epoch of the crossing: 0 for the lines and zones it
+                          started with, +1 for each change made while it runs (`ros2 param set`);
+                          counts of different epochs were made on different geometry. Added in
+                          schema_version 1 (readers that ignore unknown fields are unaffected)
 
 Totals (Redis entry type "totals", MQTT .../totals), every `totals_interval_s` and on shutdown:
 
     started_at      str    ISO time the bridge started counting ("since start" refers to it)
     interval_start  str    ISO time the interval began (its end is `timestamp`)
     interval_s      float  interval length in seconds
-    total           int    all counts since start
+    epoch           int    the counting epoch these totals belong to (see the count payload). When
+                           the tracker announces a new one, the bridge closes the current interval
+                           with a totals payload of the old epoch, and the table starts again
+    epoch_started_at str   ISO time the epoch began (epoch 0: started_at)
+    total           int    all counts since the epoch began (epoch 0: since start)
     interval_total  int    all counts in the interval
-    totals          list   one row per (line_id, lane, class_id, direction) seen since start:
+    totals          list   one row per (line_id, lane, class_id, direction) seen in the epoch:
         line_id, lane, class_id, classID, direction   as in the count payload
-        total     int  since start
+        total     int  since the epoch began
         interval  int  in this interval (0 for a quiet one)
+    A count of an epoch already closed (it arrived after the announcement of the next) is sent as
+    a count payload with its epoch but is in no totals (bridge stats counts_of_closed_epochs).
 
 Status (MQTT .../status only, retained):
 
@@ -177,6 +187,7 @@ def count_payload(
             "track_id": record.track_id,
             "speed_px_s": _speed(record.speed_px_s),
             "speed_m_s": _speed(record.speed_m_s),
+            "epoch": int(record.epoch),
         }
     )
     return payload
@@ -192,6 +203,8 @@ def totals_payload(
     now_ns: int,
     rows: Iterable[tuple[TotalsKey, int, int]],
     classes: Sequence[str],
+    epoch: int = 0,
+    epoch_started_ns: int | None = None,
 ) -> dict[str, Any]:
     classes = list(classes)
     table: list[dict[str, Any]] = [
@@ -212,6 +225,8 @@ def totals_payload(
             "started_at": iso_utc_ms(started_ns),
             "interval_start": iso_utc_ms(interval_start_ns),
             "interval_s": round((now_ns - interval_start_ns) / 1e9, 3),
+            "epoch": int(epoch),
+            "epoch_started_at": iso_utc_ms(started_ns if epoch_started_ns is None else epoch_started_ns),
             "total": sum(r["total"] for r in table),
             "interval_total": sum(r["interval"] for r in table),
             "totals": table,

@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="per-node",
         help="per-node: one single-threaded executor thread per node (default)",
     )
+    parser.add_argument(
+        "--no-autostart",
+        action="store_true",
+        help="leave camera, inference and bridge unconfigured for an external lifecycle manager "
+        "(default: configure and activate them)",
+    )
     metrics_options.add_arguments(parser)
     foxglove_options.add_arguments(parser)
     return parser
@@ -112,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         configs = {ns: load_config(files, None, ns) for ns in namespaces}
         with signals_blocked():  # built completely, or not at all
             cameras = Cameras(
-                configs, executor=args.executor, shared_inference=args.shared_inference, ros_args=rclpy_args
+                configs,
+                executor=args.executor,
+                shared_inference=args.shared_inference,
+                ros_args=rclpy_args,
+                autostart=not args.no_autostart,
             )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

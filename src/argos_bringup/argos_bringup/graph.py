@@ -18,6 +18,7 @@ from rclpy.parameter import Parameter
 
 from argos_common.handoff import FanOut, LatestSlot
 from argos_common.metrics_server import LOOPBACK, MetricsServer, MetricsSource, camera_label
+from argos_common.ros.managed import ACTIVE, ManagedNode, bring_up
 from argos_common.ros.params import parameter_overrides as ros_parameter_overrides
 from argos_common.systemd import Watchdog, notify
 
@@ -39,6 +40,7 @@ class ComposedGraph:
         threads: int = 4,
         own_inference: bool = True,
         ros_args: list[str] | None = None,
+        autostart: bool = True,
     ):
         """own_inference False: frames wait in `frame_slot` for a detector shared with other cameras
         (see `adopt`). `ros_args`: ROS command-line arguments for this graph's context (log levels,
@@ -61,13 +63,14 @@ class ComposedGraph:
         try:
             self.nodes["monitor"] = MonitorNode(self.monitor, **common)
             self.nodes["bridge"] = BridgeNode(
-                parameter_overrides=parameter_overrides("bridge", config.node("bridge")), **common
+                autostart=False, parameter_overrides=parameter_overrides("bridge", config.node("bridge")), **common
             )
             self.nodes["tracker"] = TrackerNode(
                 parameter_overrides=parameter_overrides("tracker", config.node("tracker")), **common
             )
             if own_inference:
                 self.nodes["inference"] = InferenceNode(
+                    autostart=False,
                     frame_slot=self.frame_slot,
                     parameter_overrides=parameter_overrides("inference", config.node("inference")),
                     **common,
@@ -80,10 +83,13 @@ class ComposedGraph:
                 **common,
             )
             self.nodes["camera"] = CameraNode(
+                autostart=False,
                 frame_slot=FanOut(self.frame_slot, self.annotator_slot),
                 parameter_overrides=parameter_overrides("camera", config.node("camera")),
                 **common,
             )
+            if own_inference and autostart:
+                self.bring_up()
         except BaseException:
             self.close()
             raise
@@ -107,6 +113,14 @@ class ComposedGraph:
         self._executor_of = {id(n): ex for ex in self.executors for n in ex.get_nodes()}
         self._spin_threads: list[threading.Thread] = []
         self.spin_error: BaseException | None = None
+
+    def bring_up(self) -> None:
+        """Configure and activate the managed nodes: the bridge and inference first, so the first
+        frame the camera delivers finds them ready; raises the ConfigError of a node that failed."""
+        for name in ("bridge", "inference", "camera"):
+            node = self.nodes.get(name)
+            if isinstance(node, ManagedNode) and node.state != ACTIVE:
+                bring_up(node)
 
     @property
     def camera(self):
@@ -178,6 +192,8 @@ class ComposedGraph:
             ex.shutdown(timeout_sec=2.0)
         for node in reversed(list(self.nodes.values())):
             try:
+                if isinstance(node, ManagedNode):
+                    node.release()
                 node.destroy_node()
             except Exception:  # teardown must reach every node
                 pass
@@ -201,6 +217,7 @@ class Cameras:
         executor: str = "per-node",
         shared_inference: bool = False,
         ros_args: list[str] | None = None,
+        autostart: bool = True,
     ):
         self.graphs: dict[str, ComposedGraph] = {}
         self.metrics_server: MetricsServer | None = None
@@ -214,19 +231,21 @@ class Cameras:
                     executor=executor,
                     own_inference=not shared_inference,
                     ros_args=ros_args,
+                    autostart=autostart,
                 )
             if shared_inference:
-                self._share_one_detector(next(iter(configs.values())))
+                self._share_one_detector(next(iter(configs.values())), autostart)
         except BaseException:
             self.close()
             raise
 
-    def _share_one_detector(self, config: EdgeConfig) -> None:
+    def _share_one_detector(self, config: EdgeConfig, autostart: bool) -> None:
         """One inference node (the first camera's inference parameters) for every camera."""
         from argos_inference.node import InferenceNode
 
         first = next(iter(self.graphs.values()))
-        shared = InferenceNode(
+        shared: ManagedNode = InferenceNode(
+            autostart=False,
             node_name="inference_shared",
             namespace="/",
             context=first.context,
@@ -234,6 +253,8 @@ class Cameras:
             parameter_overrides=parameter_overrides("inference", config.node("inference")),
         )
         first.adopt("inference", shared)
+        for graph in self.graphs.values() if autostart else ():
+            graph.bring_up()
 
     def start(self) -> None:
         for graph in self.graphs.values():

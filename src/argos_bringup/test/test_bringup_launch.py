@@ -6,7 +6,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 LAUNCH = REPO / "launch" / "edge.launch.py"
-ALLOWED_TOP_LEVEL = {"launch", "launch_ros", "ament_index_python", "os", "tempfile", "yaml"}
+ALLOWED_TOP_LEVEL = {"launch", "launch_ros", "lifecycle_msgs", "ament_index_python", "os", "tempfile", "yaml"}
 
 
 def _imports(tree):
@@ -116,3 +116,39 @@ def test_metrics_ports_count_up_one_per_process(monkeypatch):
     own, _ros = container.split_ros_args(argv[1:])
     args = container.build_parser().parse_args(own)
     assert (args.metrics_port, args.metrics_host, args.metrics_tls_cert) == (9200, "127.0.0.1", "/c.pem")
+
+
+def test_launch_file_manages_the_lifecycle_nodes():
+    """composition:=false: camera, inference and bridge are launch_ros LifecycleNodes that launch
+    configures and then activates (autostart:=true, the default) or leaves to an external manager;
+    the container gets the same choice as a flag its parser knows."""
+    from argos_bringup.container import build_parser
+
+    tree = ast.parse(LAUNCH.read_text())
+    assigned = {
+        t.id: ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name) and t.id in ("MANAGED", "NO_AUTOSTART")
+    }
+    assert assigned["MANAGED"] == ("camera", "inference", "bridge")
+    assert build_parser().parse_args([assigned["NO_AUTOSTART"]]).no_autostart
+    from argos_common.ros.node_main import NO_AUTOSTART
+
+    assert assigned["NO_AUTOSTART"] == NO_AUTOSTART
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    names = {getattr(c.func, "id", getattr(c.func, "attr", "")) for c in calls}
+    assert {"LifecycleNode", "ChangeState", "OnStateTransition", "matches_action"} <= names
+    transitions = {a.attr for a in ast.walk(tree) if isinstance(a, ast.Attribute) and a.attr.startswith("TRANSITION_")}
+    assert transitions == {"TRANSITION_CONFIGURE", "TRANSITION_ACTIVATE"}
+    handler = next(c for c in calls if getattr(c.func, "id", "") == "OnStateTransition")
+    goal = next(k.value.value for k in handler.keywords if k.arg == "goal_state")
+    assert goal == "inactive"  # activate once configured
+    defaults = {
+        n.args[0].value: n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "DeclareLaunchArgument"
+    }
+    autostart = next(k.value.value for k in defaults["autostart"].keywords if k.arg == "default_value")
+    assert autostart == "true"

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 
-from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray
@@ -21,8 +20,9 @@ from argos_common.handoff import LatestSlot
 from argos_common.metrics import HistogramSample, LatencyHistogram, Sample, samples
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
 from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.managed import ManagedNode
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
+from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
 from argos_sim import GroundTruth, GroundTruthCrossing
@@ -40,10 +40,17 @@ HANDOFF_POLL_S = 0.002  # free-running mode: how often to look whether downstrea
 SOURCE_STATE_LOG_S = 0.5  # how often a self-paced source's state is checked for the log
 
 
-class CameraNode(Node):
-    def __init__(self, *, node_name: str = "camera", frame_slot: LatestSlot | None = None, **kwargs):
+class CameraNode(ManagedNode):
+    """Lifecycle: configure opens the source; activate starts frames; deactivate stops them (the
+    source stays open); cleanup closes the source."""
+
+    def __init__(
+        self, *, node_name: str = "camera", autostart: bool = True, frame_slot: LatestSlot | None = None, **kwargs
+    ):
         super().__init__(node_name, **kwargs)
         self.source = None
+        self._source_open = False
+        self.capture: Capture | None = None
         self.frame_slot = frame_slot
         self.finished = threading.Event()
         self.finished_future = Future()  # the same moment as `finished`, for spin_until_future_complete
@@ -57,32 +64,36 @@ class CameraNode(Node):
             self.calibration: Calibration | None = (
                 load_calibration(self.params["calibration_file"]) if self.params["calibration_file"] else None
             )
-            self.source = open_source(self.params["source"], self.params)
         self._lock = threading.Lock()
-        self._state = "starting"
+        self._state = "unconfigured"
         self._images_published = 0
         self._calibration_mismatch_logged = False
         self._capture_latency = LatencyHistogram()
         self._publish_policy = ImagePublishPolicy(self.params["image_publish"], self.params["image_debug_rate_hz"])
-        self.capture = Capture(self.source, lambda: self.get_clock().now().nanoseconds, self.params["frame_id"])
+        # `ros2 param set`: image_publish, image_debug_rate_hz (the publish rate of camera/image_raw)
+        self._live = LiveParameters(self, PARAMS, self.params, self._retune)
         self._image_pub = self.create_publisher(Image, "camera/image_raw", SENSOR)
         self._info_pub = self.create_publisher(CameraInfo, "camera/camera_info", SENSOR)
         self._truth_pub = self._truth_counts_pub = None
-        if hasattr(self.source, "scene"):
+        # the capture thread cannot complete the future itself: it hands the end to the executor
+        self._end_guard = self.create_guard_condition(self._finish)
+        self._reported_state = ""
+        self._state_timer = None
+        self.pixels_per_meter = float("nan")
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+        self.autostart(autostart)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _configure(self) -> None:
+        self.source = open_source(self.params["source"], self.params)
+        self._source_open = True
+        self.capture = Capture(self.source, lambda: self.get_clock().now().nanoseconds, self.params["frame_id"])
+        if hasattr(self.source, "scene") and self._truth_pub is None:
             self._truth_pub = self.create_publisher(Detection2DArray, "camera/ground_truth", RESULTS)
             self._truth_counts_pub = self.create_publisher(CountEvent, "camera/ground_truth/counts", COUNTS)
         self.pixels_per_meter = getattr(getattr(self.source, "scene", None), "pixels_per_meter", float("nan"))
         if self.source.paces_itself:
-            # the capture thread cannot complete the future itself: it hands the end to the executor
-            self._end_guard = self.create_guard_condition(self._finish)
-            self._reported_state = ""
             self._state_timer = self.create_timer(SOURCE_STATE_LOG_S, self._log_source_state)
-            self._capture_thread = threading.Thread(target=self._capture_loop, name="argos-camera-capture", daemon=True)
-        elif self.params["realtime"]:
-            self._timer = self.create_timer(1.0 / self.source.fps, self._on_tick)
-        else:
-            self._timer = self.create_timer(HANDOFF_POLL_S, self._on_free_running_tick)
-        self._state = "running"
         w, h = self.source.size
         pacing = (
             "at the source's own rate"
@@ -92,9 +103,58 @@ class CameraNode(Node):
             else "as fast as downstream takes frames"
         )
         self.get_logger().info(f"source {self.source.uri} {w}x{h} @ {self.source.fps:g} fps, {pacing}")
-        if self._capture_thread is not None:
+        with self._lock:
+            self._state = "configured"
+
+    def _activate(self) -> None:
+        if self.finished.is_set():
+            return
+        if self.source.paces_itself:
+            self._stop_capture.clear()
+            self._capture_thread = threading.Thread(target=self._capture_loop, name="argos-camera-capture", daemon=True)
             self._capture_thread.start()
-        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+        elif self.params["realtime"]:
+            self._timer = self.create_timer(1.0 / self.source.fps, self._on_tick)
+        else:
+            self._timer = self.create_timer(HANDOFF_POLL_S, self._on_free_running_tick)
+        with self._lock:
+            self._state = "running"
+
+    def _deactivate(self) -> None:
+        """No new frames; the source stays open (a live camera keeps streaming into its latest-frame buffer)."""
+        self._stop_frames()
+        with self._lock:
+            if self._state == "running":
+                self._state = "paused"
+
+    def _cleanup(self) -> None:
+        self._stop_frames()
+        if self._state_timer is not None:
+            self.destroy_timer(self._state_timer)
+            self._state_timer = None
+        if self.source is not None and self._source_open:
+            self.source.close()
+            self._source_open = False
+        with self._lock:
+            if self._state != "finished":
+                self._state = "unconfigured"
+
+    def _stop_frames(self) -> None:
+        self._stop_capture.set()
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        thread, self._capture_thread = self._capture_thread, None
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def _retune(self, values: dict, changed: set[str]) -> None:
+        if not changed:
+            return
+        validate(values)
+        self._publish_policy = ImagePublishPolicy(values["image_publish"], values["image_debug_rate_hz"])
+        self.params = values
+        self.get_logger().info("publishing changed: " + ", ".join(f"{k}={values[k]}" for k in sorted(changed)))
 
     # -- frame production -----------------------------------------------------------------
     def _on_free_running_tick(self) -> None:
@@ -217,8 +277,12 @@ class CameraNode(Node):
 
     # -- for the runner -------------------------------------------------------------------
     def stats(self) -> dict:
-        snap = self.capture.snapshot()
-        source = self.source.status()
+        if self.capture is None or self.source is None:  # not configured yet
+            snap = {"frames": 0, "failures": 0, "finished": False, "end_reason": ""}
+            source: dict = {"state": "unconfigured"}
+        else:
+            snap = self.capture.snapshot()
+            source = self.source.status()
         with self._lock:
             state, images = self._state, self._images_published
         if "state" in source:
@@ -234,9 +298,9 @@ class CameraNode(Node):
             "reconnects": source.get("reconnects", 0),
             "source_state": source_state,
             "last_error": source.get("last_error", "") or snap["end_reason"],
-            "fps": round(self.capture.measured_fps(), 2),
+            "fps": round(self.capture.measured_fps(), 2) if self.capture is not None else 0.0,
             "images_published": images,
-            "source": self.source.uri,
+            "source": self.source.uri if self.source is not None else self.params["source"],
             "state": state,
         }
 
@@ -261,11 +325,12 @@ class CameraNode(Node):
 
     def ground_truth_totals(self) -> dict[tuple[str, str, str], int]:
         """Ground-truth crossings so far per (line id, label, direction); {} for non-synthetic sources."""
-        return self.source.ground_truth_totals()
+        return self.source.ground_truth_totals() if self.source is not None else {}
 
     def destroy_node(self):
         self._stop_capture.set()
-        if self.source is not None:
+        if self.source is not None and self._source_open:
+            self._source_open = False
             self.source.close()  # wakes a capture thread blocked in read()
         if self._capture_thread is not None and self._capture_thread.is_alive():
             self._capture_thread.join(timeout=5.0)

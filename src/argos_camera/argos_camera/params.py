@@ -49,6 +49,7 @@ PARAMS = [
         "auto",
         "auto: publish camera/image_raw only while it has subscribers | always | never",
         choices=IMAGE_PUBLISH_CHOICES,
+        read_only=False,
     ),
     ParamSpec(
         "image_debug_rate_hz",
@@ -58,6 +59,7 @@ PARAMS = [
         "the composed pipeline a serialization per frame); 0: every frame. Separate processes need 0",
         min=0.0,
         max=240.0,
+        read_only=False,
     ),
     ParamSpec(
         "calibration_file",

@@ -32,6 +32,7 @@ class CountRecord:
     tracker_frame: int = 0  # 1-based number of that frame among the tracker's input (0: not from a tracker)
     speed_px_s: float = math.nan
     speed_m_s: float = math.nan
+    epoch: int = 0  # the tracker's counting epoch (0: its starting geometry; +1 per live change)
 
     @classmethod
     def from_event(cls, event: Any) -> CountRecord:
@@ -60,6 +61,7 @@ class CountRecord:
             tracker_frame=int(get("tracker_frame", 0) or 0),
             speed_px_s=_float_or_nan(get("speed_px_s", None)),
             speed_m_s=_float_or_nan(get("speed_m_s", None)),
+            epoch=int(get("epoch", 0) or 0),
         )
 
     @property

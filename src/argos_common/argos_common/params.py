@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PARAM_TYPES = ("bool", "int", "float", "str", "bool[]", "int[]", "float[]", "str[]")
@@ -64,13 +64,20 @@ class ParamGroup:
     prefix: str
     fields: tuple[ParamSpec, ...]
     description: str = ""
+    names_read_only: bool = True
     names: ParamSpec = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(
             self,
             "names",
-            ParamSpec(f"{self.prefix}.names", "str[]", [], f"names of the {self.description or self.prefix} entries"),
+            ParamSpec(
+                f"{self.prefix}.names",
+                "str[]",
+                [],
+                f"names of the {self.description or self.prefix} entries",
+                read_only=self.names_read_only,
+            ),
         )
 
     def expand(self, item_names: Iterable[str]) -> list[ParamSpec]:
@@ -100,6 +107,31 @@ class ParamGroup:
                     )
                 )
         return specs
+
+
+def writable(*specs: ParamSpec | ParamGroup) -> list[ParamSpec | ParamGroup]:
+    """The same parameters, changeable while the node runs (a node that takes them live lists
+    them through this; the shared definitions stay read-only for every other node)."""
+    out: list[ParamSpec | ParamGroup] = []
+    for s in specs:
+        if isinstance(s, ParamGroup):
+            fields = tuple(replace(f, read_only=False) for f in s.fields)
+            out.append(ParamGroup(s.prefix, fields, s.description, names_read_only=False))
+        else:
+            out.append(replace(s, read_only=False))
+    return out
+
+
+def live_names(specs: Sequence[ParamSpec | ParamGroup]) -> list[str]:
+    """Names of the parameters that can change while the node runs (groups as `prefix.*`)."""
+    out = []
+    for s in specs:
+        if isinstance(s, ParamGroup):
+            if not s.names.read_only:
+                out.append(f"{s.prefix}.*")
+        elif not s.read_only:
+            out.append(s.name)
+    return out
 
 
 def _is_number(value: Any) -> bool:
@@ -194,6 +226,32 @@ def resolve(
     for name, spec in known.items():
         resolved[name] = coerce(spec, values[name], name) if name in values else spec.default
     return resolved
+
+
+def update(
+    specs: Sequence[ParamSpec | ParamGroup], declared: Mapping[str, Any], changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The resolved parameters after `changes` to a running node's `declared` values (every
+    parameter it holds, also those of group items no longer named), by the rules of `resolve`.
+    A group item named for the first time has no parameters a running node could hold: it is an
+    error naming the group's `names` (it needs a restart with the item in the parameter file)."""
+    merged = {**declared, **changes}
+    for s in specs:
+        if not isinstance(s, ParamGroup):
+            continue
+        for item in coerce(s.names, merged.get(s.names.name, s.names.default)):
+            missing = [f"{s.prefix}.{item}.{f.name}" for f in s.fields if f"{s.prefix}.{item}.{f.name}" not in merged]
+            if missing:
+                raise ConfigError(
+                    s.names.name,
+                    f"{item!r} is a new {s.description or s.prefix}: its parameters ({', '.join(missing)}) "
+                    "exist only from the start; add it to the parameter file and restart",
+                )
+    concrete = {c.name for c in expand_specs(specs, merged)}
+    for name in changes:
+        if name not in concrete:
+            raise ConfigError(name, "not a parameter of this node's current configuration")
+    return resolve(specs, {k: v for k, v in merged.items() if k in concrete})
 
 
 def _closest(name: str, known: Mapping[str, Any]) -> str | None:

@@ -3,8 +3,9 @@ thresholds, class-aware NMS and the class map, boxes mapped back to source pixel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,13 @@ class DnnDetector(Detector):
         self._labels = np.array(list(class_map.labels), dtype=object)
         self.engine_calls = 0
         self.images = 0
+
+    def set_score_thresholds(self, params: Mapping[str, Any]) -> None:
+        thresholds = self.class_map.thresholds(
+            params["score_threshold"], params["model.class_thresholds.labels"], params["model.class_thresholds.values"]
+        )
+        post = replace(self.stage.postprocess, class_thresholds=thresholds)
+        self.stage = replace(self.stage, postprocess=post)
 
     def fit_batch(self, images: int) -> int:
         """Take up to `images` frames per engine call (several cameras sharing this detector) when

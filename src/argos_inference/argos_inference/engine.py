@@ -20,7 +20,8 @@ no tensors at all (e.g. `motion.MotionDetector`) implement `Detector` directly.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,11 @@ class Detector(ABC):
     @abstractmethod
     def describe(self) -> dict:
         """Plain-data description (engine name, settings, input size...) for logs and stats."""
+
+    def set_score_thresholds(self, params: Mapping[str, Any]) -> None:
+        """Take `score_threshold` (and per-class thresholds, where the detector has them) from the
+        resolved inference parameters, from the next frame on; raises ConfigError naming the key."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change its thresholds while running")
 
     def close(self) -> None:
         """Release native resources; the detector is unusable afterwards."""

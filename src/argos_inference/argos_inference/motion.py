@@ -29,7 +29,8 @@ Honest limitations (by construction, not bugs):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -131,6 +132,10 @@ class MotionDetector(Detector):
         np.clip(boxes[:, 0::2], 0, width, out=boxes[:, 0::2])
         np.clip(boxes[:, 1::2], 0, height, out=boxes[:, 1::2])
         return Detections(boxes, fill[keep], list(self._labels[bands[keep]]))
+
+    def set_score_thresholds(self, params: Mapping[str, Any]) -> None:
+        # a blob's score is its fill ratio; there are no per-class scores to threshold
+        self.score_threshold = float(params["score_threshold"])
 
     def describe(self) -> dict:
         return {

@@ -9,7 +9,6 @@ import time
 from collections.abc import Mapping
 
 import numpy as np
-from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
@@ -19,23 +18,30 @@ from argos_common.metrics import HistogramSample, LatencyHistogram, Sample
 from argos_common.params import ConfigError
 from argos_common.ros.conversions import detections_to_msg, msg_to_image, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
+from argos_common.ros.managed import ManagedNode
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
+from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import RESULTS, SENSOR
 from argos_common.stats import SampleWindow, percentiles
 
+from .engine import Detector
 from .factory import create_detector
 from .health import health
-from .params import PARAMS
+from .params import PARAMS, validate
 
 _TIMING_WINDOW = 300  # frames kept for the infer_ms statistics (~20 s at 15 fps)
 
 
-class InferenceNode(Node):
+class InferenceNode(ManagedNode):
+    """Lifecycle: configure loads the model (the detector); activate starts taking frames;
+    deactivate stops (frames wait in the keep-latest slot, or are not taken from the topic);
+    cleanup releases the detector."""
+
     def __init__(
         self,
         *,
         node_name: str = "inference",
+        autostart: bool = True,
         frame_slot: LatestSlot[Frame] | None = None,
         frame_slots: Mapping[str, LatestSlot[Frame]] | None = None,
         **kwargs,
@@ -44,9 +50,13 @@ class InferenceNode(Node):
         slot, for one detector shared by several cameras: the frames waiting in all slots go through
         the engine as one batch and each result goes to `<namespace>/detections`."""
         super().__init__(node_name, **kwargs)
+        self.detector: Detector | None = None
+        self._active = False
         with configuring(self):
             self.params = declare_params(self, PARAMS)
-            self.detector = create_detector(self.params)
+        # `ros2 param set`: score_threshold, model.class_thresholds.* (on this node's executor
+        # thread, between frames)
+        self._live = LiveParameters(self, PARAMS, self.params, self._retune)
         self._lock = threading.Lock()
         self._infer_ms = SampleWindow(_TIMING_WINDOW)
         self._latency = LatencyHistogram()
@@ -58,24 +68,65 @@ class InferenceNode(Node):
         self._frame_slot = frame_slot
         self._shared_slots = dict(frame_slots or {})
         self._publisher = self.create_publisher(Detection2DArray, "detections", RESULTS)
+        self._shared_publishers: dict = {}
+        self._guard = None
         if self._shared_slots:
-            self._share_between_cameras()
+            self._guard = self.create_guard_condition(self._on_shared_frames_ready)
+            for slot in self._shared_slots.values():
+                slot.on_put(self._guard.trigger)
         elif frame_slot is not None:
             self._guard = self.create_guard_condition(self._on_frame_ready)
             frame_slot.on_put(self._guard.trigger)
         else:
             self._subscription = self.create_subscription(Image, "camera/image_raw", self._on_image, SENSOR)
+        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+        self.autostart(autostart)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _configure(self) -> None:
+        self.detector = create_detector(self.params)
+        if self._shared_slots:
+            self._share_between_cameras()
         source = (
             f"shared by {', '.join(self._shared_slots)}"
             if self._shared_slots
             else "in-process slot"
-            if frame_slot is not None
+            if self._frame_slot is not None
             else "camera/image_raw"
         )
         self.get_logger().info(f"detector: {self.detector.describe()}; input: {source}")
-        self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+
+    def _activate(self) -> None:
+        self._active = True
+        if self._guard is not None:
+            self._guard.trigger()  # a frame that waited in the slot while inactive
+
+    def _deactivate(self) -> None:
+        self._active = False
+
+    def _cleanup(self) -> None:
+        self._active = False
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
+
+    def _retune(self, values: dict, changed: set[str]) -> None:
+        if not changed:
+            return
+        validate(values)
+        if self.detector is None:  # not configured: the detector is built with the new values
+            self.params = values
+            return
+        try:
+            self.detector.set_score_thresholds(values)
+        except NotImplementedError as exc:
+            raise ConfigError(sorted(changed)[0], str(exc)) from None
+        self.params = values
+        self.get_logger().info("thresholds changed: " + ", ".join(f"{k}={values[k]}" for k in sorted(changed)))
 
     def _on_frame_ready(self) -> None:
+        if not self._active:
+            return  # the frame stays in the slot (keep-latest) until activation
         frame = self._frame_slot.take()
         if frame is not None:
             self._process(frame.image, frame.stamp_ns, frame.frame_id)
@@ -87,18 +138,18 @@ class InferenceNode(Node):
                 "a detector shared by several "
                 "cameras needs a DNN engine (motion keeps one background model per camera)",
             )
-        self._shared_publishers = {
-            ns: self.create_publisher(Detection2DArray, f"{ns.rstrip('/')}/detections", RESULTS)
-            for ns in self._shared_slots
-        }
+        if not self._shared_publishers:
+            self._shared_publishers = {
+                ns: self.create_publisher(Detection2DArray, f"{ns.rstrip('/')}/detections", RESULTS)
+                for ns in self._shared_slots
+            }
         # one engine call for the frames of every camera, when the model's batch is dynamic
         batch = self.detector.fit_batch(len(self._shared_slots)) if hasattr(self.detector, "fit_batch") else 1
         self.get_logger().info(f"shared by {len(self._shared_slots)} cameras: up to {batch} frames per engine call")
-        self._guard = self.create_guard_condition(self._on_shared_frames_ready)
-        for slot in self._shared_slots.values():
-            slot.on_put(self._guard.trigger)
 
     def _on_shared_frames_ready(self) -> None:
+        if not self._active:
+            return
         waiting = [(ns, frame) for ns, slot in self._shared_slots.items() if (frame := slot.take()) is not None]
         if not waiting:
             return
@@ -124,6 +175,8 @@ class InferenceNode(Node):
             self._latency.observe(elapsed_ms / len(waiting) / 1e3)
 
     def _on_image(self, msg: Image) -> None:
+        if not self._active:
+            return
         with self._lock:
             self._frames_received += 1
         try:
@@ -169,7 +222,7 @@ class InferenceNode(Node):
         snapshot["frames_received"] = received
         snapshot["infer_ms_mean"] = float(timings.mean()) if len(timings) else 0.0
         snapshot["infer_ms_p95"] = percentiles(timings, (95,))["p95"] or 0.0
-        snapshot["engine"] = self.detector.name
+        snapshot["engine"] = self.detector.name if self.detector is not None else self.params["engine"]
         if self._shared_slots:
             with self._lock:
                 snapshot["errors_by_camera"] = dict(self._failed_by_camera)
@@ -188,8 +241,9 @@ class InferenceNode(Node):
         ]
 
     def destroy_node(self):
-        if hasattr(self, "detector"):  # absent when construction failed on configuration
+        if getattr(self, "detector", None) is not None:
             self.detector.close()
+            self.detector = None
         return super().destroy_node()
 
 

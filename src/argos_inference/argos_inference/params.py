@@ -27,7 +27,9 @@ PARAMS = [
         "class list of the deployment; every label the detector emits is one of these",
     ),
     ParamSpec("engine", "str", "motion", "detection engine", choices=ENGINES),
-    ParamSpec("score_threshold", "float", 0.3, "detections scoring below this are dropped", min=0.0, max=1.0),
+    ParamSpec(
+        "score_threshold", "float", 0.3, "detections scoring below this are dropped", min=0.0, max=1.0, read_only=False
+    ),
     ParamSpec(
         "motion.history",
         "int",
@@ -140,7 +142,7 @@ PARAMS = [
         "YAML mapping from the model's class names to labels (name: label, \"\" ignores a class), instead of "
         "model.class_map; COCO models: package://argos_bringup/config/class_maps/coco.yaml",
     ),
-    ParamSpec("model.class_thresholds.labels", "str[]", [], "labels with their own score threshold"),
+    ParamSpec("model.class_thresholds.labels", "str[]", [], "labels with their own score threshold", read_only=False),
     ParamSpec(
         "model.class_thresholds.values",
         "float[]",
@@ -148,6 +150,7 @@ PARAMS = [
         "score threshold per label in model.class_thresholds.labels (others: score_threshold)",
         min=0.0,
         max=1.0,
+        read_only=False,
     ),
     ParamSpec(
         "model.nms_iou",

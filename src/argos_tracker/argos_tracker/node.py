@@ -17,9 +17,9 @@ from argos_common.params import ConfigError
 from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, msg_to_detections, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
-from argos_common.ros.params import configuring, declare_params
-from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
-from argos_interfaces.msg import CountEvent
+from argos_common.ros.params import LiveParameters, configuring, declare_params
+from argos_common.ros.qos import COUNTS, LATCHED, RESULTS, SENSOR
+from argos_interfaces.msg import CountEvent, CountingEpoch
 
 from .health import health
 from .params import PARAMS
@@ -30,7 +30,8 @@ class TrackerNode(Node):
     def __init__(self, *, node_name: str = "tracker", **kwargs):
         super().__init__(node_name, **kwargs)
         with configuring(self):
-            self._pipeline = TrackingPipeline(declare_params(self, PARAMS))
+            declared = declare_params(self, PARAMS)
+            self._pipeline = TrackingPipeline(declared)
         values = self._pipeline.params
         self._lock = threading.Lock()
         self._update_s_total = 0.0
@@ -41,8 +42,9 @@ class TrackerNode(Node):
         self._sub = self.create_subscription(Detection2DArray, "detections", self._on_detections, RESULTS)
         # the frame size places lines and zones drawn for another size (geometry.image_size)
         self._info_sub = self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, SENSOR)
-        if values["totals_interval_s"] > 0:
-            self._totals_timer = self.create_timer(values["totals_interval_s"], self._log_totals)
+        self._epoch_pub = self.create_publisher(CountingEpoch, "counts/epoch", LATCHED)
+        self._totals_timer = None
+        self._set_totals_timer(values["totals_interval_s"])
         lines, zones = self._pipeline.lines, self._pipeline.zones
         self.get_logger().info(
             f"tracking {len(values['classes'])} classes, counting on {len(lines)} line(s) "
@@ -51,6 +53,47 @@ class TrackerNode(Node):
             f"{values['motion_model']}"
         )
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+        self._announce_epoch()
+        # `ros2 param set`: thresholds, gates, coasting, lines, zones, geometry.*, totals_interval_s
+        self._live = LiveParameters(self, PARAMS, declared, self._retune)
+
+    def _set_totals_timer(self, period_s: float) -> None:
+        if self._totals_timer is not None:
+            self.destroy_timer(self._totals_timer)
+            self._totals_timer = None
+        if period_s > 0:
+            self._totals_timer = self.create_timer(period_s, self._log_totals)
+
+    def _retune(self, values: dict, changed: set[str]) -> None:
+        """Live parameters (LiveParameters): checked and built by the pipeline, which refuses a bad
+        value with ConfigError before anything changes."""
+        if not changed:
+            return
+        with self._lock:
+            new_epoch = self._pipeline.retune(values)
+            frames = self._pipeline.frames
+        if "totals_interval_s" in changed:
+            self._set_totals_timer(values["totals_interval_s"])
+        self.get_logger().info(f"parameters changed: {', '.join(sorted(changed))}")
+        if new_epoch:
+            self.get_logger().info(
+                f"counting epoch {self._pipeline.epoch} from frame {frames + 1}: {self._geometry_text()}"
+            )
+            self._announce_epoch()
+
+    def _geometry_text(self) -> str:
+        lines, zones = self._pipeline.lines, self._pipeline.zones
+        return (
+            f"lines {', '.join(f'{line.id} {line.points.round(1).tolist()}' for line in lines) or 'none'}; "
+            f"zones {', '.join(zone.id for zone in zones) or 'none'}"
+        )
+
+    def _announce_epoch(self) -> None:
+        msg = CountingEpoch(epoch=self._pipeline.epoch)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.line_ids = [line.id for line in self._pipeline.lines]
+        msg.zone_ids = [zone.id for zone in self._pipeline.zones]
+        self._epoch_pub.publish(msg)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         size = (int(msg.width), int(msg.height))
@@ -103,6 +146,7 @@ class TrackerNode(Node):
                 "active_tracks": pipeline.live_tracks,
                 "confirmed_tracks": pipeline.confirmed_tracks,
                 "counts_total": pipeline.totals.total,
+                "counting_epoch": pipeline.epoch,
                 "tracks_born": getattr(tracker, "births", 0),
                 "births_refused": getattr(tracker, "births_refused", 0),
                 "zone_occupancy": pipeline.occupancy(),

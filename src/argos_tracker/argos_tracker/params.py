@@ -14,7 +14,7 @@ from typing import Any
 
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.lines import GEOMETRY_PARAMS, LINES_GROUP
-from argos_common.params import ConfigError, ParamGroup, ParamSpec
+from argos_common.params import ConfigError, ParamGroup, ParamSpec, writable
 
 ANCHORS = ("bottom_center", "center")
 FILTERS = ("kalman", "fixed_gain")
@@ -41,9 +41,8 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         list(DEFAULT_CLASSES),
         "class labels the tracker accepts; detections with any other label are ignored",
     ),
-    LINES_GROUP,
-    *GEOMETRY_PARAMS,
-    ZONES_GROUP,
+    # live: a change starts a new counting epoch (pipeline.TrackingPipeline.retune)
+    *writable(LINES_GROUP, *GEOMETRY_PARAMS, ZONES_GROUP),
     # association (ByteTrack-style two stages)
     ParamSpec(
         "high_score",
@@ -52,6 +51,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "detections at or above this score are matched first and may start new tracks",
         min=0.0,
         max=1.0,
+        read_only=False,
     ),
     ParamSpec(
         "low_score",
@@ -60,6 +60,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "detections in [low_score, high_score) only extend confirmed tracks; below: ignored",
         min=0.0,
         max=1.0,
+        read_only=False,
     ),
     ParamSpec(
         "iou_threshold",
@@ -68,6 +69,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "least IoU between a track's predicted box and a high-score detection to match them",
         min=0.0,
         max=1.0,
+        read_only=False,
     ),
     ParamSpec(
         "low_score_iou_threshold",
@@ -76,6 +78,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "least IoU for a low-score detection to extend a track (stricter: such boxes are less reliable)",
         min=0.0,
         max=1.0,
+        read_only=False,
     ),
     ParamSpec(
         "gate_chi2",
@@ -83,6 +86,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         13.8,
         "Mahalanobis gate on the box centre (chi-square, 2 dof; 13.8 = 99.9 %); 0 disables",
         min=0.0,
+        read_only=False,
     ),
     ParamSpec(
         "motion_cost_weight",
@@ -92,6 +96,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "the assignment cost; 0: IoU alone",
         min=0.0,
         max=10.0,
+        read_only=False,
     ),
     ParamSpec(
         "recovery_shape_iou",
@@ -103,15 +108,19 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "pulled away while hidden); 0: off (it needs gate_chi2 > 0)",
         min=0.0,
         max=1.0,
+        read_only=False,
     ),
     # lifecycle
-    ParamSpec("confirm_hits", "int", 3, "matched frames in a row before a new track is confirmed", min=1),
+    ParamSpec(
+        "confirm_hits", "int", 3, "matched frames in a row before a new track is confirmed", min=1, read_only=False
+    ),
     ParamSpec(
         "max_coast_s",
         "float",
         2.0,
         "how long a confirmed track coasts on its prediction without detections before removal",
         min=0.0,
+        read_only=False,
     ),
     ParamSpec(
         "stopped_speed_px_s",
@@ -119,6 +128,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         20.0,
         "a confirmed track slower than this when its detections stop is taken as stopped (px/s)",
         min=0.0,
+        read_only=False,
     ),
     ParamSpec(
         "max_coast_stopped_s",
@@ -127,6 +137,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "how long a stopped track is held in place without detections (a vehicle waiting at a red "
         "light fades into a background-subtraction detector's background); at least max_coast_s",
         min=0.0,
+        read_only=False,
     ),
     ParamSpec("max_tracks", "int", 256, "most tracks alive at once; further births are refused", min=1),
     ParamSpec(
@@ -188,6 +199,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         5.0,
         "an anchor must get this far from a line on the new side before a crossing counts",
         min=0.0,
+        read_only=False,
     ),
     ParamSpec(
         "meters_per_pixel",
@@ -210,6 +222,7 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         10.0,
         "period of the totals log line (counts per line/zone, class and direction); 0: off",
         min=0.0,
+        read_only=False,
     ),
 ]
 

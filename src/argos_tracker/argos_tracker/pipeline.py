@@ -17,7 +17,7 @@ from typing import Protocol
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import needs_source_size, parse_lines
-from argos_common.params import resolve
+from argos_common.params import ConfigError, expand_specs, resolve
 
 from .counting import LineCounter
 from .ground_plane import GroundPlane
@@ -47,6 +47,10 @@ def resolve_tracker_params(overrides: Mapping[str, object] | None = None) -> dic
     values = resolve(PARAMS, dict(overrides or {}))
     validate(values)
     return values
+
+
+def _is_counting_key(name: str) -> bool:
+    return name.startswith(("lines.", "zones.", "geometry.")) or name == "count_hysteresis_px"
 
 
 class TrackingPipeline:
@@ -79,6 +83,9 @@ class TrackingPipeline:
         self._meters_per_pixel = p["meters_per_pixel"]
         self._ground = GroundPlane(p["ground_homography"]) if p["ground_homography"] else None
         self.totals = CountTotals()
+        self.epoch = 0  # +1 per change of the counting geometry while running (retune)
+        self._last_tracks: list[Track] = []
+        self._last_stamp_ns = 0
         self.frames = 0
         self.live_tracks = 0
         self.confirmed_tracks = 0
@@ -107,12 +114,47 @@ class TrackingPipeline:
         self._zones = ZoneCounter(self.zones, p["anchor"], p["count_hysteresis_px"])
         self._geometry_ready = True
 
+    def retune(self, params: Mapping[str, object]) -> bool:
+        """Take changed parameters while running (the node's live parameters): thresholds, gates
+        and coasting go to the tracker; a change of lines, zones, geometry.* or the hysteresis
+        starts a new counting epoch: new counters with the new geometry, seeded with where the
+        live tracks are now, so a crossing between this frame and the next counts on the new
+        geometry; crossings pending on the old one are dropped with it. True when it started an
+        epoch. Raises ConfigError (nothing changed) for a bad value, a geometry that does not fit
+        the source, or a change of a read-only parameter."""
+        p = resolve_tracker_params(params)
+        for spec in expand_specs(PARAMS, p):
+            if spec.read_only and p[spec.name] != self.params.get(spec.name, spec.default):
+                raise ConfigError(spec.name, "read-only: it takes effect at the next start")
+        counting = {k for k in set(p) | set(self.params) if _is_counting_key(k)}
+        new_geometry = any(p.get(k) != self.params.get(k) for k in counting)
+        if new_geometry:
+            size = self.source_size
+            placed = size is not None or not needs_source_size(p)
+            # built (and so checked against the source) before anything changes
+            lines, zones = parse_lines(p, size), parse_zones(p, size)
+            line_counter = LineCounter(lines if placed else [], p["anchor"], p["count_hysteresis_px"])
+            zone_counter = ZoneCounter(zones if placed else [], p["anchor"], p["count_hysteresis_px"])
+        if hasattr(self.tracker, "retune"):
+            self.tracker.retune(p)
+        self.params = p
+        if not new_geometry:
+            return False
+        self.lines, self.zones = lines, zones
+        self._lines, self._zones, self._geometry_ready = line_counter, zone_counter, placed
+        # where each live track is now: the next frame's step is tested against the new geometry
+        self._lines.update(self._last_tracks, self._last_stamp_ns, self.frames)
+        self._zones.update(self._last_tracks, self._last_stamp_ns, self.frames)
+        self.epoch += 1
+        return True
+
     def update(self, dets: Detections, stamp_ns: int) -> FrameResult:
         self.frames += 1
         if not self._geometry_ready:
             self.frames_without_geometry += 1
         tracks = self.tracker.update(dets, stamp_ns)
         counts = self._count(tracks, stamp_ns)
+        self._last_tracks, self._last_stamp_ns = tracks, stamp_ns
         self.live_tracks = len(tracks)
         self.confirmed_tracks = sum(1 for t in tracks if t.state == CONFIRMED)
         return FrameResult(tracks, self.tracker.confirmed_detections(), counts)
@@ -128,7 +170,9 @@ class TrackingPipeline:
         records = self._lines.update(tracks, stamp_ns, self.frames) + self._zones.update(tracks, stamp_ns, self.frames)
         if records:
             by_id = {str(t.id): t for t in tracks}
-            records = [replace(r, speed_m_s=self._speed_m_s(by_id.get(r.track_id), r)) for r in records]
+            records = [
+                replace(r, speed_m_s=self._speed_m_s(by_id.get(r.track_id), r), epoch=self.epoch) for r in records
+            ]
             for record in records:
                 self.totals.add(record)
         return records

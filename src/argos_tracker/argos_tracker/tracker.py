@@ -113,6 +113,16 @@ class _LiveTrack:
         return max(self.votes, key=self.votes.__getitem__)
 
 
+def _association(p: Mapping) -> AssociationConfig:
+    return AssociationConfig(
+        p["iou_threshold"],
+        p["low_score_iou_threshold"],
+        p["gate_chi2"],
+        p["motion_cost_weight"],
+        p["recovery_shape_iou"],
+    )
+
+
 class Tracker:
     """`Tracker(params)` with the tracker's flat parameters (missing ones take their defaults)."""
 
@@ -131,13 +141,7 @@ class Tracker:
                 box_state=p["box_state"],
             )
         )
-        self.association = AssociationConfig(
-            p["iou_threshold"],
-            p["low_score_iou_threshold"],
-            p["gate_chi2"],
-            p["motion_cost_weight"],
-            p["recovery_shape_iou"],
-        )
+        self.association = _association(p)
         self._live: list[_LiveTrack] = []
         self._snapshot: list[Track] = []
         self._last_stamp_ns: int | None = None
@@ -148,6 +152,14 @@ class Tracker:
         self.resets = 0
 
     # -- public ------------------------------------------------------------------------------
+    def retune(self, params: Mapping[str, object]) -> None:
+        """New score thresholds, gates and coasting times from the next frame on; live tracks keep
+        their state. The motion model and the class list are fixed at construction."""
+        p = resolve(PARAMS, dict(params), allow_unknown=True)
+        validate(p)
+        self.association = _association(p)
+        self.params = p
+
     def update(self, dets: Detections, stamp_ns: int) -> list[Track]:
         """Advance to the frame at `stamp_ns` with its detections; returns every live track
         (tentative, confirmed and lost)."""

@@ -119,6 +119,7 @@ def count_record_to_msg(record: CountRecord, frame_id: str) -> CountEvent:
         track_id=record.track_id,
         speed_px_s=float(record.speed_px_s),
         speed_m_s=float(record.speed_m_s),
+        epoch=int(record.epoch),
     )
 
 
@@ -133,4 +134,5 @@ def msg_to_count_record(msg: CountEvent) -> CountRecord:
         tracker_frame=int(msg.tracker_frame),
         speed_px_s=float(msg.speed_px_s),
         speed_m_s=float(msg.speed_m_s),
+        epoch=int(msg.epoch),
     )

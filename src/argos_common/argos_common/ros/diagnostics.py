@@ -25,6 +25,16 @@ class DiagnosticsReporter:
         self._timer = node.create_timer(period_s, self.publish)
 
     def status(self) -> DiagnosticStatus:
+        lifecycle = getattr(self._node, "state", None)  # managed nodes (argos_common.ros.managed)
+        if lifecycle in ("unconfigured", "finalized"):
+            # nothing opened yet (or any more): no stats to judge; a manager has to configure it
+            return DiagnosticStatus(
+                level=bytes([1]),
+                name=self._node.get_fully_qualified_name(),
+                message=f"lifecycle state {lifecycle}",
+                hardware_id=self._hardware_id,
+                values=[KeyValue(key="lifecycle_state", value=lifecycle)],
+            )
         stats = self._stats()
         level, message = self._health(stats)
         return DiagnosticStatus(

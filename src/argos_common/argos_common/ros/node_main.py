@@ -14,8 +14,26 @@ from rclpy.task import Future
 from ..metrics_server import MetricsSource, camera_label, serve_from_environment
 from ..params import ConfigError
 from ..shutdown import StopSignals, signals_blocked
+from .managed import ManagedNode, bring_up
 
 _SPIN_SLICE_S = 0.1  # how soon a stop signal is noticed
+# A managed node started on its own configures and activates itself; launch (or another
+# lifecycle manager) passes this to drive the transitions itself.
+NO_AUTOSTART = "--no-autostart"
+
+
+def _own_args(args) -> list[str]:
+    """The command-line arguments outside --ros-args blocks."""
+    argv = sys.argv[1:] if args is None else list(args)
+    own, in_ros = [], False
+    for token in argv:
+        if token == "--ros-args":
+            in_ros = True
+        elif token == "--" and in_ros:
+            in_ros = False
+        elif not in_ros:
+            own.append(token)
+    return own
 
 
 def _serve_metrics(node: Node):
@@ -49,7 +67,10 @@ def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node]
         # A node may connect to things while it is built (the bridge does): a signal landing
         # before `node` is bound would skip destroy_node (no orderly close), so it waits.
         with signals_blocked():
-            node = make_node()
+            managed = isinstance(make_node, type) and issubclass(make_node, ManagedNode)
+            node = make_node(autostart=False) if managed else make_node()
+            if isinstance(node, ManagedNode) and NO_AUTOSTART not in _own_args(args):
+                bring_up(node)
         metrics = _serve_metrics(node)
         done = until(node) if until is not None else None
         executor.add_node(node)
@@ -66,6 +87,8 @@ def run_node(make_node: Callable[[], Node], args=None, *, until: Callable[[Node]
                 metrics.close()
             executor.shutdown(timeout_sec=2.0)
             if node is not None:
+                if isinstance(node, ManagedNode):
+                    node.release()
                 node.destroy_node()
             rclpy.try_shutdown()
     return code

@@ -3,16 +3,16 @@ the one map from ParamSpec types to rclpy parameter types."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from ..params import ConfigError, ParamGroup, ParamSpec, coerce, expand_specs
+from ..params import ConfigError, ParamGroup, ParamSpec, coerce, expand_specs, update
 
 PARAMETER_TYPES = {
     "bool": Parameter.Type.BOOL,
@@ -26,9 +26,17 @@ PARAMETER_TYPES = {
 }
 
 
+READ_ONLY_NOTE = " [read-only: set in the parameter file, takes effect at the next start]"
+LIVE_NOTE = " [live: can be set while the node runs]"
+
+
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    note = READ_ONLY_NOTE if spec.read_only else LIVE_NOTE
     desc = ParameterDescriptor(
-        name=spec.name, type=PARAMETER_TYPES[spec.type].value, description=spec.description, read_only=spec.read_only
+        name=spec.name,
+        type=PARAMETER_TYPES[spec.type].value,
+        description=spec.description + note,
+        read_only=spec.read_only,
     )
     if spec.choices:
         desc.additional_constraints = "one of: " + ", ".join(map(str, spec.choices))
@@ -111,3 +119,52 @@ def parameter_overrides(specs: Sequence[ParamSpec | ParamGroup], values: Mapping
         for s in concrete
         if s.name in values and not (isinstance(values[s.name], list) and not values[s.name])
     ]
+
+
+class LiveParameters:
+    """Runtime changes of a node's writable parameters through rclpy's parameter services (what
+    `ros2 param set` calls). rclpy itself refuses read-only parameters and wrong types; every
+    other request is checked by the rules the parameter file is checked by (`argos_common.params
+    .update`: ranges, choices, group items; then the node's own `apply`, which runs the package's
+    `validate` and builds what it needs before it changes anything). A refusal names the
+    parameter and the reason in SetParametersResult, and the node keeps its old values.
+
+    `apply(values, changed)`: the complete resolved parameters and the names that changed; raises
+    ConfigError to refuse."""
+
+    def __init__(
+        self,
+        node: Node,
+        specs: Sequence[ParamSpec | ParamGroup],
+        declared: Mapping[str, Any],
+        apply: Callable[[dict, set[str]], None],
+    ):
+        self._node = node
+        self._specs = list(specs)
+        self._declared = dict(declared)
+        self._apply = apply
+        self.refused = 0
+        node.add_on_set_parameters_callback(self._on_set)
+
+    def _on_set(self, parameters: list[Parameter]) -> SetParametersResult:
+        changes = {}
+        for p in parameters:
+            value = p.value
+            if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+                value = list(value)
+            changes[p.name] = value
+        # parameters rclpy owns (use_sim_time) are none of ours
+        ours = {k: v for k, v in changes.items() if k in self._declared}
+        if not ours:
+            return SetParametersResult(successful=True)
+        try:
+            values = update(self._specs, self._declared, ours)
+            changed = {k for k, v in ours.items() if self._declared[k] != values.get(k, v)}
+            self._apply(values, changed)
+        except ConfigError as exc:
+            self.refused += 1
+            reason = str(exc.under(self._node.get_fully_qualified_name()))
+            self._node.get_logger().warning(f"parameter change refused: {reason}")
+            return SetParametersResult(successful=False, reason=reason)
+        self._declared.update(ours)
+        return SetParametersResult(successful=True)
