@@ -87,13 +87,13 @@ def test_process_model_delivers_and_stops_cleanly(model, stop_signal, redis_serv
 
 def test_container_ends_cleanly_when_its_file_source_ends(redis_server, mqtt_broker, tmp_path):
     clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (320, 240))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (320, 180))
     for i in range(30):
-        frame = np.full((240, 320, 3), 60, np.uint8)
-        cv2.rectangle(frame, (10 + 8 * i, 100), (60 + 8 * i, 140), (200, 200, 200), -1)
+        frame = np.full((180, 320, 3), 60, np.uint8)
+        cv2.rectangle(frame, (10 + 8 * i, 70), (60 + 8 * i, 110), (200, 200, 200), -1)
         writer.write(frame)
     writer.release()
-    camera = {"source": str(clip), "width": 320, "height": 240}
+    camera = {"source": str(clip), "width": 320, "height": 180}
     graph = GraphProcesses(COMPOSED, "/cam0", [str(EDGE), override(tmp_path, redis_server, mqtt_broker, camera)])
     graph.start()
     try:

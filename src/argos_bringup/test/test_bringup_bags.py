@@ -26,6 +26,7 @@ def count_event(store, i):
         track_id=str(i),
         speed_px_s=1.0,
         speed_m_s=float("nan"),
+        epoch=0,
     )
     return bytes(store.serialize_cdr(msg, TYPE))
 

@@ -44,6 +44,7 @@ def replay(
     source: str = "detections",
     namespace: str | None = None,
 ) -> ReplayResult:
+    from argos_common.lines import needs_source_size
     from argos_tracker.pipeline import TrackingPipeline
 
     topics = topics_of(bag)
@@ -55,6 +56,8 @@ def replay(
         )
     ns = topic[: -len(suffix)]
     counts_topic, truth_topic = f"{ns}/counts", f"{ns}/camera/ground_truth/counts"
+    # the frames' size places lines drawn for geometry.image_size, as camera_info does live
+    info_topic = f"{ns}/camera/camera_info"
     store = typestore_for(topics.values())
 
     detector = None
@@ -65,8 +68,12 @@ def replay(
     pipeline = TrackingPipeline(tracker_params)
     result = ReplayResult(source_topic=topic)
     try:
-        for m in read_messages(bag, {topic, counts_topic, truth_topic}):
+        for m in read_messages(bag, {topic, counts_topic, truth_topic, info_topic}):
             msg = store.deserialize_cdr(m.data, m.msgtype)
+            if m.topic == info_topic:
+                if msg.width and msg.height:
+                    pipeline.set_source_size((int(msg.width), int(msg.height)))
+                continue
             if m.topic == counts_topic:
                 result.recorded.add(msg_to_count_record(msg))
                 continue
@@ -74,7 +81,17 @@ def replay(
                 result.ground_truth.add(msg_to_count_record(msg))
                 continue
             stamp_ns = ns_from_stamp(msg.header.stamp)
-            dets = msg_to_detections(msg) if detector is None else detector.detect([msg_to_image(msg)])[0]
+            if detector is None:
+                dets = msg_to_detections(msg)
+            else:
+                image = msg_to_image(msg)
+                pipeline.set_source_size((image.shape[1], image.shape[0]))
+                dets = detector.detect([image])[0]
+            if pipeline.source_size is None and needs_source_size(pipeline.params):
+                raise ValueError(
+                    f"the bag has no {info_topic} before {topic}: the lines and zones (geometry.image_size "
+                    "or geometry.normalized) need the frames' size; record camera_info too"
+                )
             result.frames += 1
             for rec in pipeline.update(dets, stamp_ns).counts:
                 result.replayed.add(rec)
