@@ -26,6 +26,7 @@ EXPECTED = {
     "yolo26n": ("yolov8", True, "letterbox"),
     "yolo26n_end2end": ("end2end", False, "letterbox"),
     "yolov10n_end2end": ("end2end", False, "letterbox"),
+    "yolov8n_nms": ("end2end", False, "letterbox"),
     "yolov8n_deepstream": ("yolov4", True, "letterbox"),
     "rtdetr": ("rtdetr", False, "stretch"),
     "rtdetr_hf": ("detr_logits", False, "stretch"),
@@ -116,7 +117,7 @@ def test_argos_preprocessing_is_the_exporters_and_detect_matches(name):
     assert_same_detections(detector.detect([ref["image"]])[0], ref)
 
 
-@pytest.mark.parametrize("name", ["yolo26n_end2end", "yolov10n_end2end", "rtdetr", "rtdetr_hf"])
+@pytest.mark.parametrize("name", ["yolo26n_end2end", "yolov10n_end2end", "yolov8n_nms", "rtdetr", "rtdetr_hf"])
 def test_nms_free_exports_are_not_nmsd_again_even_with_a_strict_nms_iou(name):
     """With model.nms_iou 0.01 any NMS would drop overlapping boxes of one class: NMS-free
     exports keep every row the exporter keeps."""
