@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -103,8 +104,10 @@ class CountsSession:
         import paho.mqtt.client as mqtt
 
         self.counts: set[tuple[int, int]] = set()
+        self.subscribed = threading.Event()  # the broker holds the subscription (SUBACK) for the session
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"restart-{port}", clean_session=False)
         self.client.on_connect = lambda c, *_: c.subscribe("argos/+/+/+/counts", qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect_async("127.0.0.1", port)
@@ -140,10 +143,7 @@ def test_a_restart_during_a_broker_outage_loses_nothing_with_the_deploy_config(t
     broker = MosquittoServer(workdir=tmp_path / "mosquitto", persistent=True).start()
     session = CountsSession(broker.port)
     try:
-        deadline = time.monotonic() + 10
-        while not session.client.is_connected() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert session.client.is_connected()
+        assert session.subscribed.wait(20), "the subscriber never got its SUBACK"
         broker.stop()  # the outage: from before the unit starts until after its restart
         site = tmp_path / "site.yaml"  # what a site changes in deploy.yaml: its servers and its disk
         site.write_text(
