@@ -145,6 +145,7 @@ def register(bench) -> None:
     )
     faults.add_argument("--hold", type=float, default=60.0, help="seconds a fault lasts (camera, collector: half)")
     faults.add_argument("--warmup", type=float, default=10.0, help="seconds of normal running before the fault")
+    faults.add_argument("--keep", default="", help="folder to keep each scenario's logs, summaries and spools in")
     faults.set_defaults(func=_faults)
 
     fleet = bench.add_parser(

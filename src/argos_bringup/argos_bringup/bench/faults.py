@@ -127,7 +127,7 @@ class Unit:
             }
         }
         if source:
-            body["/**/camera"] = {"ros__parameters": {"source": source, "width": 320, "height": 240}}
+            body["/**/camera"] = {"ros__parameters": {"source": source, "width": 320, "height": 180}}
         override = folder / "unit.yaml"
         override.write_text(yaml.safe_dump(body))
         self.log = folder / "unit.log"
@@ -217,7 +217,7 @@ def run_scenario(name: str, folder: Path, diag: DiagnosticsListener, hold_s: flo
         if name == "camera":
             from argos_camera.rtsp_server import RtspServerProcess
 
-            camera = RtspServerProcess().start()
+            camera = RtspServerProcess(width=320, height=180).start()  # 16:9 like the shipped lines
             stack.callback(camera.stop)
         clock_file = None
         if name == "clock":
@@ -424,7 +424,12 @@ def run_bench(args) -> int:
     os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(120, 200))
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     outcomes = []
-    with tempfile.TemporaryDirectory(prefix="argos-faults-") as tmp:
+    with ExitStack() as folders:
+        if args.keep:  # the units' logs, summaries, spools and servers' files stay for a look
+            tmp = args.keep
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = folders.enter_context(tempfile.TemporaryDirectory(prefix="argos-faults-"))
         diag = DiagnosticsListener(stamp_by_arrival=True)
         try:
             for name in names:
