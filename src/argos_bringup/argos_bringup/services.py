@@ -169,6 +169,9 @@ class MosquittoServer(_Server):
             + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
             + (
                 f"persistence true\npersistence_location {self.workdir}/\n"
+                # started as root, mosquitto drops to its own user, which cannot save the sessions
+                # in our folder (it only logs "Permission denied" at exit): this process's user
+                + ("user root\n" if os.geteuid() == 0 else "")
                 if self.persistent
                 else "persistence false\n"
             )
