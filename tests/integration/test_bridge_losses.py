@@ -102,3 +102,52 @@ def test_a_message_the_writer_cannot_encode_is_counted_and_the_writer_goes_on(re
     assert stats["writer_errors"] == 1
     level, message = health(stats)
     assert level == 1 and "writer_errors 1" in message
+
+
+def test_counts_the_full_spool_disk_refuses_wait_in_memory_and_arrive_detections_are_counted_lost(
+    redis_server, tmp_path, monkeypatch
+):
+    import errno
+    import json
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    from argos_bringup.services import MosquittoServer
+    from argos_common.counts import CountRecord
+
+    broker = MosquittoServer(workdir=tmp_path / "mosquitto", persistent=True).start()
+    seqs: set[int] = set()
+    subscribed = threading.Event()
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dashboard", clean_session=False)
+    subscriber.on_connect = lambda c, *_: c.subscribe("argos/s/d/loss/counts", qos=1)
+    subscriber.on_subscribe = lambda *_: subscribed.set()
+    subscriber.on_message = lambda _c, _u, msg: seqs.add(json.loads(msg.payload)["count_seq"])
+    subscriber.reconnect_delay_set(0.2, 1)
+    subscriber.connect_async("127.0.0.1", broker.port)
+    subscriber.loop_start()
+    bridge = Bridge(params(redis_server.url, broker.url, spool_dir=str(tmp_path / "spool"), mqtt_reconnect_max_s=1.0))
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    try:
+        assert subscribed.wait(10)
+        broker.stop()  # the broker away (the subscriber's session stays) ...
+        bridge.start()
+        monkeypatch.setattr(bridge.mqtt.spool, "append", disk_full)  # ... and the spool's disk full
+        for i in range(5):
+            bridge.submit_tracks(time.time_ns(), "f", ONE)
+            bridge.submit_count(CountRecord("west", "", "car", "in", str(i), time.time_ns()))
+        assert wait_until(lambda: bridge.stats()["mqtt_overflow_depth"] == 5)
+        assert bridge.stats()["mqtt_failed"] == 5  # the detections: neither sent nor spooled, counted
+        broker.start()
+        assert wait_until(lambda: len(seqs) == 5, timeout_s=20), seqs
+        stats = bridge.stats()
+        assert stats["mqtt_overflow_depth"] == 0 and stats["mqtt_overflowed"] == 5
+    finally:
+        bridge.close(drain_timeout_s=1.0)
+        subscriber.loop_stop()
+        subscriber.disconnect()
+        broker.stop()
+    assert bridge.stats()["mqtt_lost_at_shutdown"] == 0 and bridge.stats()["mqtt_overflow_dropped"] == 0

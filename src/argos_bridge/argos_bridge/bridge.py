@@ -61,6 +61,8 @@ _HEALTH_COUNTERS = (
     "writer_errors",
     "mqtt_spool_depth",
     "mqtt_spool_dropped",
+    "mqtt_overflow_depth",
+    "mqtt_overflow_dropped",
     "mqtt_failed",
     "redis_buffer_depth",
     "redis_dropped",

@@ -9,6 +9,7 @@ LOSS_COUNTERS = (
     "writer_errors",
     "mqtt_failed",
     "mqtt_spool_dropped",
+    "mqtt_overflow_dropped",
     "mqtt_lost_at_shutdown",
     "redis_dropped",
     "redis_lost_at_shutdown",

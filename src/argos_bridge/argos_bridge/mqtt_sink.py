@@ -45,6 +45,10 @@ from .spool import Spool
 KINDS = ("detections", "counts", "totals", "status")
 _RECONNECT_MIN_S = 0.5
 _FLUSH_WINDOW = 100  # spooled messages handed to paho and not yet acknowledged
+# what the spool cannot take (its disk full, an I/O error) waits in memory when it is one of these:
+# rare and small, and what the field counts on; detections are dropped (counted in `failed`)
+_OVERFLOW_KINDS = ("counts", "totals")
+_OVERFLOW_MAX = 10_000
 
 PUBLISHED, SPOOLED, REJECTED, FAILED = "published", "spooled", "rejected", "failed"
 
@@ -110,6 +114,9 @@ class MqttSink:
         self.flushed = 0  # spooled rows acknowledged and removed
         self.rejected = 0  # refused by paho (e.g. over the broker's packet size)
         self.failed = 0  # neither published nor spooled
+        self._overflow: deque[tuple[str, str, int]] = deque()  # (topic, payload, qos), writer thread only
+        self.overflowed = 0  # counts/totals kept in memory because the spool refused them
+        self.overflow_dropped = 0  # refused with the overflow full
         self.delivered = 0  # paho's on_publish for any message (status included)
         self.connects = 0
 
@@ -158,7 +165,7 @@ class MqttSink:
     def publish(self, kind: str, payload_json: str) -> str:
         """Send or spool one message; returns PUBLISHED, SPOOLED, REJECTED or FAILED."""
         topic, qos = self.topics[kind], self._qos[kind]
-        if len(self.spool) == 0 and self._client.is_connected():
+        if len(self.spool) == 0 and not self._overflow and self._client.is_connected():
             try:
                 info = self._client.publish(topic, payload_json, qos=qos, retain=(kind == "status"))
             except ValueError as exc:  # paho refuses e.g. a payload over the MQTT size limit
@@ -170,7 +177,7 @@ class MqttSink:
                 self._settle()
                 return PUBLISHED
             # paho has no copy (QoS 0 on a socket that just died) or its queue is full: spool it
-        return self._spool(topic, payload_json, qos)
+        return self._spool(topic, payload_json, qos, kind)
 
     def _settle(self) -> None:
         """Count the direct messages paho has confirmed, in order (any thread: the writer, stats)."""
@@ -179,12 +186,22 @@ class MqttSink:
                 self._in_flight.popleft()
                 self.published += 1
 
-    def _spool(self, topic: str, payload: str, qos: int) -> str:
+    def _spool(self, topic: str, payload: str, qos: int, kind: str = "") -> str:
         try:
             self.spool.append(topic, payload, qos)
         except Exception as exc:  # noqa: BLE001 - disk full, I/O error: count, never raise into the writer
+            if kind in _OVERFLOW_KINDS and len(self._overflow) < _OVERFLOW_MAX:
+                if not self._overflow:
+                    self._log.error(f"mqtt: the spool refused a message ({exc}); counts and totals wait in memory")
+                self._overflow.append((topic, payload, qos))
+                with self._lock:
+                    self.overflowed += 1
+                return SPOOLED
             with self._lock:
-                self.failed += 1
+                if kind in _OVERFLOW_KINDS:
+                    self.overflow_dropped += 1
+                else:
+                    self.failed += 1
             self._log.error(f"mqtt: could not spool a message for {topic}: {exc}")
             return FAILED
         with self._lock:
@@ -203,7 +220,7 @@ class MqttSink:
         self._settle()
         if len(self.spool) == 0:
             self._flush_cursor = 0
-            return False
+            return self._pump_overflow()
         if not self._client.is_connected():
             return True
         room = _FLUSH_WINDOW - len(self._mid_to_seq)
@@ -221,6 +238,28 @@ class MqttSink:
                 self._mid_to_seq[info.mid] = row.seq
                 self._flush_cursor = row.seq
         return True
+
+    def _pump_overflow(self) -> bool:
+        """After the spool: what waited in memory, in order, handed to paho like a direct publish.
+        True while some remains."""
+        if not self._overflow:
+            return False
+        if not self._client.is_connected():
+            return True
+        with self._lock:
+            room = _FLUSH_WINDOW - len(self._in_flight)
+        while self._overflow and room > 0:
+            topic, payload, qos = self._overflow[0]
+            info = self._client.publish(topic, payload, qos=qos)
+            if not paho_keeps(info.rc, qos):
+                break  # the connection just went: try again later
+            with self._lock:
+                self._in_flight.append(info)
+            self._overflow.popleft()
+            room -= 1
+        if not self._overflow:
+            self._log.info("mqtt: counts and totals kept in memory are sent; publishing directly again")
+        return bool(self._overflow)
 
     def _remove_acknowledged(self) -> None:
         done = []
@@ -258,6 +297,9 @@ class MqttSink:
                 "spool_depth": len(self.spool),
                 "spool_dropped": self.spool.dropped,
                 "spool_recovered": self.spool.recovered,
+                "overflow_depth": len(self._overflow),
+                "overflowed": self.overflowed,
+                "overflow_dropped": self.overflow_dropped,
             }
 
     def close(self, timeout_s: float = 2.0) -> None:
@@ -278,7 +320,9 @@ class MqttSink:
         self._remove_acknowledged()
         self._settle()
         unconfirmed = len(self._in_flight)  # in paho's memory only: gone with the process
-        unsent = 0 if self.spool.path else len(self.spool)
+        unsent = (0 if self.spool.path else len(self.spool)) + len(self._overflow)
+        if self._overflow:
+            self._log.warning(f"mqtt: {len(self._overflow)} counts/totals that the spool refused are lost")
         with self._lock:
             self.lost_at_shutdown += unconfirmed + unsent
         if unconfirmed:

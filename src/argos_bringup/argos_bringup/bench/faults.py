@@ -271,6 +271,7 @@ def run_scenario(name: str, folder: Path, diag: DiagnosticsListener, hold_s: flo
                 lambda: (
                     _latest(diag, "bridge", "redis_buffer_depth") == 0.0
                     and _latest(diag, "bridge", "mqtt_spool_depth") == 0.0
+                    and (_latest(diag, "bridge", "mqtt_overflow_depth") or 0.0) == 0.0
                 ),
                 180,
             )
