@@ -49,7 +49,7 @@ from argos_interfaces.msg import CountEvent
 
 from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
-from .annotator_params import validate
+from .annotator_params import exposure_warnings, validate
 from .foxglove_out import IMAGE_KINDS, FoxgloveCamera, annotations_message, encode_jpeg, server_from_environment
 from .privacy import MasksBySize
 from .publish_policy import ImagePublishPolicy
@@ -75,6 +75,9 @@ class AnnotatorNode(Node):
             parse_lines(self.params)  # the points are checked now, scaled for the size of the first frame
             self.masks = MasksBySize(self.params)
             password = read_secret_file(self.params["rtsp_password_file"], "rtsp_password_file")
+            tls = self._rtsp_tls_files()
+        for warning in exposure_warnings(self.params):
+            self.get_logger().warning(warning)
         credentials = (self.params["rtsp_user"], password) if password is not None else None
         self._lines_for: dict[tuple[int, int], list] = {}
         self.classes = list(self.params["classes"])
@@ -119,6 +122,8 @@ class AnnotatorNode(Node):
                     self.params["rtsp_bitrate_kbps"],
                     address=self.params["rtsp_address"],
                     credentials=credentials,
+                    auth=self.params["rtsp_auth"],
+                    tls=tls,
                 ).start()
                 self.get_logger().info(f"annotated RTSP stream: {self.rtsp.url} at {self.params['rtsp_rate_hz']} Hz")
             except Exception as exc:  # a taken port must not stop counting: report it, go on
@@ -126,6 +131,22 @@ class AnnotatorNode(Node):
                 self._rtsp_error = str(exc)
                 self.get_logger().error(f"annotated RTSP output not started: {exc}")
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
+
+    def _rtsp_tls_files(self) -> tuple[str, str] | None:
+        """(cert, key) for rtsps://, checked now so that a bad file is a configuration error
+        naming its key rather than a stream that silently never starts."""
+        cert, key = self.params["rtsp_tls_cert_file"], self.params["rtsp_tls_key_file"]
+        if self.params["rtsp_port"] <= 0 or not cert:
+            return None
+        from .gst_runtime import gstreamer_available
+        from .rtsp_out import load_tls_certificate
+
+        if gstreamer_available():  # without it the stream cannot start at all, reported below
+            try:
+                load_tls_certificate(cert, key)
+            except OSError as exc:
+                raise ConfigError("rtsp_tls_cert_file", str(exc)) from None
+        return cert, key
 
     def attach_foxglove(self, live: FoxgloveCamera) -> None:
         """Feed this camera's Foxglove channels (before the node spins)."""
