@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-command, idempotent setup of an ARGOS edge workspace on a machine without apt ROS:
-#   Python 3.11 venv with pinned ROS 2 Kilted wheels -> vision_msgs underlay (only when no real
-#   vision_msgs is found) -> colcon build of src/ -> redis-server and mosquitto from apt if missing.
+#   Python 3.11 venv with pinned ROS 2 Kilted wheels -> vision_msgs and foxglove_msgs underlay (each only when no real
+#   one is found) -> colcon build of src/ -> redis-server and mosquitto from apt if missing.
 # On a Jetson with apt ROS 2 use the README's "Jetson" path instead (rosdep + colcon, no venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,22 +68,28 @@ COLCON=(colcon --log-base "$ROOT/log")
 # per-package settings live in colcon.meta; only this machine's Python is passed here
 CMAKE_ARGS=(--metas "$ROOT/colcon.meta" --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python")
 
-has_real_vision_msgs() {
+has_real() {  # $1: an interface package found on AMENT_PREFIX_PATH outside our underlay
   local p
   IFS=: read -ra prefixes <<< "$AMENT_PREFIX_PATH"
   for p in "${prefixes[@]}"; do
     [ "$p" = "$ROOT/underlay/install" ] && continue
-    [ -f "$p/share/vision_msgs/package.xml" ] && return 0
+    [ -f "$p/share/$1/package.xml" ] && return 0
   done
   return 1
 }
-if has_real_vision_msgs; then
-  log "real vision_msgs found on AMENT_PREFIX_PATH; not building the in-repo copy"
-else
-  log "building vision_msgs (in-repo 4.x definitions) into underlay/install"
-  (cd underlay && "${COLCON[@]}" build --base-paths vision_msgs --build-base build --install-base install \
+UNDERLAY=()
+for pkg in vision_msgs foxglove_msgs; do
+  if has_real "$pkg"; then
+    log "real $pkg found on AMENT_PREFIX_PATH; not building the in-repo copy"
+  else
+    UNDERLAY+=("$pkg")
+  fi
+done
+if [ ${#UNDERLAY[@]} -gt 0 ]; then
+  log "building ${UNDERLAY[*]} (in-repo definitions) into underlay/install"
+  (cd underlay && "${COLCON[@]}" build --base-paths "${UNDERLAY[@]}" --build-base build --install-base install \
       "${CMAKE_ARGS[@]}" --event-handlers console_cohesion- summary- status- >/dev/null) \
-      || { echo "setup: vision_msgs underlay build failed; see log/latest_build" >&2; exit 1; }
+      || { echo "setup: underlay build (${UNDERLAY[*]}) failed; see log/latest_build" >&2; exit 1; }
   # shellcheck disable=SC1091
   set +u; source underlay/install/local_setup.bash; set -u
 fi

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 from rosbags.rosbag2 import Reader
@@ -25,6 +26,8 @@ from argos_bringup.bags.typestore import typestore_for
 pytestmark = pytest.mark.integration
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # ROS 2 field names; constants are upper case
+REPO = Path(__file__).resolve().parents[2]
+LINE_IDS = yaml.safe_load((REPO / "config/edge.yaml").read_text())["/**"]["ros__parameters"]["lines"]["names"]
 SMALL_FRAMES = ["--param", "camera.width=640", "--param", "camera.height=360"]
 
 
@@ -123,6 +126,48 @@ def test_argos_run_recording_with_images_reads_back_message_by_message(tmp_path)
         assert schema == "sensor_msgs/msg/CompressedImage" and message["format"] == "jpeg"
         jpeg = cv2.imdecode(np.frombuffer(bytes(message["data"]), np.uint8), cv2.IMREAD_COLOR)
         assert jpeg.shape == (360, 640, 3)
+    check_overlay_and_totals(mcap_messages(mcap_file), layout, per_topic["/cam0/counts"])
+
+
+def check_overlay_and_totals(messages, layout, counts: int) -> None:
+    """The layout's overlay and totals panels have their topics in the bag too: every track of a
+    recorded tracks message is a box with its "class #id" label in the annotations of its frame,
+    the counting lines are drawn, and the totals add up to the counts recorded."""
+    overlays = {a for p in layout["configById"].values() for a in p.get("imageMode", {}).get("annotations", {})}
+    panels = {p["topicPath"] for p in layout["configById"].values() if "topicPath" in p}
+    assert overlays == {"/cam0/annotations"} and "/cam0/totals" in panels
+    schemas = {t: s for t, s, _time, _m in messages}
+    images = {p["imageMode"]["imageTopic"] for p in layout["configById"].values() if "imageMode" in p}
+    assert images | overlays | panels <= schemas.keys(), "every panel of the layout has its topic in the bag"
+    assert schemas["/cam0/annotations"] == "foxglove_msgs/msg/ImageAnnotations"
+    assert schemas["/cam0/totals"] == "argos_interfaces/msg/CountTotals"
+    stamp = lambda t: t["sec"] * 1_000_000_000 + t["nanosec"]  # noqa: E731
+    tracks = {stamp(m["header"]["stamp"]): m for t, _s, _time, m in messages if t == "/cam0/tracks"}
+    annotations = [m for t, _s, _time, m in messages if t == "/cam0/annotations"]
+    line_strip, line_loop = 3, 2  # foxglove_msgs/PointsAnnotation LINE_STRIP, LINE_LOOP
+    with_boxes = 0
+    for message in annotations:
+        lines = [p for p in message["points"] if p["type"] == line_strip]
+        assert len(lines) == len(LINE_IDS), "every counting line of config/edge.yaml is drawn"
+        boxes = [p for p in message["points"] if p["type"] == line_loop]
+        frame_tracks = tracks.get(stamp(message["timestamp"]))
+        if frame_tracks is None:
+            continue  # drawn before the tracker's first message: lines only
+        assert len(boxes) == len(frame_tracks["detections"])
+        labels = {t["text"] for t in message["texts"]}
+        for detection, box in zip(frame_tracks["detections"], boxes):
+            label = detection["results"][0]["hypothesis"]["class_id"]
+            assert f"{label} #{detection['id']}" in labels
+            cx, cy = detection["bbox"]["center"]["position"]["x"], detection["bbox"]["center"]["position"]["y"]
+            xs, ys = [p["x"] for p in box["points"]], [p["y"] for p in box["points"]]
+            assert min(xs) <= cx <= max(xs) and min(ys) <= cy <= max(ys)
+        with_boxes += bool(boxes)
+    assert with_boxes > 0, "no annotations with track boxes recorded"
+    totals = [m for t, _s, _time, m in messages if t == "/cam0/totals"]
+    assert totals and max(m["total"] for m in totals) == counts
+    last = max(totals, key=lambda m: m["total"])
+    assert sum(last["line_in"]) + sum(last["line_out"]) == sum(last["class_counts"]) == last["total"]
+    assert last["line_ids"] == LINE_IDS and len(last["line_in"]) == len(last["line_out"]) == len(LINE_IDS)
 
 
 def test_bag_record_beside_a_graph_split_into_parts_reads_back(tmp_path):

@@ -170,6 +170,7 @@ RECORDED_TOPICS = {  # relative to the camera namespace
     "detections": "vision_msgs/msg/Detection2DArray",
     "tracks": "vision_msgs/msg/Detection2DArray",
     "counts": "argos_interfaces/msg/CountEvent",
+    "totals": "argos_interfaces/msg/CountTotals",  # the annotator's, as the live Foxglove channel
 }
 
 
@@ -179,7 +180,7 @@ JPEG_TOPICS = ("camera/image_raw/compressed", "annotated/image_raw/compressed")
 
 def _start_recording(graph, args):
     """Record the graph's topics in-process (images only with --record-images: ~2.7 MB/frame raw,
-    plus the JPEG views the Foxglove layout shows, config/foxglove/README.md)."""
+    plus the JPEG views and the annotation overlay the Foxglove layout shows, config/foxglove/README.md)."""
     from .bags.recorder import BagRecorder
     from .bags.recorder_node import RecorderNode
 
@@ -187,6 +188,7 @@ def _start_recording(graph, args):
     if args.record_images:
         topics["camera/image_raw"] = "sensor_msgs/msg/Image"
         topics.update(dict.fromkeys(JPEG_TOPICS, "sensor_msgs/msg/CompressedImage"))
+        topics["annotations"] = "foxglove_msgs/msg/ImageAnnotations"  # the overlay of the camera panel
     ns = graph.namespace.rstrip("/")
     try:
         recorder = BagRecorder(args.record, {f"{ns}/{t}": ty for t, ty in topics.items()})

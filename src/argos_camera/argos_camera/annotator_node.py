@@ -3,7 +3,9 @@ lines and live totals drawn on the frames — on `annotated/image_raw` and, as J
 `annotated/image_raw/compressed` (each only while subscribed); the plain camera view as JPEG on
 `camera/image_raw/compressed` (while subscribed); when `rtsp_port` > 0, as an H.264 RTSP stream
 (see rtsp_out.py); and, with a Foxglove server attached (`argos run --foxglove`), to Foxglove
-(see foxglove_out.py). Privacy masks are applied to every image that leaves.
+(see foxglove_out.py). For recordings, the same overlay and totals Foxglove shows live, as ROS
+topics while subscribed: `annotations` (foxglove_msgs/ImageAnnotations) and `totals`
+(argos_interfaces/CountTotals). Privacy masks are applied to every image that leaves.
 
 Frames come from an in-process LatestSlot (composed graph: by reference, the annotator's own slot)
 or from `camera/image_raw`. Drawing happens only when someone looks (a topic subscriber, or an RTSP
@@ -20,6 +22,8 @@ import threading
 import time
 from collections import deque
 
+from builtin_interfaces.msg import Time
+from foxglove_msgs.msg import Color, ImageAnnotations, Point2, PointsAnnotation, TextAnnotation
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CompressedImage, Image
@@ -39,6 +43,7 @@ from argos_common.ros.conversions import (
     msg_to_detections,
     msg_to_image,
     ns_from_stamp,
+    stamp_from_ns,
     stamp_of_serialized,
 )
 from argos_common.ros.diagnostics import DiagnosticsReporter
@@ -46,17 +51,73 @@ from argos_common.ros.node_main import run_node
 from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
 from argos_interfaces.msg import CountEvent
+from argos_interfaces.msg import CountTotals as CountTotalsMsg
 
 from .annotate import annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
-from .annotator_params import validate
-from .foxglove_out import IMAGE_KINDS, FoxgloveCamera, annotations_message, encode_jpeg, server_from_environment
+from .annotator_params import exposure_warnings, validate
+from .foxglove_out import (
+    IMAGE_KINDS,
+    FoxgloveCamera,
+    annotations_message,
+    encode_jpeg,
+    server_from_environment,
+    totals_message,
+)
+from .overlay import Rgba, overlay_shapes
 from .privacy import MasksBySize
 from .publish_policy import ImagePublishPolicy
 
 FRAME_HISTORY = 8  # frames kept by reference to match late-arriving tracks by stamp
 TRACKS_STALE_S = 1.0  # no tracks for this long: draw frames as they come (no tracker running)
-TOTALS_PERIOD_S = 1.0  # Foxglove totals also on a clock, so a client that joins sees them at once
+TOTALS_PERIOD_S = 1.0  # totals also on a clock, so a client that joins sees them at once
+
+
+def _color(value: Rgba) -> Color:
+    r, g, b, a = value
+    return Color(r=r, g=g, b=b, a=a)
+
+
+def annotations_to_msg(stamp_ns: int, tracks, lines, classes) -> ImageAnnotations:
+    """The overlay (overlay.py) as foxglove_msgs/ImageAnnotations, what Foxglove draws from a bag."""
+    stamp: Time = stamp_from_ns(stamp_ns)
+    polylines, labels = overlay_shapes(tracks, lines, classes)
+    points = [
+        PointsAnnotation(
+            timestamp=stamp,
+            type=PointsAnnotation.LINE_LOOP if p.closed else PointsAnnotation.LINE_STRIP,
+            points=[Point2(x=float(x), y=float(y)) for x, y in p.points],
+            outline_color=_color(p.color),
+            thickness=p.thickness,
+        )
+        for p in polylines
+    ]
+    texts = [
+        TextAnnotation(
+            timestamp=stamp,
+            position=Point2(x=t.position[0], y=t.position[1]),
+            text=t.text,
+            font_size=t.font_size,
+            text_color=_color(t.text_color),
+            background_color=_color(t.background_color),
+        )
+        for t in labels
+    ]
+    return ImageAnnotations(timestamp=stamp, points=points, texts=texts)
+
+
+def totals_to_msg(totals: dict, stamp_ns: int, frame_id: str) -> CountTotalsMsg:
+    """The live `totals` JSON (foxglove_out.totals_message) as a ROS message."""
+    by_line, by_class = totals["by_line"], totals["by_class"]
+    return CountTotalsMsg(
+        header=make_header(stamp_ns, frame_id),
+        total=totals["total"],
+        line_ids=list(by_line),
+        line_in=[v["in"] for v in by_line.values()],
+        line_out=[v["out"] for v in by_line.values()],
+        class_ids=list(by_class),
+        class_counts=list(by_class.values()),
+    )
 
 
 def health(stats: dict) -> tuple[int, str]:
@@ -75,6 +136,9 @@ class AnnotatorNode(Node):
             parse_lines(self.params)  # the points are checked now, scaled for the size of the first frame
             self.masks = MasksBySize(self.params)
             password = read_secret_file(self.params["rtsp_password_file"], "rtsp_password_file")
+            tls = self._rtsp_tls_files()
+        for warning in exposure_warnings(self.params):
+            self.get_logger().warning(warning)
         credentials = (self.params["rtsp_user"], password) if password is not None else None
         self._lines_for: dict[tuple[int, int], list] = {}
         self.classes = list(self.params["classes"])
@@ -107,6 +171,10 @@ class AnnotatorNode(Node):
         # deserialized only when someone watches and the frame is drawn
         self._tracks_sub = self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS, raw=True)
         self._counts_sub = self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self._annotations_pub = self.create_publisher(ImageAnnotations, "annotations", RESULTS)
+        self._totals_pub = self.create_publisher(CountTotalsMsg, "totals", RESULTS)
+        self._totals_timer = self.create_timer(TOTALS_PERIOD_S, self._send_totals)
+        self._frame_id = ""
         self.rtsp = None
         if self.params["rtsp_port"] > 0:
             from .rtsp_out import AnnotatedRtspOutput
@@ -119,6 +187,8 @@ class AnnotatorNode(Node):
                     self.params["rtsp_bitrate_kbps"],
                     address=self.params["rtsp_address"],
                     credentials=credentials,
+                    auth=self.params["rtsp_auth"],
+                    tls=tls,
                 ).start()
                 self.get_logger().info(f"annotated RTSP stream: {self.rtsp.url} at {self.params['rtsp_rate_hz']} Hz")
             except Exception as exc:  # a taken port must not stop counting: report it, go on
@@ -127,10 +197,25 @@ class AnnotatorNode(Node):
                 self.get_logger().error(f"annotated RTSP output not started: {exc}")
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
 
+    def _rtsp_tls_files(self) -> tuple[str, str] | None:
+        """(cert, key) for rtsps://, checked now so that a bad file is a configuration error
+        naming its key rather than a stream that silently never starts."""
+        cert, key = self.params["rtsp_tls_cert_file"], self.params["rtsp_tls_key_file"]
+        if self.params["rtsp_port"] <= 0 or not cert:
+            return None
+        from .gst_runtime import gstreamer_available
+        from .rtsp_out import load_tls_certificate
+
+        if gstreamer_available():  # without it the stream cannot start at all, reported below
+            try:
+                load_tls_certificate(cert, key)
+            except OSError as exc:
+                raise ConfigError("rtsp_tls_cert_file", str(exc)) from None
+        return cert, key
+
     def attach_foxglove(self, live: FoxgloveCamera) -> None:
         """Feed this camera's Foxglove channels (before the node spins)."""
         self.live = live
-        self._totals_timer = self.create_timer(TOTALS_PERIOD_S, self._send_totals)
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_frame_ready(self) -> None:
@@ -150,6 +235,7 @@ class AnnotatorNode(Node):
         with self._lock:
             self._frames_received += 1
             self._frames.append(frame)  # by reference; annotate() draws on a copy
+            self._frame_id = frame.frame_id
         if self.rtsp is not None:
             self.rtsp.set_size(frame.image.shape[1], frame.image.shape[0])
         self._send_camera_view(frame)
@@ -172,17 +258,24 @@ class AnnotatorNode(Node):
         with self._lock:
             self._counts_received += 1
             self._totals.add(record)
-        if self.live is not None:
-            if self.live.wants("counts"):
-                self.live.send_count(record)
-            self._send_totals(record.stamp_ns)
+        if self.live is not None and self.live.wants("counts"):
+            self.live.send_count(record)
+        self._send_totals(record.stamp_ns)
 
     def _send_totals(self, stamp_ns: int | None = None) -> None:
-        if self.live is None or not self.live.wants("totals"):
+        to_live = self.live is not None and self.live.wants("totals")
+        to_topic = self._totals_pub.get_subscription_count() > 0
+        if not (to_live or to_topic):
             return
+        stamp_ns = stamp_ns or self.get_clock().now().nanoseconds
         with self._lock:
-            line_ids = dict.fromkeys(line.id for lines in self._lines_for.values() for line in lines)
-            self.live.send_totals(self._totals, list(line_ids), stamp_ns or self.get_clock().now().nanoseconds)
+            line_ids = list(dict.fromkeys(line.id for lines in self._lines_for.values() for line in lines))
+            if to_live:
+                self.live.send_totals(self._totals, line_ids, stamp_ns)
+            if to_topic:
+                msg = totals_to_msg(totals_message(self._totals, line_ids), stamp_ns, self._frame_id)
+        if to_topic:
+            self._totals_pub.publish(msg)
 
     def _lines(self, shape) -> list:
         size = (int(shape[1]), int(shape[0]))
@@ -231,14 +324,19 @@ class AnnotatorNode(Node):
         to_topic = self._pub_policy.should_publish(now, self._publisher.get_subscription_count())
         jpeg_to_topic, jpeg_to_live = self._jpeg_wanted("annotated", now)
         to_annotations = self.live is not None and self.live.wants("annotations")
-        if not (to_rtsp or to_topic or jpeg_to_topic or jpeg_to_live or to_annotations):
+        annotations_to_topic = self._annotations_pub.get_subscription_count() > 0
+        if not (to_rtsp or to_topic or jpeg_to_topic or jpeg_to_live or to_annotations or annotations_to_topic):
             return
         tracks = (
             msg_to_detections(deserialize_message(tracks_msg, Detection2DArray)) if tracks_msg is not None else None
         )
-        if to_annotations:
+        if to_annotations or annotations_to_topic:
             lines = self._lines(frame.image.shape)
-            self.live.send_annotations(annotations_message(frame.stamp_ns, tracks, lines, self.classes), frame.stamp_ns)
+            if to_annotations:
+                message = annotations_message(frame.stamp_ns, tracks, lines, self.classes)
+                self.live.send_annotations(message, frame.stamp_ns)
+            if annotations_to_topic:
+                self._annotations_pub.publish(annotations_to_msg(frame.stamp_ns, tracks, lines, self.classes))
             self._last_drawn_stamp = frame.stamp_ns
         if not (to_rtsp or to_topic or jpeg_to_topic or jpeg_to_live):
             return

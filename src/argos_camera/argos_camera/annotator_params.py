@@ -39,13 +39,28 @@ PARAMS = [
         "127.0.0.1",
         "address the RTSP server listens on; any but loopback needs rtsp_user and rtsp_password_file",
     ),
-    ParamSpec("rtsp_user", "str", "", "RTSP basic authentication: the viewer's user name (empty: no authentication)"),
+    ParamSpec("rtsp_user", "str", "", "RTSP authentication: the viewer's user name (empty: no authentication)"),
     ParamSpec(
         "rtsp_password_file",
         "str",
         "",
         "file whose first line is the RTSP viewer's password (read once, never logged)",
     ),
+    ParamSpec(
+        "rtsp_auth",
+        "str",
+        "digest",
+        "RTSP authentication scheme: digest (the password never crosses the wire) or basic "
+        "(base64, readable on the wire unless rtsp_tls_* is set; for clients without digest)",
+        choices=("digest", "basic"),
+    ),
+    ParamSpec(
+        "rtsp_tls_cert_file",
+        "str",
+        "",
+        "PEM certificate (chain) of the RTSP server: with rtsp_tls_key_file, the stream is rtsps:// (TLS) only",
+    ),
+    ParamSpec("rtsp_tls_key_file", "str", "", "PEM private key of rtsp_tls_cert_file (read once, never logged)"),
     ParamSpec(
         "rtsp_rate_hz",
         "float",
@@ -75,9 +90,29 @@ def validate(values: Mapping[str, Any]) -> None:
     if bool(values["rtsp_user"]) != bool(values["rtsp_password_file"]):
         missing = "rtsp_password_file" if values["rtsp_user"] else "rtsp_user"
         raise ConfigError(missing, "RTSP authentication needs both rtsp_user and rtsp_password_file")
+    if bool(values["rtsp_tls_cert_file"]) != bool(values["rtsp_tls_key_file"]):
+        missing = "rtsp_tls_key_file" if values["rtsp_tls_cert_file"] else "rtsp_tls_cert_file"
+        raise ConfigError(missing, "RTSPS needs both rtsp_tls_cert_file and rtsp_tls_key_file")
     if values["rtsp_port"] > 0 and not is_loopback(values["rtsp_address"]) and not values["rtsp_user"]:
         raise ConfigError(
             "rtsp_address",
             f"{values['rtsp_address']} is not loopback: set rtsp_user and rtsp_password_file "
             "so that only viewers with the password get the stream",
         )
+
+
+def exposure_warnings(values: Mapping[str, Any]) -> list[str]:
+    """Settings that are allowed but expose something: for the node's log."""
+    found = []
+    if (
+        values["rtsp_port"] > 0
+        and values["rtsp_user"]
+        and values["rtsp_auth"] == "basic"
+        and not values["rtsp_tls_cert_file"]
+        and not is_loopback(values["rtsp_address"])
+    ):
+        found.append(
+            f"rtsp_auth: basic without TLS on {values['rtsp_address']}: the RTSP password is readable on "
+            "the wire (base64); use rtsp_auth: digest or set rtsp_tls_cert_file and rtsp_tls_key_file"
+        )
+    return found

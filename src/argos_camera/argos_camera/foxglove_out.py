@@ -44,8 +44,8 @@ from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import CountingLine
 
-from .annotate import LINE_COLOR, class_color
 from .annotator_params import is_loopback
+from .overlay import Rgba, overlay_shapes
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8765  # Foxglove's own default for a WebSocket data source
@@ -110,12 +110,9 @@ def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
     return data.tobytes()
 
 
-def _color(bgr: tuple[int, int, int], alpha: float = 1.0) -> Color:
-    b, g, r = bgr
-    return Color(r=r / 255.0, g=g / 255.0, b=b / 255.0, a=alpha)
-
-
-BLACK = Color(r=0.0, g=0.0, b=0.0, a=1.0)
+def _color(value: Rgba) -> Color:
+    r, g, b, a = value
+    return Color(r=r, g=g, b=b, a=a)
 
 
 def annotations_message(
@@ -124,56 +121,30 @@ def annotations_message(
     lines: Sequence[CountingLine],
     classes: Sequence[str] = (),
 ) -> ImageAnnotations:
-    """Boxes with "class #track id" labels and the counting lines, in source pixels, in the
-    colours of the annotated view."""
+    """The overlay (overlay.py) as the SDK's ImageAnnotations."""
     ts = stamp_of(stamp_ns)
-    points, texts = [], []
-    for line in lines:
-        points.append(
-            PointsAnnotation(
-                timestamp=ts,
-                type=PointsAnnotationType.LineStrip,
-                points=[Point2(x=float(x), y=float(y)) for x, y in line.points],
-                outline_color=_color(LINE_COLOR),
-                thickness=3.0,
-            )
+    polylines, labels = overlay_shapes(tracks, lines, classes)
+    points = [
+        PointsAnnotation(
+            timestamp=ts,
+            type=PointsAnnotationType.LineLoop if p.closed else PointsAnnotationType.LineStrip,
+            points=[Point2(x=float(x), y=float(y)) for x, y in p.points],
+            outline_color=_color(p.color),
+            thickness=p.thickness,
         )
-        x, y = line.points[0]
-        texts.append(
-            TextAnnotation(
-                timestamp=ts,
-                position=Point2(x=float(x), y=float(y) - 4.0),
-                text=line.id,
-                font_size=14.0,
-                text_color=BLACK,
-                background_color=_color(LINE_COLOR),
-            )
+        for p in polylines
+    ]
+    texts = [
+        TextAnnotation(
+            timestamp=ts,
+            position=Point2(x=t.position[0], y=t.position[1]),
+            text=t.text,
+            font_size=t.font_size,
+            text_color=_color(t.text_color),
+            background_color=_color(t.background_color),
         )
-    if tracks is not None:
-        for (x1, y1, x2, y2), label, tid in zip(tracks.boxes.tolist(), tracks.labels, tracks.ids):
-            if not np.all(np.isfinite((x1, y1, x2, y2))):
-                continue
-            color = _color(class_color(label, classes))
-            corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
-            points.append(
-                PointsAnnotation(
-                    timestamp=ts,
-                    type=PointsAnnotationType.LineLoop,
-                    points=[Point2(x=float(x), y=float(y)) for x, y in corners],
-                    outline_color=color,
-                    thickness=2.0,
-                )
-            )
-            texts.append(
-                TextAnnotation(
-                    timestamp=ts,
-                    position=Point2(x=float(x1), y=float(y1)),
-                    text=f"{label} #{tid}" if tid else label,
-                    font_size=12.0,
-                    text_color=BLACK,
-                    background_color=color,
-                )
-            )
+        for t in labels
+    ]
     return ImageAnnotations(timestamp=ts, points=points, texts=texts)
 
 

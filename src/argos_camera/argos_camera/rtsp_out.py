@@ -13,6 +13,10 @@ connects: the size given to set_size(), else the latest frame's; other sizes are
 The path is mounted only once that size is known (first set_size() or push()): a client asking
 earlier gets 404 Not Found and retries, instead of a stream fixed at a guessed size for as long
 as it stays connected.
+
+Who may watch is GstRtspServer's own GstRTSPAuth: basic or digest authentication (a client
+without the password gets 401 and no media is built for it) and, with a certificate, TLS on
+every connection of the port (rtsps://; a plain rtsp:// client fails the handshake).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .gst_runtime import gstreamer
 
 DEFAULT_PATH = "/annotated"
 _VIEWER_ROLE = "viewer"
+AUTH_METHODS = ("digest", "basic")
 
 
 def launch_description(rate_hz: float, bitrate_kbps: int) -> str:
@@ -57,17 +62,24 @@ class AnnotatedRtspOutput:
         bitrate_kbps: int = 2000,
         address: str = "127.0.0.1",
         credentials: tuple[str, str] | None = None,
+        auth: str = "digest",
+        tls: tuple[str, str] | None = None,
     ):
-        """credentials: (user, password) for RTSP basic authentication; None: anyone who can
-        reach `address` may watch (keep it loopback then)."""
+        """credentials: (user, password) a viewer must give, by the `auth` scheme (digest or
+        basic); None: anyone who can reach `address` may watch (keep it loopback then).
+        tls: (certificate file, key file), PEM: serve rtsps:// only."""
         if rate_hz <= 0:
             raise ValueError("rate_hz must be > 0")
+        if auth not in AUTH_METHODS:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_METHODS)}")
         self.port = int(port)
         self.path = path if path.startswith("/") else "/" + path
         self.rate_hz = float(rate_hz)
         self.bitrate_kbps = int(bitrate_kbps)
         self.address = address
         self._credentials = credentials
+        self.auth = auth
+        self._tls_files = tls
         self._lock = threading.Lock()
         self._latest: np.ndarray | None = None
         self._size_hint: tuple[int, int] | None = None
@@ -121,7 +133,8 @@ class AnnotatedRtspOutput:
     def url(self) -> str:
         host = "127.0.0.1" if self.address in ("0.0.0.0", "") else self.address
         user = f"{self._credentials[0]}@" if self._credentials else ""  # never the password
-        return f"rtsp://{user}{host}:{self.port}{self.path}"
+        scheme = "rtsps" if self._tls_files else "rtsp"
+        return f"{scheme}://{user}{host}:{self.port}{self.path}"
 
     def stats(self) -> dict:
         with self._lock:
@@ -151,8 +164,8 @@ class AnnotatedRtspOutput:
         factory.set_launch(launch_description(self.rate_hz, self.bitrate_kbps))
         factory.set_shared(True)  # one encode per frame, whatever the number of viewers
         factory.connect("media-configure", self._on_media_configure)
-        if self._credentials is not None:
-            self._require_password(server, factory, GstRtspServer, Gst)
+        if self._credentials is not None or self._tls_files is not None:
+            server.set_auth(self._make_auth(factory, GstRtspServer, Gst))
         self._mounts, self._factory, self._mounted = server.get_mount_points(), factory, False
         if self._size_hint is not None or self._latest is not None:
             self._mount_once()
@@ -170,26 +183,38 @@ class AnnotatedRtspOutput:
         self._ready.wait(5.0)
         return self
 
-    @staticmethod
-    def _basic_auth_role(user: str, password: str, GstRtspServer) -> tuple[object, object]:
+    def _make_auth(self, factory, GstRtspServer, Gst):
+        """The server's GstRTSPAuth: the viewer's password by the chosen scheme (the factory lets
+        only the viewer role, what the password grants, see and build the media) and the TLS
+        certificate, which makes the server speak TLS on every accepted connection."""
         auth = GstRtspServer.RTSPAuth()
-        token = GstRtspServer.RTSPToken()
-        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, _VIEWER_ROLE)
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
-        return auth, token
+        if self._tls_files is not None:
+            auth.set_tls_certificate(load_tls_certificate(*self._tls_files))
+        if self._credentials is None:  # TLS only: anyone reaching the port may watch, privately
+            token = GstRtspServer.RTSPToken()
+            token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, _VIEWER_ROLE)
+            auth.set_default_token(token)
+        else:
+            import gi
 
-    def _require_password(self, server, factory, GstRtspServer, Gst) -> None:
-        """Basic authentication: a client without the user's password gets 401 Unauthorized; the
-        factory lets only the viewer role (what the password grants) see and build the media."""
-        assert self._credentials is not None
-        user, password = self._credentials
-        auth, _token = self._basic_auth_role(user, password, GstRtspServer)
-        server.set_auth(auth)
+            gi.require_version("GstRtsp", "1.0")
+            from gi.repository import GstRtsp
+
+            user, password = self._credentials
+            token = GstRtspServer.RTSPToken()
+            token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, _VIEWER_ROLE)
+            if self.auth == "digest":
+                auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+                auth.add_digest(user, password, token)
+            else:
+                auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+                auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
         factory.add_role_from_structure(
             Gst.Structure.from_string(
                 f"{_VIEWER_ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
             )[0]
         )
+        return auth
 
     def _run(self) -> None:
         self._context.push_thread_default()
@@ -293,3 +318,15 @@ class AnnotatedRtspOutput:
                 with self._lock:
                     self._frames_served += 1
         return True
+
+
+def load_tls_certificate(cert_file: str, key_file: str):
+    """A Gio.TlsCertificate from PEM files; OSError naming the files (never their content) when
+    GLib cannot read or parse them or the key does not match."""
+    gstreamer()
+    from gi.repository import Gio, GLib
+
+    try:
+        return Gio.TlsCertificate.new_from_files(cert_file, key_file)
+    except GLib.Error as exc:
+        raise OSError(f"TLS certificate {cert_file!r} / key {key_file!r}: {exc.message}") from None

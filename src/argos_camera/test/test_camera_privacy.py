@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from argos_camera.annotator_params import PARAMS as ANNOTATOR_PARAMS
+from argos_camera.annotator_params import exposure_warnings
 from argos_camera.annotator_params import validate as validate_annotator
 from argos_camera.privacy import parse_masks
 from argos_common.params import ConfigError, resolve
@@ -45,6 +46,27 @@ def test_rtsp_beyond_loopback_needs_credentials():
     validate_annotator(
         annotator(rtsp_port=8554, rtsp_address="0.0.0.0", rtsp_user="viewer", rtsp_password_file="/etc/argos/rtsp")
     )
+    with pytest.raises(ConfigError, match="rtsp_auth: 'ntlm' is not one of digest, basic"):
+        validate_annotator(annotator(rtsp_auth="ntlm"))
+    # TLS alone hides the stream on the wire but lets anyone in: still refused beyond loopback
+    with pytest.raises(ConfigError, match="rtsp_address: 0.0.0.0 is not loopback"):
+        validate_annotator(
+            annotator(rtsp_port=8554, rtsp_address="0.0.0.0", rtsp_tls_cert_file="c.pem", rtsp_tls_key_file="k.pem")
+        )
+    with pytest.raises(ConfigError, match="rtsp_tls_key_file: RTSPS needs both"):
+        validate_annotator(annotator(rtsp_port=8554, rtsp_tls_cert_file="c.pem"))
+
+
+def test_basic_authentication_on_the_network_without_tls_is_warned_about():
+    network = dict(rtsp_port=8554, rtsp_address="0.0.0.0", rtsp_user="viewer", rtsp_password_file="/etc/argos/rtsp")
+    assert annotator()["rtsp_auth"] == "digest"
+    assert exposure_warnings(annotator(**network)) == []  # digest: the password never crosses the wire
+    (warning,) = exposure_warnings(annotator(**network, rtsp_auth="basic"))
+    assert "readable on the wire" in warning and "0.0.0.0" in warning
+    tls = dict(rtsp_tls_cert_file="c.pem", rtsp_tls_key_file="k.pem")
+    assert exposure_warnings(annotator(**network, rtsp_auth="basic", **tls)) == []
+    loopback = {**network, "rtsp_address": "127.0.0.1"}
+    assert exposure_warnings(annotator(**loopback, rtsp_auth="basic")) == []
 
 
 def test_masks_follow_the_geometry_of_lines_and_zones():

@@ -19,6 +19,8 @@ ARGOS_TOPIC_PATTERNS = (
     "*/detections",
     "*/tracks",
     "*/counts",
+    "*/totals",
+    "*/annotations",
     "*/annotated/image_raw",
     "*/camera/image_raw/compressed",
     "*/annotated/image_raw/compressed",
