@@ -185,16 +185,17 @@ class Tracker:
         if self.association.needs_distances and self._live and len(boxes):
             gate = predicted.gate_distances(boxes)
             if self.association.recovers:
-                recoverable = predicted.in_lane(
-                    boxes, np.array([t.heading for t in self._live]), np.array([t.last_centre for t in self._live])
-                )
+                recoverable = self._in_lane(predicted, boxes)
+
         can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
         result = associate(predicted.boxes, can_take_low, boxes, is_high, self.association, gate, recoverable)
 
         if result.matches:
             z, noise_std = self.motion.measurements(boxes)
-        for ti, di in result.matches:
-            self._apply(self._live[ti], z[di], noise_std[di], float(scores[di]), labels[di], stamp_ns)
+            matched = [di for _, di in result.matches]
+            self.motion.update([self._live[ti].filter for ti, _ in result.matches], z[matched], noise_std[matched])
+            for (ti, di), score in zip(result.matches, scores[matched].tolist()):
+                self._matched(self._live[ti], score, labels[di], stamp_ns)
         dead = set()
         for ti in result.unmatched_tracks:
             t = self._live[ti]
@@ -243,6 +244,20 @@ class Tracker:
         boxes = dets.boxes[keep].astype(np.float64).reshape(-1, 4)
         return boxes, dets.scores[keep].astype(np.float64), [dets.labels[i] for i in keep]
 
+    def _in_lane(self, predicted, boxes: np.ndarray):
+        """The recovery stage's lane rule as a function of (track rows, detection columns)."""
+        live = self._live
+
+        def in_lane(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+            return predicted.in_lane(
+                boxes[cols],
+                np.array([live[i].heading for i in rows]),
+                np.array([live[i].last_centre for i in rows]),
+                rows,
+            )
+
+        return in_lane
+
     def _coast_limit_ns(self, t: _LiveTrack) -> float:
         limit_s = self.params["max_coast_s"]
         if t.stopped:
@@ -280,10 +295,8 @@ class Tracker:
             for t, box, v in zip(self._live, boxes, velocities)
         ]
 
-    def _apply(
-        self, t: _LiveTrack, z: np.ndarray, noise_std: np.ndarray, score: float, label: str, stamp_ns: int
-    ) -> None:
-        t.filter.update_measurement(z, noise_std)
+    def _matched(self, t: _LiveTrack, score: float, label: str, stamp_ns: int) -> None:
+        """Bookkeeping of a track whose filter took a detection this frame."""
         t.hits += 1
         t.misses = 0
         t.stopped = False
