@@ -1,8 +1,8 @@
 """ByteTrack-style two-stage association of detections to predicted tracks (numpy only).
 
 Stage 1: high-score detections against every live track (tentative, confirmed, coasting).
-Stage 2: low-score detections against the confirmed tracks stage 1 left unmatched, with a
-stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
+Stage 2: low-score detections against the tracks stage 1 left unmatched (the tracker allows
+tentative ones too, `tentative_low_score`), with a stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
 unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
 Stage 3 (recovery): confirmed tracks (measured or coasting) still unmatched against high-score
 detections still unmatched, by position and shape instead of overlap: the detection's centre
@@ -80,11 +80,12 @@ def associate(
     config: AssociationConfig,
     gate_d2: np.ndarray | None = None,
     recoverable: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    can_recover: np.ndarray | None = None,
 ) -> Association:
     """Match detections to tracks.
 
-    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stages 2
-    and 3 (confirmed ones). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
+    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stage 2;
+    can_recover: (T,) bool, tracks allowed in stage 3 (None: can_take_low). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
     detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
     no recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all),
     or a function of (track indices, detection indices) giving that block, called only when the
@@ -94,6 +95,7 @@ def associate(
     det_boxes = np.asarray(det_boxes, dtype=np.float64).reshape(-1, 4)
     det_is_high = np.asarray(det_is_high, dtype=bool).reshape(-1)
     can_take_low = np.asarray(can_take_low, dtype=bool).reshape(-1)
+    can_recover = can_take_low if can_recover is None else np.asarray(can_recover, dtype=bool).reshape(-1)
     n_tracks, n_dets = len(track_boxes), len(det_boxes)
 
     iou = iou_matrix(track_boxes, det_boxes)
@@ -120,7 +122,7 @@ def associate(
     _take(second, track_free, None)
     matches = first + second
     if config.recovers and gate_d2 is not None:
-        lost = np.flatnonzero(track_free & can_take_low)
+        lost = np.flatnonzero(track_free & can_recover)
         fresh = np.flatnonzero(high_free)
         if len(lost) and len(fresh):
             sub = np.ix_(lost, fresh)

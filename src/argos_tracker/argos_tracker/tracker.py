@@ -1,7 +1,10 @@
 """Multi-object tracker: motion model + two-stage association + track lifecycle.
 
 Lifecycle: a new track is TENTATIVE and dies at its first missed frame; after `confirm_hits`
-matched frames in a row it is CONFIRMED. A confirmed track that misses a frame is LOST and
+matched frames in a row it is CONFIRMED. A tentative track may take a low-score detection
+(`tentative_low_score`) and is published on `tracks` from its `report_hits`-th matched frame,
+before it counts: a score-evaluated output (MOTA, HOTA) loses every frame an object waits for
+confirmation, while a count must not take a flicker for a vehicle. A confirmed track that misses a frame is LOST and
 coasts on its prediction; it returns to CONFIRMED when matched again and is removed once its
 last detection is more than `max_coast_s` old. Time is taken from the frame stamps.
 
@@ -187,8 +190,11 @@ class Tracker:
             if self.association.recovers:
                 recoverable = self._in_lane(predicted, boxes)
 
-        can_take_low = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
-        result = associate(predicted.boxes, can_take_low, boxes, is_high, self.association, gate, recoverable)
+        established = np.array([t.state != TENTATIVE for t in self._live], dtype=bool)
+        can_take_low = np.ones_like(established) if self.params["tentative_low_score"] else established
+        result = associate(
+            predicted.boxes, can_take_low, boxes, is_high, self.association, gate, recoverable, established
+        )
 
         if result.matches:
             z, noise_std = self.motion.measurements(boxes)
@@ -223,8 +229,11 @@ class Tracker:
         return list(self._snapshot)
 
     def confirmed_detections(self) -> Detections:
-        """Confirmed tracks measured in the last frame, as Detections with ids = track ids."""
-        shown = [t for t in self._snapshot if t.state == CONFIRMED]
+        """What the node publishes on `tracks`: confirmed tracks measured in the last frame, and
+        tentative ones already measured in `report_hits` frames in a row, as Detections with ids =
+        track ids. Counting takes confirmed tracks only (Track.state)."""
+        report_hits = self.params["report_hits"]
+        shown = [t for t in self._snapshot if t.state == CONFIRMED or (t.state == TENTATIVE and t.hits >= report_hits)]
         if not shown:
             return Detections.empty()
         return Detections(
