@@ -2,8 +2,9 @@
 
 Stage 1: high-score detections against every live track (tentative, confirmed, coasting).
 Stage 2: low-score detections against the tracks stage 1 left unmatched (the tracker allows
-tentative ones too, `tentative_low_score`), with a stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
-unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
+tentative ones too, `tentative_low_score`), with a stricter IoU: a weak box (partly occluded,
+blurred) may keep a known object alive but is too unreliable to be trusted as a new object, so
+only unmatched high-score detections start tracks.
 Stage 3 (recovery): confirmed tracks (measured or coasting) still unmatched against high-score
 detections still unmatched, by position and shape instead of overlap: the detection's centre
 must lie inside the track's Mahalanobis gate (whose covariance grows while the track coasts), the
@@ -85,8 +86,8 @@ def associate(
     """Match detections to tracks.
 
     track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stage 2;
-    can_recover: (T,) bool, tracks allowed in stage 3 (None: can_take_low). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
-    detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
+    can_recover: (T,) bool, tracks allowed in stage 3 (None: can_take_low). det_boxes: (D, 4);
+    det_is_high: (D,) bool, the rest are low-score detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
     no recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all),
     or a function of (track indices, detection indices) giving that block, called only when the
     stage has candidates (most frames have none).
