@@ -87,8 +87,9 @@ def associate(
 
     track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stage 2;
     can_recover: (T,) bool, tracks allowed in stage 3 (None: can_take_low). det_boxes: (D, 4);
-    det_is_high: (D,) bool, the rest are low-score detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
-    no recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all),
+    det_is_high: (D,) bool, the rest are low-score detections. gate_d2: (T, D) squared
+    Mahalanobis distances, or None for no such gate (and no
+    recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all),
     or a function of (track indices, detection indices) giving that block, called only when the
     stage has candidates (most frames have none).
     """
