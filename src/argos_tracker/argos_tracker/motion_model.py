@@ -280,10 +280,20 @@ class Predicted:
         a = self.P[:, 0, 0] + noise[:, 0] ** 2
         c = self.P[:, 1, 1] + noise[:, 1] ** 2
         b = self.P[:, 0, 1]
-        dx = (boxes[None, :, 0] + boxes[None, :, 2]) / 2.0 - self.x[:, 0, None]
-        dy = (boxes[None, :, 1] + boxes[None, :, 3]) / 2.0 - self.x[:, 1, None]
-        # closed-form inverse of each 2x2 innovation covariance [[a, b], [b, c]]
-        return (c[:, None] * dx * dx - 2.0 * b[:, None] * dx * dy + a[:, None] * dy * dy) / (a * c - b * b)[:, None]
+        dx = ((boxes[:, 0] + boxes[:, 2]) / 2.0)[None, :] - self.x[:, 0, None]
+        dy = ((boxes[:, 1] + boxes[:, 3]) / 2.0)[None, :] - self.x[:, 1, None]
+        # closed-form inverse of each 2x2 innovation covariance [[a, b], [b, c]]:
+        # (c dx dx - 2 b dx dy + a dy dy) / (a c - b b), in place on (N, D) planes (called every frame)
+        d2 = c[:, None] * dx
+        d2 *= dx
+        cross = (2.0 * b)[:, None] * dx
+        cross *= dy
+        d2 -= cross
+        dy2 = a[:, None] * dy
+        dy2 *= dy
+        d2 += dy2
+        d2 /= (a * c - b * b)[:, None]
+        return d2
 
     def in_lane(
         self, boxes: np.ndarray, headings: np.ndarray, last_centres: np.ndarray, rows: np.ndarray | None = None

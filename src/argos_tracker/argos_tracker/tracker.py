@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,9 +47,10 @@ def anchor_point(box, kind: str = "bottom_center") -> tuple[float, float]:
     raise ValueError(f"unknown anchor {kind!r}")
 
 
-@dataclass(frozen=True)
-class Track:
-    """Snapshot of one live track after an update."""
+class Track(NamedTuple):
+    """Snapshot of one live track after an update (immutable; a NamedTuple rather than a frozen
+    dataclass because the tracker builds one per track per frame, and a frozen dataclass's
+    __init__ costs several times as much: measured at 200 tracks)."""
 
     id: int
     state: str  # TENTATIVE | CONFIRMED | LOST
@@ -94,6 +95,7 @@ class _LiveTrack:
         "stopped",
         "heading",
         "last_centre",
+        "label",
     )
 
     def __init__(self, track_id: int, motion: BoxFilter, label: str, score: float, stamp_ns: int, confirmed: bool):
@@ -104,6 +106,7 @@ class _LiveTrack:
         self.age = 1
         self.misses = 0
         self.votes: dict[str, float] = {label: score}
+        self.label = label  # the vote's winner, kept current by vote()
         self.score = score
         self.birth_ns = stamp_ns
         self.last_seen_ns = stamp_ns
@@ -111,9 +114,10 @@ class _LiveTrack:
         self.heading = (0.0, 0.0)  # unit vector of the last direction of travel while moving; 0: unknown
         self.last_centre = (0.0, 0.0)  # box centre after the last detection (set with each snapshot)
 
-    @property
-    def label(self) -> str:
-        return max(self.votes, key=self.votes.__getitem__)
+    def vote(self, label: str, score: float) -> None:
+        self.votes[label] = self.votes.get(label, 0.0) + score
+        if label != self.label:
+            self.label = max(self.votes, key=self.votes.__getitem__)
 
 
 def _association(p: Mapping) -> AssociationConfig:
@@ -310,7 +314,7 @@ class Tracker:
         t.misses = 0
         t.stopped = False
         t.score = score
-        t.votes[label] = t.votes.get(label, 0.0) + score
+        t.vote(label, score)
         t.last_seen_ns = stamp_ns
         if t.state == LOST or (t.state == TENTATIVE and t.hits >= self.params["confirm_hits"]):
             t.state = CONFIRMED

@@ -28,14 +28,19 @@ class MotScore:
         self.name = name
         self._acc = mm.MOTAccumulator(auto_id=False)
         self._frames: list[tuple[list, list, np.ndarray]] = []  # (gt ids, hyp ids, IoU) per frame
+        # motmetrics wants numeric ids; the synthetic scene's are strings ("gt-1")
+        self._gt_index: dict = {}
+        self._hyp_index: dict = {}
 
     def add(self, frame: int, gt_ids, gt_boxes, hyp_ids, hyp_boxes) -> None:
         """One frame: ground-truth and tracker ids (any hashable) with their x1 y1 x2 y2 boxes."""
         gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
         hyp_boxes = np.asarray(hyp_boxes, np.float64).reshape(-1, 4)
         iou = iou_matrix(gt_boxes, hyp_boxes)
-        self._acc.update(list(gt_ids), list(hyp_ids), np.where(iou >= MATCH_IOU, 1.0 - iou, np.nan), frameid=frame)
-        self._frames.append((list(gt_ids), list(hyp_ids), iou))
+        gts = [self._gt_index.setdefault(i, len(self._gt_index)) for i in gt_ids]
+        hyps = [self._hyp_index.setdefault(i, len(self._hyp_index)) for i in hyp_ids]
+        self._acc.update(gts, hyps, np.where(iou >= MATCH_IOU, 1.0 - iou, np.nan), frameid=frame)
+        self._frames.append((gts, hyps, iou))
 
     def compute(self) -> dict[str, float]:
         import motmetrics as mm
