@@ -37,7 +37,7 @@ fi
 
 # --- 2. venv with pinned wheels ----------------------------------------------------------------
 stamp=$VENV/.argos-requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/python" ]; then
   command -v "$PY" >/dev/null || { echo "setup: $PY not found (ROS 2 Kilted wheels are cp311 only)" >&2; exit 1; }
   log "creating venv $VENV"
@@ -47,6 +47,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log "installing pinned requirements"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -r requirements.txt
+  "$VENV/bin/python" -m pip install -q --no-deps -r requirements-nodeps.txt
   # The ROS wheels' CMake configs name the wheel build host's Python paths; point them at ours.
   pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
   npinc=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')

@@ -64,7 +64,8 @@ def test_node_tracks_objects_across_a_line_and_publishes_count_events(ctx):
             assert tracks[-1].header.frame_id == "cam_test_optical"
         spin_until(executor, lambda: len(counts) >= 2, timeout_s=2.0)
 
-        assert [len(m.detections) for m in tracks[:2]] == [0, 0]  # tentative: not published yet
+        # a new track is published from its second matched frame (report_hits 2), before it counts
+        assert [len(m.detections) for m in tracks[:3]] == [0, 2, 2]
         final = {d.results[0].hypothesis.class_id: d.id for d in tracks[-1].detections}
         assert set(final) == {"car", "bus"} and final["car"] != final["bus"]
         ids_over_time = {(d.results[0].hypothesis.class_id, d.id) for m in tracks for d in m.detections}

@@ -37,7 +37,7 @@ ROSDEP_KEYS = {
 }
 # no rosdep key: the package.xml names them anyway (rosdep install ... --skip-keys, see README),
 # and requirements.txt pins them for pip
-NO_ROSDEP_KEY = {"onnx": "onnx", "motmetrics": "motmetrics"}
+NO_ROSDEP_KEY = {"onnx": "onnx", "motmetrics": "motmetrics", "trackers": "trackers", "trackeval": "trackeval"}
 # provided by the platform (JetPack on a Jetson), never installed by us: only the TensorRT engine
 # imports them, lazily, and says so when they are missing
 PLATFORM = {"tensorrt", "cuda"}

@@ -63,8 +63,47 @@ def test_mot_scoring_of_perfect_detections_on_tud_campus_is_near_perfect():
     assert noisy["mota"] < result["mota"]
 
 
+def test_hota_is_one_for_the_truth_and_clear_mota_agrees_with_motmetrics():
+    from argos_bringup.evaluation.scoring import MotScore, _trackeval
+
+    seq = mot.load_sequence("TUD-Campus")
+    perfect = MotScore()
+    for frame in seq.frames:
+        boxes, ids = seq.truth.get(frame, (np.zeros((0, 4)), []))
+        perfect.add(frame, ids, boxes, [i + 100 for i in ids], boxes)
+    assert perfect.compute()["hota"] == pytest.approx(1.0)
+    assert perfect.compute()["mota"] == pytest.approx(1.0)
+
+    # a real tracker run: trackeval's own CLEAR MOTA on the same frames is motmetrics' MOTA
+    dets = mot.detections_for(seq, mot.MOT_PERTURBATION, 3)
+    tracker = Tracker({"classes": [mot.LABEL]})
+    score = MotScore()
+    for frame, d in zip(seq.frames, dets):
+        tracker.update(d, int(frame / mot.SEQUENCE_FPS * 1e9))
+        shown = tracker.confirmed_detections()
+        boxes, ids = seq.truth.get(frame, (np.zeros((0, 4)), []))
+        score.add(frame, ids, boxes, shown.ids, shown.boxes)
+    ours = score.compute()
+    clear = _trackeval().metrics.CLEAR({"THRESHOLD": mot.MATCH_IOU, "PRINT_CONFIG": False})
+    assert clear.eval_sequence(score.trackeval_data())["MOTA"] == pytest.approx(ours["mota"], abs=1e-9)
+    assert 0.3 < ours["hota"] < 1.0
+
+
+@pytest.mark.parametrize("name", ["supervision ByteTrack", "trackers SORT", "trackers ByteTrack", "trackers OC-SORT"])
+def test_every_peer_follows_one_object_under_one_id(name):
+    from argos_bringup.evaluation.peer import peer_factories
+
+    peer = peer_factories(15.0, {"confirm_hits": 3, "max_coast_s": 1.0, "high_score": 0.5})[name]()
+    ids = set()
+    for i in range(20):
+        x = 10.0 + 5 * i
+        peer.update(Detections(np.array([[x, 100, x + 40, 120]], np.float32), [0.9], ["car"]), int(i / 15 * 1e9))
+        ids.update(peer.confirmed_detections().ids)
+    assert len(ids) == 1
+    assert peer.confirmed_detections().boxes[0, 0] == pytest.approx(105.0, abs=2.0)
+
+
 def test_peer_adapter_reports_confirmed_tracks_and_coasts_the_missing_ones():
-    pytest.importorskip("supervision")
     from argos_bringup.evaluation.peer import PeerByteTrack
 
     peer = PeerByteTrack(15.0, {"confirm_hits": 1, "max_coast_s": 1.0})

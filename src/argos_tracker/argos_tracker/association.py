@@ -1,9 +1,10 @@
 """ByteTrack-style two-stage association of detections to predicted tracks (numpy only).
 
 Stage 1: high-score detections against every live track (tentative, confirmed, coasting).
-Stage 2: low-score detections against the confirmed tracks stage 1 left unmatched, with a
-stricter IoU: a weak box (partly occluded, blurred) may keep a known object alive but is too
-unreliable to be trusted as a new object, so only unmatched high-score detections start tracks.
+Stage 2: low-score detections against the tracks stage 1 left unmatched (the tracker allows
+tentative ones too, `tentative_low_score`), with a stricter IoU: a weak box (partly occluded,
+blurred) may keep a known object alive but is too unreliable to be trusted as a new object, so
+only unmatched high-score detections start tracks.
 Stage 3 (recovery): confirmed tracks (measured or coasting) still unmatched against high-score
 detections still unmatched, by position and shape instead of overlap: the detection's centre
 must lie inside the track's Mahalanobis gate (whose covariance grows while the track coasts), the
@@ -26,6 +27,7 @@ about equally, but only one is where the track's velocity says it should be.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,19 +80,24 @@ def associate(
     det_is_high: np.ndarray,
     config: AssociationConfig,
     gate_d2: np.ndarray | None = None,
-    recoverable: np.ndarray | None = None,
+    recoverable: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    can_recover: np.ndarray | None = None,
 ) -> Association:
     """Match detections to tracks.
 
-    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stages 2
-    and 3 (confirmed ones). det_boxes: (D, 4); det_is_high: (D,) bool, the rest are low-score
-    detections. gate_d2: (T, D) squared Mahalanobis distances, or None for no such gate (and
-    no recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all).
+    track_boxes: (T, 4) predicted boxes. can_take_low: (T,) bool, tracks allowed in stage 2;
+    can_recover: (T,) bool, tracks allowed in stage 3 (None: can_take_low). det_boxes: (D, 4);
+    det_is_high: (D,) bool, the rest are low-score detections. gate_d2: (T, D) squared
+    Mahalanobis distances, or None for no such gate (and no
+    recovery stage). recoverable: (T, D) bool, pairs the recovery stage may consider (None: all),
+    or a function of (track indices, detection indices) giving that block, called only when the
+    stage has candidates (most frames have none).
     """
     track_boxes = np.asarray(track_boxes, dtype=np.float64).reshape(-1, 4)
     det_boxes = np.asarray(det_boxes, dtype=np.float64).reshape(-1, 4)
     det_is_high = np.asarray(det_is_high, dtype=bool).reshape(-1)
     can_take_low = np.asarray(can_take_low, dtype=bool).reshape(-1)
+    can_recover = can_take_low if can_recover is None else np.asarray(can_recover, dtype=bool).reshape(-1)
     n_tracks, n_dets = len(track_boxes), len(det_boxes)
 
     iou = iou_matrix(track_boxes, det_boxes)
@@ -106,33 +113,43 @@ def associate(
     high = np.flatnonzero(det_is_high)
     low = np.flatnonzero(~det_is_high)
     all_tracks = np.arange(n_tracks)
+    track_free = np.ones(n_tracks, dtype=bool)
+    high_free = det_is_high.copy()
 
     first = _stage(cost, gated & (iou >= config.iou_threshold), all_tracks, high)
-    matched_tracks = {t for t, _ in first}
-    left = np.array([t for t in all_tracks if t not in matched_tracks and can_take_low[t]], dtype=int)
-    second = _stage(cost, gated & (iou >= config.low_score_iou_threshold), left, low)
-
+    _take(first, track_free, high_free)
+    second = _stage(
+        cost, gated & (iou >= config.low_score_iou_threshold), np.flatnonzero(track_free & can_take_low), low
+    )
+    _take(second, track_free, None)
     matches = first + second
-    matched_tracks.update(t for t, _ in second)
-    matched_high = {d for _, d in first}
     if config.recovers and gate_d2 is not None:
-        lost = np.array([t for t in all_tracks if t not in matched_tracks and can_take_low[t]], dtype=int)
-        fresh = np.array([d for d in high if d not in matched_high], dtype=int)
+        lost = np.flatnonzero(track_free & can_recover)
+        fresh = np.flatnonzero(high_free)
         if len(lost) and len(fresh):
             sub = np.ix_(lost, fresh)
             alike = centred_iou_matrix(track_boxes[lost], det_boxes[fresh]) >= config.recovery_shape_iou
             allowed = gated[sub] & alike
-            if recoverable is not None:
-                allowed &= np.asarray(recoverable, dtype=bool).reshape(n_tracks, n_dets)[sub]
+            if allowed.any():
+                if callable(recoverable):
+                    allowed &= np.asarray(recoverable(lost, fresh), dtype=bool).reshape(len(lost), len(fresh))
+                elif recoverable is not None:
+                    allowed &= np.asarray(recoverable, dtype=bool).reshape(n_tracks, n_dets)[sub]
             third = [(int(lost[r]), int(fresh[c])) for r, c in assign(d2[sub], allowed)]
             matches += third
-            matched_tracks.update(t for t, _ in third)
-            matched_high.update(d for _, d in third)
+            _take(third, track_free, high_free)
     return Association(
         matches=matches,
-        unmatched_tracks=[int(t) for t in all_tracks if t not in matched_tracks],
-        unmatched_high=[int(d) for d in high if d not in matched_high],
+        unmatched_tracks=np.flatnonzero(track_free).tolist(),
+        unmatched_high=np.flatnonzero(high_free).tolist(),
     )
+
+
+def _take(pairs: list[tuple[int, int]], track_free: np.ndarray, det_free: np.ndarray | None) -> None:
+    for t, d in pairs:
+        track_free[t] = False
+        if det_free is not None:
+            det_free[d] = False
 
 
 def _stage(cost: np.ndarray, feasible: np.ndarray, tracks: np.ndarray, dets: np.ndarray) -> list[tuple[int, int]]:

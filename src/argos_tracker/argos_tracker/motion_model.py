@@ -22,12 +22,13 @@ Two estimators share the model:
   (about 7 frames), then switches to the fixed gain for good; its covariance, used only for
   gating, is then the steady-state posterior, grown by the prediction while coasting.
 
-Every track's state lives in its own filterpy KalmanFilter, which performs the measurement
-update (Kalman gain and Joseph-form covariance). The prediction, the box conversion and the
-gate distances are done for all tracks of a frame at once (`MotionModel.predict`): the tracks
-share F and Q (one frame interval), and per-track calls of filterpy's predict cost more in
-Python overhead than the arithmetic itself. The batched prediction is the same arithmetic as
-filterpy's `KalmanFilter.predict` (a unit test holds them equal).
+Every track's state lives in its own filterpy KalmanFilter (x, P). The prediction, the box
+conversion, the gate distances and the measurement update are done for all tracks of a frame at
+once on stacked arrays (`MotionModel.predict`, `MotionModel.update`): the tracks share F, Q and
+H, and per-track calls of filterpy's predict and update cost more in Python overhead than the
+8x8 arithmetic itself. Both are the same arithmetic as filterpy's `KalmanFilter.predict` and
+`KalmanFilter.update` (gain through the inverse innovation covariance, Joseph-form covariance);
+unit tests hold them equal.
 """
 
 from __future__ import annotations
@@ -202,6 +203,48 @@ class MotionModel:
                 f.kf.x, f.kf.P, f._last_dt = xi, Pi, dt
         return Predicted(self, x[:, :, 0], P)
 
+    def update(self, filters: list[BoxFilter], z: np.ndarray, std: np.ndarray) -> None:
+        """Correct each filter with its measurement: z (N, 4) (see box_to_z), std (N, 4) its
+        noise (MotionModel.measurements)."""
+        if not filters:
+            return
+        z = np.asarray(z, dtype=np.float64).reshape(-1, DIM_Z)
+        std = np.asarray(std, dtype=np.float64).reshape(-1, DIM_Z)
+        fixed = [i for i, f in enumerate(filters) if f.fixed_gain_active]
+        kalman = [i for i, f in enumerate(filters) if not f.fixed_gain_active] if fixed else range(len(filters))
+        for i in fixed:
+            f = filters[i]
+            K, P_post = self.steady_state(f._last_dt)
+            x = f.kf.x[:, 0]
+            f.kf.x = (x + K @ (z[i] - x[:DIM_Z])).reshape(-1, 1)
+            f.kf.P = P_post.copy()
+        if len(kalman):
+            group = [filters[i] for i in kalman]
+            x = np.stack([f.kf.x for f in group])  # (M, dim_x, 1)
+            P = np.stack([f.kf.P for f in group])  # (M, dim_x, dim_x)
+            R = np.zeros((len(group), DIM_Z, DIM_Z))
+            R[:, np.arange(DIM_Z), np.arange(DIM_Z)] = std[kalman] ** 2
+            # H = [I 0]: P H' is P's first DIM_Z columns, H P H' its top-left block
+            PHT = P[:, :, :DIM_Z]
+            K = PHT @ np.linalg.inv(P[:, :DIM_Z, :DIM_Z] + R)
+            x = x + K @ (z[kalman][:, :, None] - x[:, :DIM_Z])
+            I_KH = np.broadcast_to(np.eye(self.dim_x), P.shape).copy()
+            I_KH[:, :, :DIM_Z] -= K
+            P = I_KH @ P @ I_KH.transpose(0, 2, 1) + K @ R @ K.transpose(0, 2, 1)
+            floor = MIN_ASPECT if self.config.box_state == "ah" else MIN_SIZE_PX
+            x[:, 2, 0] = np.maximum(x[:, 2, 0], floor)
+            x[:, 3, 0] = np.maximum(x[:, 3, 0], MIN_SIZE_PX)
+            for f, xi, Pi, Ki in zip(group, x, P, K):
+                f.kf.x, f.kf.P, f.kf.K = xi, Pi, Ki  # K where filterpy keeps it (the last gain)
+            if self.config.fixed_gain:
+                for f in group:
+                    if f._last_dt > 0.0:
+                        _, P_post = self.steady_state(f._last_dt)
+                        settled = np.trace(f.kf.P[4:6, 4:6]) <= WARMUP_COVARIANCE_RATIO * np.trace(P_post[4:6, 4:6])
+                        f.fixed_gain_active = bool(settled)
+        for i in fixed:
+            filters[i]._clamp_size()
+
     def steady_state(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """(K, P_posterior) of the steady-state filter for frames dt apart (nominal box size)."""
         return self._steady_state(self._dt_key(dt))
@@ -237,13 +280,27 @@ class Predicted:
         a = self.P[:, 0, 0] + noise[:, 0] ** 2
         c = self.P[:, 1, 1] + noise[:, 1] ** 2
         b = self.P[:, 0, 1]
-        dx = (boxes[None, :, 0] + boxes[None, :, 2]) / 2.0 - self.x[:, 0, None]
-        dy = (boxes[None, :, 1] + boxes[None, :, 3]) / 2.0 - self.x[:, 1, None]
-        # closed-form inverse of each 2x2 innovation covariance [[a, b], [b, c]]
-        return (c[:, None] * dx * dx - 2.0 * b[:, None] * dx * dy + a[:, None] * dy * dy) / (a * c - b * b)[:, None]
+        dx = ((boxes[:, 0] + boxes[:, 2]) / 2.0)[None, :] - self.x[:, 0, None]
+        dy = ((boxes[:, 1] + boxes[:, 3]) / 2.0)[None, :] - self.x[:, 1, None]
+        # closed-form inverse of each 2x2 innovation covariance [[a, b], [b, c]]:
+        # (c dx dx - 2 b dx dy + a dy dy) / (a c - b b), in place on (N, D) planes (called every frame)
+        d2 = c[:, None] * dx
+        d2 *= dx
+        cross = (2.0 * b)[:, None] * dx
+        cross *= dy
+        d2 -= cross
+        dy2 = a[:, None] * dy
+        dy2 *= dy
+        d2 += dy2
+        d2 /= (a * c - b * b)[:, None]
+        return d2
 
-    def in_lane(self, boxes: np.ndarray, headings: np.ndarray, last_centres: np.ndarray) -> np.ndarray:
-        """(N, D) bool: where a track that lost its overlap may plausibly be found again.
+    def in_lane(
+        self, boxes: np.ndarray, headings: np.ndarray, last_centres: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N, D) bool: where a track that lost its overlap may plausibly be found again; with
+        `rows` (track indices), (len(rows), D) for those tracks only (headings and last_centres
+        then given for them).
 
         headings: (N, 2) unit vectors of each track's last direction of travel (kept while it
         stands), zeros where unknown; last_centres: (N, 2) box centres at its last detection.
@@ -256,12 +313,12 @@ class Predicted:
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         headings = np.asarray(headings, dtype=np.float64).reshape(-1, 2)
         last_centres = np.asarray(last_centres, dtype=np.float64).reshape(-1, 2)
-        t = self.boxes
+        t, centre = (self.boxes, self.x) if rows is None else (self.boxes[rows], self.x[rows])
         size = t[:, 2:] - t[:, :2]
         slack = 2.0 * self.model.measurement_std(size)[:, :2]
         cx = (boxes[None, :, 0] + boxes[None, :, 2]) / 2.0
         cy = (boxes[None, :, 1] + boxes[None, :, 3]) / 2.0
-        dx, dy = cx - self.x[:, 0, None], cy - self.x[:, 1, None]
+        dx, dy = cx - centre[:, 0, None], cy - centre[:, 1, None]
         hx, hy = headings[:, 0], headings[:, 1]
 
         def extent(ux, uy, share=1.0):  # (a share of) the box's extent along a unit direction, plus slack
@@ -313,18 +370,7 @@ class BoxFilter:
 
     def update_measurement(self, z: np.ndarray, std: np.ndarray) -> None:
         """Correct with a measurement z (see box_to_z) of the given noise std (MotionModel.measurements)."""
-        if self.fixed_gain_active:
-            K, P_post = self.model.steady_state(self._last_dt)
-            x = self.kf.x[:, 0]
-            self.kf.x = (x + K @ (z - x[:DIM_Z])).reshape(-1, 1)
-            self.kf.P = P_post.copy()
-        else:
-            self.kf.update(z, R=np.diag(std**2))
-            if self.model.config.fixed_gain and self._last_dt > 0.0:
-                _, P_post = self.model.steady_state(self._last_dt)
-                settled = np.trace(self.kf.P[4:6, 4:6]) <= WARMUP_COVARIANCE_RATIO * np.trace(P_post[4:6, 4:6])
-                self.fixed_gain_active = bool(settled)
-        self._clamp_size()
+        self.model.update([self], z[None], std[None])
 
     def hold(self) -> None:
         """Treat the object as standing still from now on (its covariance keeps growing)."""

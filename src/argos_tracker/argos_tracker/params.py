@@ -115,6 +115,23 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "confirm_hits", "int", 3, "matched frames in a row before a new track is confirmed", min=1, read_only=False
     ),
     ParamSpec(
+        "report_hits",
+        "int",
+        2,
+        "a tentative track measured in this many frames in a row is published on `tracks` already "
+        "(counting, zones and movements still wait for confirm_hits); >= confirm_hits: confirmed only",
+        min=1,
+        read_only=False,
+    ),
+    ParamSpec(
+        "tentative_low_score",
+        "bool",
+        True,
+        "a tentative track may take a low-score detection in the second (low-score) stage, so one weak "
+        "box does not end a new track (tracks still start from high-score detections only)",
+        read_only=False,
+    ),
+    ParamSpec(
         "max_coast_s",
         "float",
         2.0,

@@ -277,3 +277,47 @@ def test_held_vehicle_is_not_recovered_onto_the_vehicle_queued_behind_it():
     assert a_filter.centre_gate_distance(np.array([box(600, 56, 18.0, 40.0)]))[0] < 13.8
     after = {t.id: t for t in history[-1]}
     assert after[a.id].state == LOST and len(after) == 2
+
+
+def _published(tracker):
+    return tracker.confirmed_detections().ids
+
+
+def test_young_track_is_published_from_report_hits_but_counts_as_tentative():
+    tracker = Tracker({"confirm_hits": 3, "report_hits": 2})
+    frames = [[(box(100 + 7 * i, 100), 0.9, "car")] for i in range(3)]
+    published, states = [], []
+    for i, items in enumerate(frames):
+        states.append([t.state for t in tracker.update(dets(*items), stamp(i))])
+        published.append(_published(tracker))
+    assert states == [[TENTATIVE], [TENTATIVE], [CONFIRMED]]  # what counting sees is unchanged
+    assert published[0] == [] and published[1] == published[2] == ["1"]
+
+    # report_hits = confirm_hits: only confirmed tracks are published (the rule before)
+    tracker = Tracker({"confirm_hits": 3, "report_hits": 3})
+    for i, items in enumerate(frames[:2]):
+        tracker.update(dets(*items), stamp(i))
+        assert _published(tracker) == []
+
+
+def test_a_one_frame_false_positive_is_never_published():
+    tracker = Tracker({"confirm_hits": 3, "report_hits": 2})
+    for i in range(6):
+        # a different random place every frame, high score: each starts a track that dies next frame
+        tracker.update(dets((box(100 + 150 * i, 80 + 60 * (i % 3)), 0.9, "car")), stamp(i))
+        assert _published(tracker) == []
+
+
+def test_tentative_track_survives_one_weak_detection_only_when_allowed():
+    frames = [[(box(100 + 7 * i, 100), 0.3 if i == 1 else 0.9, "car")] for i in range(4)]
+    kept = run(Tracker({"confirm_hits": 3, "tentative_low_score": True}), frames)
+    assert [t.id for t in kept[-1]] == [1] and kept[-1][0].state == CONFIRMED
+    strict = run(Tracker({"confirm_hits": 3, "tentative_low_score": False}), frames)
+    # without it the weak box ends the young track and the object is found again under a new id
+    assert strict[1] == [] and [t.id for t in strict[-1]] == [2] and strict[-1][0].state == TENTATIVE
+
+
+def test_weak_detections_alone_never_start_a_track():
+    tracker = Tracker({"confirm_hits": 1, "tentative_low_score": True})
+    for i in range(5):
+        assert tracker.update(dets((box(100 + 7 * i, 100), 0.3, "car")), stamp(i)) == []

@@ -144,6 +144,36 @@ def test_batched_prediction_is_filterpys_predict(config):
         assert f.box == pytest.approx(z_to_box(kf.x[:, 0], config.box_state))
 
 
+@pytest.mark.parametrize(
+    "config", [MotionConfig(), MotionConfig(constant_acceleration=True), MotionConfig(box_state="ah")]
+)
+def test_batched_update_is_filterpys_update(config):
+    # The tracker corrects all matched tracks at once; each must end where filterpy's own
+    # per-filter update (Joseph form) would have put it, state, covariance and gain.
+    import copy
+
+    model = MotionModel(config)
+    rng = np.random.default_rng(5)
+    filters = []
+    for k in range(6):
+        f = model.create(box_at(80.0 + 40 * k, 150.0, 16.0 + 2 * k, 10.0 + k))
+        for _ in range(k):
+            f.predict(1 / FPS)
+            f.update(np.array(f.box) + rng.normal(0.0, 1.0, 4))
+        f.predict(1 / FPS)
+        filters.append(f)
+    boxes = np.array([f.box for f in filters]) + rng.normal(0.0, 2.0, (len(filters), 4))
+    z, std = model.measurements(boxes)
+    reference = [copy.deepcopy(f.kf) for f in filters]
+    for kf, zi, si in zip(reference, z, std):
+        kf.update(zi, R=np.diag(si**2))
+    model.update(filters, z, std)
+    for f, kf in zip(filters, reference):
+        np.testing.assert_allclose(f.kf.x, kf.x, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(f.kf.P, kf.P, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(f.kf.K, kf.K, rtol=1e-12, atol=1e-12)
+
+
 def test_batched_boxes_and_gate_equal_the_per_track_ones():
     model = MotionModel(MotionConfig())
     filters = [model.create(box_at(100.0 * k, 50.0, 10.0 + 5 * k, 30.0 - 2 * k)) for k in range(1, 5)]

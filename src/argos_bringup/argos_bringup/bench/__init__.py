@@ -23,7 +23,7 @@ def _detector(args) -> int:
 def _tracker(args) -> int:
     from ..evaluation.report import run_bench
 
-    run_bench([int(n) for n in args.objects.split(",") if n], args.frames)
+    run_bench([int(n) for n in args.objects.split(",") if n], args.frames, args.repeats)
     return 0
 
 
@@ -80,9 +80,13 @@ def register(bench) -> None:
     detector.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     detector.set_defaults(func=_detector)
 
-    tracker = bench.add_parser("tracker", help="ms/frame at 10..200 objects, ours vs supervision's ByteTrack")
+    tracker = bench.add_parser(
+        "tracker",
+        help="ms/frame at 10..200 objects, ours vs supervision's ByteTrack and trackers' SORT/ByteTrack/OC-SORT",
+    )
     tracker.add_argument("--objects", default="10,50,100,200", help="comma-separated object counts")
     tracker.add_argument("--frames", type=int, default=60, help="frames per measurement (default 60)")
+    tracker.add_argument("--repeats", type=int, default=5, help="interleaved runs per cell, median (default 5)")
     tracker.set_defaults(func=_tracker)
 
     bridge = bench.add_parser("bridge", help="messages/s of the bridge's Redis and MQTT sinks vs the raw clients")

@@ -1,7 +1,7 @@
-"""ms per frame of the tracker against supervision's ByteTrack at a given number of objects.
+"""ms per frame of the tracker against its peers at a given number of objects.
 
 Objects move at constant velocity in random directions across a 1280 x 720 image (bouncing off
-its edges), detected every frame with 1 px box noise; both trackers get the same detections.
+its edges), detected every frame with 1 px box noise; every tracker gets the same detections.
 """
 
 from __future__ import annotations
@@ -35,16 +35,28 @@ def moving_objects(count: int, frames: int, seed: int = 0) -> list[Detections]:
     return out
 
 
+def run_once(make_tracker, frames: list[Detections], warmup: int = 5) -> float:
+    """Mean ms per frame of a fresh tracker after `warmup` frames."""
+    tracker = make_tracker()
+    for i, dets in enumerate(frames[:warmup]):
+        tracker.update(dets, int(i / FPS * 1e9))
+    started = time.perf_counter()
+    for i, dets in enumerate(frames[warmup:], start=warmup):
+        tracker.update(dets, int(i / FPS * 1e9))
+    return 1000.0 * (time.perf_counter() - started) / max(1, len(frames) - warmup)
+
+
 def ms_per_frame(make_tracker, frames: list[Detections], warmup: int = 5, repeats: int = 5) -> float:
     """Median over `repeats` fresh trackers of the mean ms per frame after `warmup` frames (the
     median, because the machine is shared and single runs vary by tens of percent)."""
-    runs = []
+    return float(statistics.median(run_once(make_tracker, frames, warmup) for _ in range(repeats)))
+
+
+def compare(makers: dict, frames: list[Detections], warmup: int = 5, repeats: int = 5) -> dict[str, float]:
+    """Name -> median ms per frame, the trackers taking turns within each repeat: load from other
+    work on the shared machine then falls on all of them alike instead of on whichever ran last."""
+    runs: dict[str, list[float]] = {name: [] for name in makers}
     for _ in range(repeats):
-        tracker = make_tracker()
-        for i, dets in enumerate(frames[:warmup]):
-            tracker.update(dets, int(i / FPS * 1e9))
-        started = time.perf_counter()
-        for i, dets in enumerate(frames[warmup:], start=warmup):
-            tracker.update(dets, int(i / FPS * 1e9))
-        runs.append(1000.0 * (time.perf_counter() - started) / max(1, len(frames) - warmup))
-    return float(statistics.median(runs))
+        for name, make in makers.items():
+            runs[name].append(run_once(make, frames, warmup))
+    return {name: float(statistics.median(r)) for name, r in runs.items()}

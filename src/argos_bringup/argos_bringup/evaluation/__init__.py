@@ -9,12 +9,20 @@ def register(evaluate) -> None:
     """Add the evaluation areas to `evaluate`, the subparsers of `argos eval`."""
     ev = evaluate.add_parser(
         "tracker",
-        help="MOT metrics on TUD sequences and counting error on synthetic scenes, ours vs supervision's ByteTrack",
+        help="MOT metrics (MOTA, IDF1, HOTA) on TUD sequences and synthetic scenes, and counting error, "
+        "ours vs supervision's ByteTrack and trackers' SORT/ByteTrack/OC-SORT",
     )
     ev.add_argument("--duration", type=float, default=120.0, help="seconds of each synthetic scene (default 120)")
     ev.add_argument("--seed", type=int, default=7, help="scene and perturbation seed (default 7)")
     ev.add_argument("--scenes", default="", help="comma-separated subset of the synthetic scenes")
-    ev.add_argument("--skip-mot", action="store_true", help="only the counting evaluation")
+    ev.add_argument("--skip-mot", action="store_true", help="leave out the TUD sequences")
+    ev.add_argument("--skip-scenes", action="store_true", help="leave out the synthetic scenes")
+    ev.add_argument(
+        "--mot-seeds",
+        default="",
+        metavar="A-B|A,B,..",
+        help="perturbation seeds for the TUD sequences (default --seed)",
+    )
     ev.add_argument(
         "--param",
         action="append",
@@ -36,6 +44,14 @@ def _overrides(pairs) -> dict:
     return out
 
 
+def _seeds(text: str) -> list[int]:
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        first, dash, last = part.partition("-")
+        seeds += list(range(int(first), int(last) + 1)) if dash else [int(part)]
+    return seeds
+
+
 def _cmd_eval(args) -> int:
     from argos_common.params import ConfigError
 
@@ -47,7 +63,9 @@ def _cmd_eval(args) -> int:
             args.seed,
             [s for s in args.scenes.split(",") if s],
             not args.skip_mot,
+            not args.skip_scenes,
             _overrides(args.param),
+            _seeds(args.mot_seeds),
         )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}")

@@ -5,6 +5,9 @@ least MIN_VISIBLE visible; those less than WEAK_VISIBLE visible are scored as we
 detections, as a detector would; then the scene's seeded Perturbation. The counts of the
 tracker node's own pipeline (argos_tracker.pipeline, with the node's defaults and the lines of
 config/edge.yaml) are compared with the scene's ground-truth crossings per (line, class, direction).
+The same run scores each tracker's reported tracks (the `tracks` topic) against the scene's
+ground-truth tracks (objects at least MIN_VISIBLE visible, the ones a detector could see) with
+MOTA, IDF1 and HOTA (scoring.MotScore).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from argos_common.lines import parse_lines
 from argos_tracker.pipeline import TrackingPipeline
 
 from .perturb import CLEAN, Perturbation, Perturber
+from .scoring import MotScore
 
 MIN_VISIBLE = 0.3
 WEAK_VISIBLE = 0.6
@@ -78,10 +82,13 @@ def truth_to_detections(objects: Detections) -> Detections:
     )
 
 
-def run_scene(scene: Scene, duration_s: float, seed: int, params: dict, peers: dict | None = None) -> dict:
+def run_scene(
+    scene: Scene, duration_s: float, seed: int, params: dict, peers: dict | None = None, mot: bool = False
+) -> dict:
     """{'truth': Counter, 'ours': Counter, peer name: Counter} of (line, class, direction) over the
     scene. `params`: tracker parameters (the lines of config/edge.yaml are added); `peers`: name ->
-    factory of another tracker, run through the same pipeline (the same counting)."""
+    factory of another tracker, run through the same pipeline (the same counting). With `mot`,
+    also 'mot': {tracker name: MOT scores against the scene's ground-truth tracks}."""
     from argos_sim import IntersectionScene
 
     params = {**params, **CONFIG_LINES}
@@ -95,6 +102,7 @@ def run_scene(scene: Scene, duration_s: float, seed: int, params: dict, peers: d
         **{name: TrackingPipeline(params, tracker=make()) for name, make in (peers or {}).items()},
     }
     counts = {name: Counter() for name in pipelines}
+    scores = {name: MotScore(f"{scene.name}/{name}") for name in pipelines} if mot else {}
     truth = Counter()
 
     def tally(name: str, records) -> None:
@@ -108,13 +116,21 @@ def run_scene(scene: Scene, duration_s: float, seed: int, params: dict, peers: d
         dets = _weak_stay_weak(perturber(seen), seen) if scene.perturbation != CLEAN else seen
         for c in gt.crossings:
             truth[(c.crossing.line_id, c.label, c.crossing.direction)] += 1
+        gt_ids = [i for i, v in zip(gt.objects.ids, gt.objects.scores >= MIN_VISIBLE) if v]
+        gt_boxes = gt.objects.boxes[gt.objects.scores >= MIN_VISIBLE]
         for name, pipeline in pipelines.items():
-            tally(name, pipeline.update(dets, stamp_ns).counts)
+            result = pipeline.update(dets, stamp_ns)
+            tally(name, result.counts)
+            if mot:
+                scores[name].add(frame, gt_ids, gt_boxes, result.confirmed.ids, result.confirmed.boxes)
     # tracks still alive at the end: let the counters settle what they hold
     end_ns = int(round((duration_s * FPS + 1) / FPS * 1e9))
     for name, pipeline in pipelines.items():
         tally(name, pipeline.finish(end_ns))
-    return {"truth": truth, **counts}
+    out: dict = {"truth": truth, **counts}
+    if mot:
+        out["mot"] = {name: score.compute() for name, score in scores.items()}
+    return out
 
 
 def _weak_stay_weak(perturbed: Detections, seen: Detections) -> Detections:

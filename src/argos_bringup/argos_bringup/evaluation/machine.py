@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argos_common.machine import describe as describe_machine
 
-LIBRARIES = ("numpy", "scipy", "filterpy", "supervision", "motmetrics", "pandas")
+LIBRARIES = ("numpy", "scipy", "filterpy", "supervision", "trackers", "motmetrics", "trackeval", "pandas")
 
 
 def describe() -> str:

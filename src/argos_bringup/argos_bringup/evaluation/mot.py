@@ -1,10 +1,5 @@
-"""MOT metrics (MOTA, IDF1, ID switches, FP, FN) on the ground truth motmetrics ships.
-
-motmetrics 1.4.0 (the newest on PyPI) calls np.asfarray, removed in numpy 2, in its IoU
-distance helper; everything else works. So the IoU distance matrix is computed here (the same
-IoU the tracker uses) and handed to motmetrics' MOTAccumulator; match threshold IoU 0.5, the
-usual MOT Challenge criterion.
-"""
+"""MOT metrics (MOTA, IDF1, HOTA, ID switches, FP, FN) on the ground truth motmetrics ships
+(scored by scoring.MotScore)."""
 
 from __future__ import annotations
 
@@ -14,15 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from argos_common.detections import Detections
-from argos_common.geometry import iou_matrix
 
 from .perturb import Perturbation, Perturber
+from .scoring import MATCH_IOU, MotScore
+
+__all__ = ["MATCH_IOU", "SEQUENCES", "evaluate", "load_sequence", "detections_for"]
 
 SEQUENCES = ("TUD-Campus", "TUD-Stadtmitte")
 SEQUENCE_FPS = 25.0  # both TUD sequences: 640 x 480 at 25 frames per second
 SEQUENCE_SIZE = (640, 480)
 LABEL = "pedestrian"
-MATCH_IOU = 0.5
 # the seeded perturbation applied to the ground truth (see perturb.py)
 MOT_PERTURBATION = Perturbation(
     position_noise=0.04,
@@ -33,7 +29,6 @@ MOT_PERTURBATION = Perturbation(
     low_score_rate=0.15,
     false_positives_per_frame=0.5,
 )
-METRICS = ("mota", "idf1", "num_switches", "num_false_positives", "num_misses", "num_objects")
 
 
 @dataclass
@@ -70,22 +65,14 @@ def detections_for(seq: Sequence, perturbation: Perturbation, seed: int) -> list
 
 
 def evaluate(seq: Sequence, detections: list[Detections], make_tracker) -> dict[str, float]:
-    """Run a fresh tracker (make_tracker() -> object with update(dets, stamp_ns) -> tracks) and
-    score its confirmed, measured tracks against the ground truth."""
-    import motmetrics as mm
-
+    """Run a fresh tracker (make_tracker() -> object with update(dets, stamp_ns) and
+    confirmed_detections(), see pipeline.TrackerLike) and score what it reports for each frame
+    (what the node publishes on `tracks`) against the ground truth."""
     tracker = make_tracker()
-    acc = mm.MOTAccumulator(auto_id=False)
+    score = MotScore(seq.name)
     for frame, dets in zip(seq.frames, detections):
-        tracks = [
-            t
-            for t in tracker.update(dets, int(round(frame / SEQUENCE_FPS * 1e9)))
-            if t.state == "confirmed" and t.misses == 0
-        ]
+        tracker.update(dets, int(round(frame / SEQUENCE_FPS * 1e9)))
+        shown = tracker.confirmed_detections()
         gt_boxes, gt_ids = seq.truth.get(frame, (np.zeros((0, 4)), []))
-        hyp_boxes = np.array([t.box for t in tracks], np.float64).reshape(-1, 4)
-        iou = iou_matrix(gt_boxes, hyp_boxes)
-        distance = np.where(iou >= MATCH_IOU, 1.0 - iou, np.nan)
-        acc.update(gt_ids, [t.id for t in tracks], distance, frameid=frame)
-    summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name=seq.name)
-    return {k: float(summary[k].iloc[0]) for k in METRICS}
+        score.add(frame, gt_ids, gt_boxes, [int(i) for i in shown.ids], shown.boxes)
+    return score.compute()
