@@ -9,12 +9,12 @@ from rclpy.node import Node
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.metrics import HistogramSample, Sample, samples
-from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
+from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, msg_to_movement_record, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS
-from argos_interfaces.msg import CountEvent
+from argos_interfaces.msg import CountEvent, MovementEvent
 
 from .bridge import Bridge
 from .health import LOSS_COUNTERS, health
@@ -49,6 +49,7 @@ class BridgeNode(Node):
         self._closed = False
         self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS)
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self.create_subscription(MovementEvent, "movements", self._on_movement, COUNTS)
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
         # last: a Ctrl-C during construction must not leave a started bridge that nobody closes
         self._bridge.start()
@@ -63,8 +64,12 @@ class BridgeNode(Node):
     def _on_count(self, msg: CountEvent) -> None:
         self._bridge.submit_count(msg_to_count_record(msg))
 
+    def _on_movement(self, msg: MovementEvent) -> None:
+        self._bridge.submit_movement(msg_to_movement_record(msg))
+
     def stats(self) -> dict:
-        return self._bridge.stats()
+        # the running movement matrix of the open bin: `argos status` shows it
+        return {**self._bridge.stats(), "open_bin": self._bridge.open_bin_matrix()}
 
     def metrics(self) -> list:
         """Prometheus samples (argos_common.metrics): every loss counter by name, buffers, links."""
