@@ -37,7 +37,11 @@ def register(evaluate) -> None:
     cnt.add_argument(
         "--scenes", default="clean,night,rain,dense,stop_and_go", help="comma-separated subset of the scenes"
     )
-    cnt.add_argument("--interval-min", type=int, default=15, choices=(1, 5, 15, 60), help="bin length (default 15)")
+    cnt.add_argument(
+        "--interval-min",
+        default="15",
+        help="bin length(s) in minutes, 1, 5, 15 or 60, comma-separated: all from the same run (default 15)",
+    )
     cnt.add_argument("--param", action="append", default=[], metavar="NODE.NAME=VALUE", help="parameter override")
     cnt.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     cnt.set_defaults(func=_cmd_counting)
@@ -83,6 +87,10 @@ def _cmd_counting(args) -> int:
 
     overrides: dict = {}
     try:
+        intervals = [int(s) for s in args.interval_min.split(",") if s.strip()]
+        for m in intervals:
+            if m not in (1, 5, 15, 60):
+                raise ValueError(f"--interval-min {m}: must be 1, 5, 15 or 60")
         for text in args.param:
             node, name, value = parse_assignment(text)
             overrides.setdefault(node, {})[name] = value
@@ -91,13 +99,12 @@ def _cmd_counting(args) -> int:
             [s for s in args.scenes.split(",") if s],
             [int(s) for s in args.seeds.split(",") if s],
             args.duration,
-            args.interval_min,
+            intervals or [15],
             overrides,
+            args.json,
         )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    del results  # written to --json after every scene
     return 0

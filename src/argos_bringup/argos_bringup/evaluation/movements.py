@@ -39,6 +39,7 @@ CONDITION_SCENES = {
     "stop_and_go": ("stop_and_go",),
 }
 GEH_OK = 5.0
+MINUTE_NS = 60 * 1_000_000_000
 
 
 @dataclass
@@ -48,7 +49,9 @@ class SceneResult:
     duration_s: float
     frames: int
     seconds: float  # wall time of the run
-    ours: Counter  # (bin start, movement, class) -> complete movements
+    # (1-min bin start, movement, class) -> complete movements: every supported interval is a
+    # multiple of one minute, so one run gives the cells of each (see `rebinned`)
+    ours: Counter
     truth: Counter
     lines_ours: Counter  # (line, direction) -> crossings
     lines_truth: Counter
@@ -66,9 +69,9 @@ class SceneResult:
         ours: Counter = Counter()
         truth: Counter = Counter()
         for (start, movement, _), n in self.ours.items():
-            ours[start, movement] += n
+            ours[bin_start_ns(start, interval_ns), movement] += n
         for (start, movement, _), n in self.truth.items():
-            truth[start, movement] += n
+            truth[bin_start_ns(start, interval_ns), movement] += n
         end_ns = T0_NS + int(round(self.duration_s * 1e9))
         out = []
         for start, movement in sorted(set(ours) | set(truth)):
@@ -77,9 +80,23 @@ class SceneResult:
             out.append((start, movement, a, b, geh_for_interval(a, b, covered_s)))
         return out
 
-    def summary(self, interval_ns: int) -> dict[str, Any]:
-        cells = self.cells(interval_ns)
+    def geh(self, interval_min: int) -> dict[str, Any]:
+        """The movement x interval cells of `interval_min` bins: how many, exact, GEH < 5, max GEH."""
+        cells = self.cells(interval_min * MINUTE_NS)
         ok = sum(1 for c in cells if c[4] < GEH_OK)
+        return {
+            "interval_min": interval_min,
+            "cells": len(cells),
+            "cells_exact": sum(1 for c in cells if c[2] == c[3]),
+            "cells_geh_lt_5": ok,
+            "geh_lt_5_pct": round(100.0 * ok / len(cells), 1) if cells else 100.0,
+            "geh_max": round(max((c[4] for c in cells), default=0.0), 2),
+        }
+
+    def summary(self, intervals_min: Sequence[int]) -> dict[str, Any]:
+        """The scene's figures; the cell figures of the first interval at the top level (as before
+        several intervals were measured at once), every interval's under `by_interval`."""
+        by_interval = [self.geh(m) for m in intervals_min]
         mo, mt = self.by_movement(self.ours), self.by_movement(self.truth)
         by_class_ours: Counter = Counter()
         by_class_truth: Counter = Counter()
@@ -106,11 +123,9 @@ class SceneResult:
             "line_abs_error": sum(
                 abs(self.lines_ours[k] - self.lines_truth[k]) for k in set(self.lines_ours) | set(self.lines_truth)
             ),
-            "cells": len(cells),
-            "cells_exact": sum(1 for c in cells if c[2] == c[3]),
-            "cells_geh_lt_5": ok,
-            "geh_lt_5_pct": round(100.0 * ok / len(cells), 1) if cells else 100.0,
-            "geh_max": round(max((c[4] for c in cells), default=0.0), 2),
+            **{k: v for k, v in by_interval[0].items() if k != "interval_min"},
+            "interval_min": by_interval[0]["interval_min"],
+            "by_interval": by_interval,
             "incomplete": dict(self.incomplete),
             "linked": self.linked,
         }
@@ -123,15 +138,14 @@ def run_scene(
     tracker_params: dict,
     detector,
     classes: Sequence[str],
-    interval_min: int = 15,
 ) -> SceneResult:
     """One scene: frames rendered, `detector` (an argos_inference Detector) on each, the tracking
-    pipeline, and the scene's ground truth, binned from T0."""
+    pipeline, and the scene's ground truth, in 1-min bins from T0."""
     from argos_sim import IntersectionScene
     from argos_tracker.movements import movement_table
     from argos_tracker.pipeline import TrackingPipeline
 
-    interval_ns = interval_min * 60 * 1_000_000_000
+    interval_ns = MINUTE_NS
     pipeline = TrackingPipeline(tracker_params, source_size=SIZE)
     table = movement_table(pipeline.params)
     sim = IntersectionScene(
@@ -188,11 +202,18 @@ def evaluate(
     scenes: Sequence[str],
     seeds: Sequence[int],
     duration_s: float,
-    interval_min: int = 15,
+    intervals_min: Sequence[int] = (15,),
     overrides: dict | None = None,
+    json_path: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Every seed x scene; with `json_path` the results so far are rewritten after each scene, so
+    a long run that is stopped keeps what it measured."""
+    import json
+
     from argos_bringup.config import default_config_path, load_config
     from argos_inference.factory import create_detector
+
+    from .machine import describe
 
     for name in scenes:
         if name not in CONDITION_SCENES:
@@ -200,17 +221,20 @@ def evaluate(
     cfg = load_config(config_path or default_config_path(), overrides)
     tracker_params = cfg.node("tracker")
     detector = create_detector(cfg.node("inference"))
-    interval_ns = interval_min * 60 * 1_000_000_000
+    machine = describe()
+    print(machine, flush=True)
     out = []
     for seed in seeds:
         for name in scenes:
-            result = run_scene(
-                name, seed, duration_s, tracker_params, detector, cfg.node("camera")["classes"], interval_min
-            )
-            summary = result.summary(interval_ns)
+            result = run_scene(name, seed, duration_s, tracker_params, detector, cfg.node("camera")["classes"])
+            summary = result.summary(intervals_min)
             out.append(summary)
             print_scene(summary)
-    print_overall(out)
+            if json_path:
+                with open(json_path, "w") as f:
+                    json.dump({"machine": machine, "results": out}, f, indent=2)
+    for interval_min in intervals_min:
+        print_overall(out, interval_min)
     return out
 
 
@@ -219,26 +243,32 @@ def print_scene(s: dict[str, Any]) -> None:
         f"\n{s['scene']} seed {s['seed']}: {s['duration_s']:g} s of scene, {s['frames']} frames in {s['run_s']} s; "
         f"movements {sum(v['ours'] for v in s['movements'].values())} (truth {s['true_movements']}), "
         f"abs error {s['movement_abs_error']} (by class {s['movement_class_abs_error']}), "
-        f"lines abs error {s['line_abs_error']}; cells with GEH < 5: {s['cells_geh_lt_5']}/{s['cells']} "
-        f"({s['geh_lt_5_pct']} %, exact {s['cells_exact']}, max GEH {s['geh_max']}); "
-        f"incomplete {s['incomplete'] or 0}, linked {s['linked']}"
+        f"lines abs error {s['line_abs_error']}; incomplete {s['incomplete'] or 0}, linked {s['linked']}"
     )
+    for g in s["by_interval"]:
+        print(
+            f"  {g['interval_min']}-min cells with GEH < 5: {g['cells_geh_lt_5']}/{g['cells']} "
+            f"({g['geh_lt_5_pct']} %, exact {g['cells_exact']}, max GEH {g['geh_max']})"
+        )
     print("  movement          ours  truth")
     for m, v in s["movements"].items():
         print(f"  {m:<16} {v['ours']:>5}  {v['truth']:>5}")
+    print(end="", flush=True)
 
 
-def print_overall(results: list[dict[str, Any]]) -> None:
+def print_overall(results: list[dict[str, Any]], interval_min: int) -> None:
     if not results:
         return
-    print("\nscene         seeds  movements ours/truth  movement err  line err  GEH<5 cells   exact cells")
+    print(f"\n{interval_min}-min bins")
+    print("scene         seeds  movements ours/truth  movement err  line err  GEH<5 cells   exact cells")
     for name in dict.fromkeys(r["scene"] for r in results):
         rows = [r for r in results if r["scene"] == name]
         ours = sum(sum(v["ours"] for v in r["movements"].values()) for r in rows)
         truth = sum(r["true_movements"] for r in rows)
-        cells = sum(r["cells"] for r in rows)
-        ok = sum(r["cells_geh_lt_5"] for r in rows)
-        exact = sum(r["cells_exact"] for r in rows)
+        geh = [g for r in rows for g in r["by_interval"] if g["interval_min"] == interval_min]
+        cells = sum(g["cells"] for g in geh)
+        ok = sum(g["cells_geh_lt_5"] for g in geh)
+        exact = sum(g["cells_exact"] for g in geh)
         pct = 100.0 * ok / cells if cells else 100.0
         print(
             f"{name:<13} {len(rows):>5}  {ours:>9}/{truth:<9}  {sum(r['movement_abs_error'] for r in rows):>12}  "
