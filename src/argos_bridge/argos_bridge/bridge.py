@@ -161,6 +161,7 @@ class Bridge:
         self._bins_resumed = 0  # events taken back from the stream at start
         self._bins_resume_failed = 0
         self._open_bin: dict[str, int] = {}  # running matrix of the open bin, "movement class" -> n
+        self._open_bin_start_ns = 0
         self._started_ns = 0
         self._interval_start_ns = 0
 
@@ -412,6 +413,7 @@ class Bridge:
         matrix = {f"{m} {c}": n for (m, c), n in sorted(running.movements.items())}
         with self._stats_lock:
             self._open_bin = matrix
+            self._open_bin_start_ns = running.start_ns
 
     def _resume_bins(self) -> None:
         """After a restart: the events and bins the stream holds from the bins still open or
@@ -535,6 +537,7 @@ class Bridge:
             "mqtt_connected": int(self.mqtt.connected),
             "movements": self._movements,
             "bins_published": self._bins_published,
+            "open_bin_start": schema.iso_utc_ms(self._open_bin_start_ns) if self._open_bin_start_ns else "",
             "bins_revisions": self._bins.revisions,
             "bins_too_late": self._bins.too_late,
             "bins_resumed_events": self._bins_resumed,

@@ -101,6 +101,27 @@ class MovementRecord:
         )
 
 
+def by_movement(counts: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """{(movement, class): n} as the movement matrix {movement: {class: n}}, movements and classes
+    sorted, zero cells left out: the one shape the run summary, `argos status` and the annotated
+    view show."""
+    out: dict[str, dict[str, int]] = {}
+    for (movement, class_id), n in sorted(counts.items()):
+        if n:
+            out.setdefault(movement, {})[class_id] = int(n)
+    return out
+
+
+def matrix_from_keys(flat: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """The bridge's open-bin matrix {"<movement> <class>": n} (its stats' `open_bin`) as
+    {movement: {class: n}}."""
+    cells: dict[tuple[str, str], int] = {}
+    for key, n in flat.items():
+        movement, _, class_id = key.rpartition(" ") if " " in key else (key, "", "")
+        cells[movement, class_id] = n
+    return by_movement(cells)
+
+
 def geh(modelled: float, observed: float) -> float:
     """GEH statistic of two hourly flows: sqrt(2 (M - C)^2 / (M + C)); 0 when both are 0.
 
