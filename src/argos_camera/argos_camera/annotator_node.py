@@ -1,6 +1,7 @@
 """AnnotatorNode: the annotated view of a camera — track boxes with class and track id, counting
-lines and live totals drawn on the frames — on `annotated/image_raw` (only while subscribed) and,
-when `rtsp_port` > 0, as an H.264 RTSP stream (see rtsp_out.py).
+lines, live totals and the movement matrix since start drawn on the frames — on
+`annotated/image_raw` (only while subscribed) and, when `rtsp_port` > 0, as an H.264 RTSP stream
+(see rtsp_out.py).
 
 Frames come from an in-process LatestSlot (composed graph: by reference, the annotator's own slot)
 or from `camera/image_raw`. Drawing happens only when someone looks (a topic subscriber, or an RTSP
@@ -15,7 +16,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
@@ -28,12 +29,14 @@ from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
 from argos_common.lines import parse_lines
+from argos_common.movements import by_movement
 from argos_common.params import ConfigError
 from argos_common.ros.conversions import (
     image_to_msg,
     msg_to_count_record,
     msg_to_detections,
     msg_to_image,
+    msg_to_movement_record,
     ns_from_stamp,
     stamp_of_serialized,
 )
@@ -41,9 +44,9 @@ from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
-from argos_interfaces.msg import CountEvent
+from argos_interfaces.msg import CountEvent, MovementEvent
 
-from .annotate import annotate
+from .annotate import MovementOverlay, annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
 from .annotator_params import validate
 from .privacy import MasksBySize
@@ -75,10 +78,13 @@ class AnnotatorNode(Node):
         self._lock = threading.Lock()
         self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)
         self._totals = CountTotals()
+        self._movements: Counter = Counter()  # (movement, class) -> complete movements since start
+        self._incomplete = 0
+        self._movement_overlay = MovementOverlay()
         self._last_tracks_mono = float("-inf")
         self._last_drawn_stamp = -1
         self._frames_received = self._frames_annotated = self._images_published = 0
-        self._tracks_received = self._tracks_unmatched = self._counts_received = 0
+        self._tracks_received = self._tracks_unmatched = self._counts_received = self._movements_received = 0
         self._rtsp_error = ""
         self._pub_policy = ImagePublishPolicy("auto", self.params["image_rate_hz"])
         self._rtsp_policy = ImagePublishPolicy("auto", self.params["rtsp_rate_hz"])
@@ -93,6 +99,7 @@ class AnnotatorNode(Node):
         # deserialized only when someone watches and the frame is drawn
         self._tracks_sub = self.create_subscription(Detection2DArray, "tracks", self._on_tracks, RESULTS, raw=True)
         self._counts_sub = self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
+        self._movements_sub = self.create_subscription(MovementEvent, "movements", self._on_movement, COUNTS)
         self.rtsp = None
         if self.params["rtsp_port"] > 0:
             from .rtsp_out import AnnotatedRtspOutput
@@ -152,6 +159,16 @@ class AnnotatorNode(Node):
             self._counts_received += 1
             self._totals.add(msg_to_count_record(msg))
 
+    def _on_movement(self, msg: MovementEvent) -> None:
+        record = msg_to_movement_record(msg)
+        with self._lock:
+            self._movements_received += 1
+            if record.complete:
+                self._movements[record.movement, record.class_id] += 1
+            else:
+                self._incomplete += 1
+            self._movement_overlay.update(by_movement(self._movements), self._incomplete)
+
     def _lines(self, shape) -> list:
         size = (int(shape[1]), int(shape[0]))
         if size not in self._lines_for:
@@ -176,7 +193,9 @@ class AnnotatorNode(Node):
         )
         with self._lock:
             totals = self._totals
-            image = annotate(frame.image, tracks, self._lines(frame.image.shape), totals, self.classes)
+            image = annotate(
+                frame.image, tracks, self._lines(frame.image.shape), totals, self.classes, "", self._movement_overlay
+            )
             masks = self.masks.for_image(image, self.get_logger())
             if masks is None:
                 return  # fail closed: no image leaves unmasked
@@ -200,6 +219,8 @@ class AnnotatorNode(Node):
                 "tracks_unmatched": self._tracks_unmatched,
                 "counts_received": self._counts_received,
                 "counted_total": self._totals.total,
+                "movements_received": self._movements_received,
+                "movement_overlay_renders": self._movement_overlay.renders,
             }
         rtsp = self.rtsp.stats() if self.rtsp is not None else {}
         out.update(
