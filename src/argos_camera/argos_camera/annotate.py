@@ -139,7 +139,7 @@ class MovementOverlay:
         text = np.zeros((h, w, 3), np.uint8)
         for i, row in enumerate(self._rows):
             cv2.putText(text, row, (pad, row_h * (i + 1)), FONT, fs, TEXT_COLOR, th, cv2.LINE_AA)
-        self._text, self._mask = text, text.any(axis=2).astype(np.uint8)
+        self._text, self._mask = text, np.any(text, axis=2).astype(np.uint8)
         self.renders += 1
 
     def draw(self, img: np.ndarray) -> None:
