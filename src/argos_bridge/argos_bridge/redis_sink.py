@@ -31,7 +31,7 @@ import redis
 from redis.typing import EncodableT, FieldT
 
 from argos_common.endpoints import DEFAULT_REDIS_URL, redact_url
-from argos_common.redis_client import connect_redis
+from argos_common.redis_client import connect_redis, read_entries
 
 ENTRY_TYPES = ("tracks", "count", "totals", "movement", "bin")
 _INITIAL_BACKOFF_S = 0.25
@@ -173,19 +173,7 @@ class RedisSink:
         """(type, payload JSON) of the stream's entries of `types` written since `since_ns` (by
         their stream ids, the server's clock), oldest first: what a previous run left, to resume
         from. Raises redis.RedisError when the server cannot be read."""
-        wanted = set(types)
-        out: list[tuple[str, str]] = []
-        start = f"{max(0, int(since_ns) // 1_000_000)}-0"
-        while True:
-            entries: list[Any] = self._client.xrange(self.key, min=start, max="+", count=batch) or []
-            for _entry_id, fields in entries:
-                kind = _text(fields.get(b"type"))
-                if kind in wanted:
-                    out.append((kind, _text(fields.get(b"payload"))))
-            if len(entries) < batch:
-                return out
-            ms, seq = _text(entries[-1][0]).split("-")
-            start = f"{ms}-{int(seq) + 1}"
+        return list(read_entries(self._client, self.key, since_ns, types, batch))
 
     def close(self) -> None:
         if self._buffer:
