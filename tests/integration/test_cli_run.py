@@ -42,7 +42,7 @@ def test_run_writes_summary_with_counts_fps_latency(tmp_path):
         assert row["total"] == sum(row["by_class"].values())
         assert row["match"] == (row["by_class"] == row["truth_by_class"])
         assert row["movement"] in proc.stdout
-    assert "Turning movements per class" in proc.stdout
+    assert "Turning movements: graph (ground truth)" in proc.stdout
     # the clean scene: every cell matches but for a vehicle leaving in the last frames in flight
     assert mv["abs_error_by_movement_class"] <= 1, mv
 

@@ -84,27 +84,32 @@ def print_summary(s: dict, console: Console | None = None) -> None:
 
 
 def movement_table(mv: dict) -> Table:
-    """The movement matrix next to the ground truth: per movement its approach lines, per class
-    `ours (truth)`, the totals and whether every class cell of the row matches."""
-    classes = sorted({c for row in mv["matrix"] for c in (*row["by_class"], *row["truth_by_class"])})
-    table = Table(title="Turning movements per class: graph (ground truth)")
-    table.add_column("movement")
-    table.add_column("from -> to")
-    for c in classes:
-        table.add_column(c, justify="right")
-    for col in ("total", "truth", "match"):
-        table.add_column(col, justify="right")
+    """The movement matrix next to the ground truth: per movement its approach lines, the totals,
+    whether every class cell of the row matches, and the classes as `car 2 (2)` (graph (truth)),
+    one column for them all so that eleven classes still fit a terminal."""
+    table = Table(title="Turning movements: graph (ground truth)")
+    table.add_column("movement", no_wrap=True)
+    table.add_column("from -> to", no_wrap=True)
+    for col in ("graph", "truth", "match"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("per class: graph (truth)")
     for row in mv["matrix"]:
         ours, truth = row["by_class"], row["truth_by_class"]
+        classes = sorted(set(ours) | set(truth), key=lambda c: (-max(ours.get(c, 0), truth.get(c, 0)), c))
+        cells = []
+        for c in classes:
+            o, t = ours.get(c, 0), truth.get(c, 0)
+            cell = f"{c} {o} ({t})"
+            cells.append(cell if o == t else f"[bold red]{cell}[/]")
         table.add_row(
             row["movement"],
             f"{row['from_line']} -> {row['to_line']}",
-            *(f"{ours.get(c, 0)} ({truth.get(c, 0)})" if c in ours or c in truth else "" for c in classes),
             str(row["total"]),
             str(row["truth_total"]),
             "yes" if row["match"] else "[bold red]NO[/]",
+            ", ".join(cells),
         )
-    table.add_row("total", "", *("" for _ in classes), str(mv["total"]), str(mv["truth_total"]), "", style="bold")
+    table.add_row("total", "", str(mv["total"]), str(mv["truth_total"]), "", "", style="bold")
     if mv["incomplete"]:
         table.caption = "incomplete (graph, not compared): " + ", ".join(
             f"{k} {v}" for k, v in mv["incomplete"].items()

@@ -19,7 +19,7 @@ def mv(from_line, to_line, label, name="", status="complete", reason=""):
 
 
 def text(renderable) -> str:
-    console = Console(record=True, width=200, color_system=None)
+    console = Console(record=True, width=100, color_system=None)
     console.print(renderable)
     return console.export_text()
 
@@ -58,11 +58,11 @@ def test_summary_table_shows_lines_classes_and_the_match_column():
     c = movement_comparison(
         [mv("east", "west", "car", "WBT")], [mv("east", "west", "car"), mv("south", "north", "bus")], TABLE
     )
-    out = text(movement_table(c))
-    wbt = next(line for line in out.splitlines() if "WBT" in line)
-    assert "east -> west" in wbt and "1 (1)" in wbt and "yes" in wbt
-    nbt = next(line for line in out.splitlines() if "NBT" in line)
-    assert "south -> north" in nbt and "0 (1)" in nbt and "NO" in nbt
+    rows = {cells[0]: cells[1:] for cells in table_rows(text(movement_table(c)))}
+    assert rows["movement"] == ["from -> to", "graph", "truth", "match", "per class: graph (truth)"]
+    assert rows["WBT"] == ["east -> west", "1", "1", "yes", "car 1 (1)"]
+    assert rows["NBT"] == ["south -> north", "0", "1", "NO", "bus 0 (1)"]
+    assert rows["total"][1:3] == ["1", "2"]
 
 
 def test_status_shows_the_open_bin_matrix_of_a_bridge_only():
