@@ -32,6 +32,19 @@ def test_run_writes_summary_with_counts_fps_latency(tmp_path):
     # per-sink delivery counters (nothing spooled or dropped with healthy local servers)
     assert s["mqtt"]["spool_dropped"] == 0 and s["redis"]["dropped"] == 0 and s["bridge_queue"]["dropped"] == 0
     assert s["mqtt"]["messages_published"] >= s["mqtt"]["received_by_independent_subscriber"]["detections"]
+    # the movement matrix next to the scene's true movements, named by edge.yaml's table
+    mv = s["movements"]
+    assert mv["truth_total"] > 0, "10 s of the default scene has vehicles through the intersection"
+    approaches = {"east", "west", "north", "south"}
+    for row in mv["matrix"]:
+        assert row["from_line"] in approaches and row["to_line"] in approaches and row["from_line"] != row["to_line"]
+        assert row["movement"][:2] in {"EB", "WB", "NB", "SB"}, row  # a label of the table, not `from->to`
+        assert row["total"] == sum(row["by_class"].values())
+        assert row["match"] == (row["by_class"] == row["truth_by_class"])
+        assert row["movement"] in proc.stdout
+    assert "Turning movements: graph (ground truth)" in proc.stdout
+    # the clean scene: every cell matches but for a vehicle leaving in the last frames in flight
+    assert mv["abs_error_by_movement_class"] <= 1, mv
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
-"""/diagnostics: every node of the composed graph reports; a stopped broker turns the bridge's
-status to WARN with the reason."""
+"""/diagnostics: every node of the composed graph reports, the bridge with the movement matrix of
+its open bin; a stopped broker turns the bridge's status to WARN with the reason."""
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 
 from argos_bringup.config import load_config
 from argos_bringup.graph import ComposedGraph
+from argos_bringup.status import movement_matrix_table
 
 pytestmark = pytest.mark.integration
 EDGE = Path(__file__).resolve().parents[2] / "config" / "edge.yaml"
@@ -44,6 +46,14 @@ def test_every_node_reports_and_a_stopped_broker_warns(redis_server, mqtt_broker
         assert wait_for(lambda s: names <= set(s) and all(s[n][0] == 0 for n in names), 15), latest
         with lock:
             assert latest["/cam0/bridge"][2]["mqtt_connected"] == "1"
+        # the running movement matrix of the open bin, as `argos status` reads it (JSON value)
+        assert wait_for(lambda s: json.loads(s["/cam0/bridge"][2]["open_bin"]), 30), latest["/cam0/bridge"]
+        with lock:
+            values = latest["/cam0/bridge"][2]
+        table = movement_matrix_table("/cam0/bridge", values)
+        assert table is not None and values["open_bin_start"].endswith(":00.000Z")
+        movements = {key.rsplit(" ", 1)[0] for key in json.loads(values["open_bin"])}
+        assert movements <= set(table.columns[0].cells)
         mqtt_broker.stop()
         assert wait_for(
             lambda s: s["/cam0/bridge"][0] >= 1 and "MQTT broker unreachable" in s["/cam0/bridge"][1], 15

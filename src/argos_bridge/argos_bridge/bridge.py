@@ -9,7 +9,11 @@ the queue size up to 10x before the oldest count is dropped (counted in `counts_
 Per tracks message: one Redis entry (type "tracks"); every `detections_every_n_frames`-th also
 goes to MQTT `detections`, and the latency of that publish (wall clock at publish minus capture
 stamp) is recorded. Per count event: Redis "count" + MQTT `counts`. Every `totals_interval_s`
-and once more on close: Redis "totals" + MQTT `totals`.
+and once more on close: Redis "totals" + MQTT `totals`. Per movement event: Redis "movement" +
+MQTT `movements`. Movements and counts are also binned (argos_common.bins, `bins.*`); a bin that
+closed, or changed after it was published, goes to Redis "bin" + MQTT `bins`. On start the
+writer first reads the stream back (`bins.interval_min` + `bins.close_delay_s` + `bins.late_s`)
+and resumes the bins from it; the open bin is not published at close (the next run resumes it).
 
 The raw `detections` topic (every box of every frame, before tracking) is not bridged: the
 tracks message carries the same boxes for everything that became a track, with the real track
@@ -22,6 +26,7 @@ Rejected before either sink (logged with the reason, counted in `rejected`): pay
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -29,11 +34,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from argos_common.bins import IntervalBins, snapshot_from_payload
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
 from argos_common.endpoints import read_secret_file, stream_key, url_scheme
 from argos_common.health import LEVEL_NAMES
 from argos_common.metrics import LatencyHistogram
+from argos_common.movements import MovementRecord
 from argos_common.params import ConfigError, resolve
 from argos_common.stats import SampleWindow, percentiles
 
@@ -54,6 +61,8 @@ _DIRECTIONS = ("in", "out")
 _TRACKS = "tracks"
 _COUNT = "count"
 _EPOCH = "epoch"
+_MOVEMENT = "movement"
+_BINS_POLL_S = 1.0  # how often the writer looks for bins that closed
 
 
 _HEALTH_COUNTERS = (
@@ -128,6 +137,8 @@ class Bridge:
                 "counts": p["mqtt_qos_counts"],
                 "totals": p["mqtt_qos_totals"],
                 "status": p["mqtt_qos_status"],
+                "movements": p["mqtt_qos_movements"],
+                "bins": p["mqtt_qos_bins"],
             },
             online_payload=lambda: self._status_json(schema.STATE_ONLINE, "connected"),
             shutdown_payload=lambda: self._status_json(schema.STATE_OFFLINE, "shutdown"),
@@ -145,6 +156,15 @@ class Bridge:
         self._drain_timeout_s = _DRAIN_TIMEOUT_S
         self._worker: threading.Thread | None = None
         self._totals = CountTotals()
+        self._interval_min = p["bins.interval_min"]
+        self._bins = IntervalBins(p["bins.interval_min"], p["bins.close_delay_s"], p["bins.late_s"])
+        self._bins_lookback_ns = int((p["bins.interval_min"] * 60 + p["bins.close_delay_s"] + p["bins.late_s"]) * 1e9)
+        self._movements = 0
+        self._bins_published = 0
+        self._bins_resumed = 0  # events taken back from the stream at start
+        self._bins_resume_failed = 0
+        self._open_bin: dict[str, int] = {}  # running matrix of the open bin, "movement class" -> n
+        self._open_bin_start_ns = 0
         self._started_ns = 0
         self._interval_start_ns = 0
         self._epoch = 0  # the tracker's counting epoch the totals belong to
@@ -208,6 +228,19 @@ class Bridge:
             self._cond.notify()  # a shorter interval is due sooner than the wait in progress
         self.params = p
 
+    def submit_movement(self, event: Any) -> None:
+        """`event`: MovementRecord, mapping or attribute object (MovementRecord.from_event); a
+        malformed one is rejected with a logged reason. Never dropped for tracks (like counts)."""
+        try:
+            record = MovementRecord.from_event(event)
+        except (KeyError, ValueError, TypeError) as exc:
+            self._reject(f"malformed movement event: {exc}")
+            return
+        with self._cond:
+            seq = self._movements
+            self._movements += 1
+            self._enqueue((_MOVEMENT, record, seq))
+
     def _enqueue(self, item: tuple) -> None:
         # caller holds self._cond
         if len(self._queue) >= self._queue_size and not self._drop_oldest_tracks():
@@ -238,6 +271,7 @@ class Bridge:
         if self._worker is not None:
             return
         self._started_ns = self._interval_start_ns = self._epoch_started_ns = self._clock_ns()
+        self._bins.start(self._started_ns)
         self.mqtt.start(will_payload=self._status_json(schema.STATE_OFFLINE, "connection_lost"))
         self._worker = threading.Thread(target=self._run, name="argos-bridge-writer", daemon=True)
         self._worker.start()
@@ -271,8 +305,10 @@ class Bridge:
 
     # ---- worker ----
     def _run(self) -> None:
+        self._resume_bins()
         interval = self._totals_interval_s
         next_totals = self._monotonic() + interval
+        next_bins = self._monotonic() + _BINS_POLL_S
         backlog = False
         while True:
             with self._cond:
@@ -280,7 +316,7 @@ class Bridge:
                     if self._totals_interval_s != interval:  # retuned: the new period from the last totals
                         next_totals += self._totals_interval_s - interval
                         interval = self._totals_interval_s
-                    remaining = next_totals - self._monotonic()
+                    remaining = min(next_totals, next_bins) - self._monotonic()
                     if remaining <= 0:
                         break
                     if backlog:
@@ -297,6 +333,9 @@ class Bridge:
                 self._write(item)
             backlog = self._pump()
             now = self._monotonic()
+            if now >= next_bins:
+                self._write_bins()
+                next_bins = now + _BINS_POLL_S
             if now >= next_totals:
                 self._write_totals()
                 self._refresh_status()
@@ -325,6 +364,8 @@ class Bridge:
                 self._write_tracks(*item[1:])
             elif item[0] == _EPOCH:
                 self._start_epoch(*item[1:])
+            elif item[0] == _MOVEMENT:
+                self._write_movement(*item[1:])
             else:
                 self._write_count(*item[1:])
         except Exception:  # noqa: BLE001 - a bad message must not kill the writer thread
@@ -374,6 +415,7 @@ class Bridge:
         else:
             with self._stats_lock:
                 self._late_counts += 1
+        self._bins.add_count(record, self._clock_ns())
         payload = schema.to_json(
             schema.count_payload(**self._identity, record=record, count_seq=count_seq, classes=self._classes)
         )
@@ -381,6 +423,71 @@ class Bridge:
             return
         self.redis.write("count", payload, record.stamp_ns)
         self.mqtt.publish("counts", payload)
+
+    def _write_movement(self, record: MovementRecord, seq: int) -> None:
+        self._bins.add_movement(record, self._clock_ns())
+        payload = schema.to_json(
+            schema.movement_payload(
+                **self._identity,
+                record=record,
+                movement_seq=seq,
+                classes=self._classes,
+                interval_min=self._interval_min,
+            )
+        )
+        if not self._fits(payload, "movement"):
+            return
+        self.redis.write("movement", payload, record.left_ns or record.entered_ns)
+        self.mqtt.publish("movements", payload)
+
+    def _write_bins(self) -> None:
+        """Bins that closed (or changed after they were published) go out; the open bin's
+        running matrix is kept for stats()."""
+        now_ns = self._clock_ns()
+        for snapshot in self._bins.due(now_ns):
+            payload = schema.to_json(
+                schema.bin_payload(**self._identity, snapshot=snapshot, now_ns=now_ns, classes=self._classes)
+            )
+            if not self._fits(payload, "bin"):
+                continue
+            self.redis.write("bin", payload, now_ns)
+            self.mqtt.publish("bins", payload)
+            with self._stats_lock:
+                self._bins_published += 1
+        running = self._bins.open_bin(now_ns)
+        matrix = {f"{m} {c}": n for (m, c), n in sorted(running.movements.items())}
+        with self._stats_lock:
+            self._open_bin = matrix
+            self._open_bin_start_ns = running.start_ns
+
+    def _resume_bins(self) -> None:
+        """After a restart: the events and bins the stream holds from the bins still open or
+        revisable, so the open bin goes on counting (argos_common.bins.IntervalBins.restore)."""
+        now_ns = self._clock_ns()
+        try:
+            entries = self.redis.read_back(now_ns - self._bins_lookback_ns, ("movement", "count", "bin"))
+        except Exception as exc:  # noqa: BLE001 - Redis down at start: bins start empty, said once
+            self._bins_resume_failed += 1
+            self._log.warning(f"bridge: could not read the stream back to resume the open bin: {exc}")
+            return
+        movements, counts, published = [], [], []
+        for kind, text in entries:
+            try:
+                payload = json.loads(text)
+                if kind == "movement":
+                    movements.append(MovementRecord.from_event(payload))
+                elif kind == "count":
+                    counts.append(CountRecord.from_event(payload))
+                else:
+                    published.append(snapshot_from_payload(payload))
+            except (KeyError, ValueError, TypeError):
+                continue  # not ours to judge here: the collector reports malformed entries
+        self._bins_resumed = self._bins.restore(movements, counts, published, now_ns)
+        if entries:
+            self._log.info(
+                f"bridge: resumed the interval bins from the stream: {len(movements)} movements, "
+                f"{len(counts)} counts, {len(published)} published bins"
+            )
 
     def _write_totals(self) -> None:
         now_ns = self._clock_ns()
@@ -438,6 +545,11 @@ class Bridge:
         with self._stats_lock:
             return self._latencies_ms.values().tolist()
 
+    def open_bin_matrix(self) -> dict[str, int]:
+        """{"<movement> <class>": n} of the bin now open (refreshed every second by the writer)."""
+        with self._stats_lock:
+            return dict(self._open_bin)
+
     def stats(self) -> dict[str, float | int | str | None]:
         """Snapshot of plain values; latency percentiles are None until a detections message was published.
 
@@ -473,6 +585,13 @@ class Bridge:
             "redis_connected": int(self.redis.connected),
             **{f"mqtt_{k}": v for k, v in mqtt_counters.items()},
             "mqtt_connected": int(self.mqtt.connected),
+            "movements": self._movements,
+            "bins_published": self._bins_published,
+            "open_bin_start": schema.iso_utc_ms(self._open_bin_start_ns) if self._open_bin_start_ns else "",
+            "bins_revisions": self._bins.revisions,
+            "bins_too_late": self._bins.too_late,
+            "bins_resumed_events": self._bins_resumed,
+            "bins_resume_failed": self._bins_resume_failed,
             "detections_published": detections_published,
             "totals_published": totals_published,
             "latency_samples": len(latencies),

@@ -42,7 +42,7 @@ from argos_common.params import ConfigError
 from .mqtt_security import MqttSecurity, diagnose_tls
 from .spool import Spool
 
-KINDS = ("detections", "counts", "totals", "status")
+KINDS = ("detections", "counts", "totals", "status", "movements", "bins")
 _RECONNECT_MIN_S = 0.5
 _FLUSH_WINDOW = 100  # spooled messages handed to paho and not yet acknowledged
 # what the spool cannot take (its disk full, an I/O error) waits in memory when it is one of these:

@@ -8,13 +8,13 @@ import traceback
 from vision_msgs.msg import Detection2DArray
 
 from argos_common.metrics import HistogramSample, Sample, samples
-from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, ns_from_stamp
+from argos_common.ros.conversions import msg_to_count_record, msg_to_detections, msg_to_movement_record, ns_from_stamp
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.managed import ManagedNode
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import COUNTS, LATCHED, RESULTS
-from argos_interfaces.msg import CountEvent, CountingEpoch
+from argos_interfaces.msg import CountEvent, CountingEpoch, MovementEvent
 
 from .bridge import Bridge
 from .health import LOSS_COUNTERS, health
@@ -56,6 +56,7 @@ class BridgeNode(ManagedNode):
         self.create_subscription(CountEvent, "counts", self._on_count, COUNTS)
         self.create_subscription(CountingEpoch, "counts/epoch", self._on_epoch, LATCHED)
         self._live = LiveParameters(self, PARAMS, self._values, self._retune)
+        self.create_subscription(MovementEvent, "movements", self._on_movement, COUNTS)
         self._diagnostics = DiagnosticsReporter(self, self.stats, health)
         self.autostart(autostart)
 
@@ -116,6 +117,9 @@ class BridgeNode(ManagedNode):
             return
         self.bridge.submit_count(msg_to_count_record(msg))
 
+    def _on_movement(self, msg: MovementEvent) -> None:
+        self._bridge.submit_movement(msg_to_movement_record(msg))
+
     def stats(self) -> dict:
         if self._bridge is None:
             return {"lifecycle_state": self.state}
@@ -123,6 +127,8 @@ class BridgeNode(ManagedNode):
             **self._bridge.stats(),
             "lifecycle_state": self.state,
             "ignored_while_inactive": self.ignored_while_inactive,
+            # the running movement matrix of the open bin: `argos status` shows it
+            "open_bin": self._bridge.open_bin_matrix(),
         }
 
     def metrics(self) -> list:

@@ -141,6 +141,35 @@ PARAMS = [
     ParamSpec(
         "totals_interval_s", "float", 10.0, "period of the totals payload (Redis and MQTT)", min=0.01, read_only=False
     ),
+    ParamSpec("mqtt_qos_movements", "int", 1, "QoS of <...>/movements", min=0, max=2),
+    ParamSpec("mqtt_qos_bins", "int", 1, "QoS of <...>/bins", min=0, max=2),
+    ParamSpec(
+        "bins.interval_min",
+        "int",
+        15,
+        "length of the interval bins of movements and line counts, minutes, aligned to the clock "
+        "(15: :00, :15, :30, :45 UTC); one of 1, 5, 15, 60",
+        min=1,
+        max=60,
+    ),
+    ParamSpec(
+        "bins.close_delay_s",
+        "float",
+        30.0,
+        "a bin is published this long after its end (vehicles that entered just before it have left by then)",
+        min=0.0,
+        max=3600.0,
+    ),
+    ParamSpec(
+        "bins.late_s",
+        "float",
+        900.0,
+        "after its first publication a bin is kept this long: a late event re-publishes it with the next "
+        "revision; older events are refused (counted in bins_too_late). Also how far back a restart "
+        "reads the Redis stream to resume",
+        min=0.0,
+        max=86400.0,
+    ),
     # never block the ROS callbacks
     ParamSpec(
         "queue_size",
@@ -160,6 +189,10 @@ def validate(values: Mapping[str, Any]) -> None:
         raise ConfigError(key, "a client certificate needs both mqtt_tls_cert_file and mqtt_tls_key_file")
     if values["mqtt_password_file"] and not values["mqtt_username"]:
         raise ConfigError("mqtt_username", "mqtt_password_file is set but mqtt_username is empty")
+    from argos_common.bins import BIN_MINUTES
+
+    if values["bins.interval_min"] not in BIN_MINUTES:
+        raise ConfigError("bins.interval_min", f"must be one of {', '.join(map(str, BIN_MINUTES))} minutes")
     if values["spool_max_mb"] * 1024 * 1024 < values["max_payload_bytes"]:
         raise ConfigError("spool_max_mb", "must hold at least one message of max_payload_bytes")
 

@@ -4,7 +4,7 @@ Stream layout: one stream per camera, key `argos:<site>:<device>:<camera>`, trim
 `XADD MAXLEN ~ stream_maxlen` (approximate: Redis trims whole radix-tree nodes, so the length
 can exceed stream_maxlen by up to one node, 100 entries by default). Entry fields:
 
-    type      "tracks" | "count" | "totals"
+    type      "tracks" | "count" | "totals" | "movement" | "bin"
     payload   the JSON document (see argos_bridge.schema)
     stamp_ns  the payload's stamp_ns as a decimal string (lets a reader filter without parsing)
 
@@ -25,16 +25,21 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import redis
 from redis.typing import EncodableT, FieldT
 
 from argos_common.endpoints import DEFAULT_REDIS_URL, redact_url
-from argos_common.redis_client import connect_redis
+from argos_common.redis_client import connect_redis, read_entries
 
-ENTRY_TYPES = ("tracks", "count", "totals")
+ENTRY_TYPES = ("tracks", "count", "totals", "movement", "bin")
 _INITIAL_BACKOFF_S = 0.25
 _FLUSH_BATCH = 200
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 class RedisSink:
@@ -163,6 +168,12 @@ class RedisSink:
             "buffer_depth": len(self._buffer),
             "lost_at_shutdown": self.lost_at_shutdown,
         }
+
+    def read_back(self, since_ns: int, types: tuple[str, ...], batch: int = 2000) -> list[tuple[str, str]]:
+        """(type, payload JSON) of the stream's entries of `types` written since `since_ns` (by
+        their stream ids, the server's clock), oldest first: what a previous run left, to resume
+        from. Raises redis.RedisError when the server cannot be read."""
+        return list(read_entries(self._client, self.key, since_ns, types, batch))
 
     def close(self) -> None:
         if self._buffer:

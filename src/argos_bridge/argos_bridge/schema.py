@@ -1,4 +1,8 @@
-"""JSON payloads that leave the edge (Redis stream entries and MQTT messages), version 1.
+"""JSON payloads that leave the edge (Redis stream entries and MQTT messages), version 2.
+
+Versions: 1 had detections, count, totals and status. 2 adds the movement and bin payloads
+(Redis entry types "movement" and "bin", MQTT .../movements and .../bins); every field of
+version 1 is unchanged, so a version-1 reader only needs to accept the number.
 
 Every payload is a flat-ish JSON object with these common fields:
 
@@ -73,6 +77,43 @@ Totals (Redis entry type "totals", MQTT .../totals), every `totals_interval_s` a
     A count of an epoch already closed (it arrived after the announcement of the next) is sent as
     a count payload with its epoch but is in no totals (bridge stats counts_of_closed_epochs).
 
+Movement (Redis entry type "movement", MQTT .../movements), one per turning movement of a
+tracked object, or incomplete one (argos_common.movements); the instant is its exit (vanished:
+when it was given up; no_entry: its exit):
+
+    movement_seq     int    the bridge's running number of movement events, 0-based
+    movement         str    movement name: the configured label (e.g. "WBT") or "<from_line>-><to_line>";
+                            for an incomplete one its reason
+    status           str    "complete" | "incomplete"
+    reason           str    "" | "u_turn" | "vanished" | "no_entry"
+    from_line, from_lane, to_line, to_lane   str   approach lines and lanes ("" when none)
+    class_id, classID                        as in the count payload
+    track_id         str    the track that entered (no_entry: the one that left)
+    linked_track_id  str    the re-found track that left when the track broke inside ("" otherwise)
+    entered_at, left_at      str|null   ISO times of the entry and exit crossings (null when none)
+    entered_ns, left_ns      int        the same in ns (0 when none)
+    speed_px_s, speed_m_s    float|null mean of the entry and exit crossing speeds
+    bin_start        str    ISO start of the interval bin it is counted in (by its entry)
+    interval_min     int    the bin length
+
+Bin (Redis entry type "bin", MQTT .../bins), one per interval bin when it closes and again,
+with the next revision, whenever a late event changes it (argos_common.bins); the instant is
+the publication:
+
+    bin_start, bin_end   str   ISO interval [start, end), aligned to the clock (15 min: :00, :15, ...)
+    bin_start_ns         int   bin_start in ns
+    interval_min         int   1 | 5 | 15 | 60
+    revision             int   1 for the first publication, +1 for each change after it
+    total_movements      int   sum of movements[].count
+    total_incomplete     int   sum of incomplete[].count
+    movements   list   one row per (movement, class) with a count: movement, class_id, classID, count
+    incomplete  list   one row per (reason, line, class): reason, line_id (entry line; exit line for
+                       no_entry), class_id, classID, count
+    lines       list   crossings of every counting line: line_id, lane, direction, class_id,
+                       classID, count
+    A quiet interval is published with empty lists. Rows are sorted; a reader that keeps the
+    highest revision per (camera, bin_start) has the current counts.
+
 Status (MQTT .../status only, retained):
 
     state   str   "online" (published on every connect, refreshed every totals interval) | "offline"
@@ -93,10 +134,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from argos_common.bins import BinSnapshot, bin_start_ns
 from argos_common.counts import CountRecord, TotalsKey
 from argos_common.detections import Detections
+from argos_common.movements import MovementRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 STATE_ONLINE = "online"
 STATE_OFFLINE = "offline"
@@ -230,6 +273,85 @@ def totals_payload(
             "total": sum(r["total"] for r in table),
             "interval_total": sum(r["interval"] for r in table),
             "totals": table,
+        }
+    )
+    return payload
+
+
+def movement_payload(
+    *,
+    site: str,
+    device: str,
+    camera: str,
+    record: MovementRecord,
+    movement_seq: int,
+    classes: Sequence[str],
+    interval_min: int,
+) -> dict[str, Any]:
+    payload = _header(site, device, camera, record.left_ns or record.entered_ns)
+    payload.update(
+        {
+            "movement_seq": int(movement_seq),
+            "movement": record.movement,
+            "status": record.status,
+            "reason": record.reason,
+            "from_line": record.from_line,
+            "from_lane": record.from_lane,
+            "to_line": record.to_line,
+            "to_lane": record.to_lane,
+            "class_id": record.class_id,
+            "classID": class_index(list(classes), record.class_id),
+            "track_id": record.track_id,
+            "linked_track_id": record.linked_track_id,
+            "entered_at": iso_utc_ms(record.entered_ns) if record.entered_ns else None,
+            "left_at": iso_utc_ms(record.left_ns) if record.left_ns else None,
+            "entered_ns": int(record.entered_ns),
+            "left_ns": int(record.left_ns),
+            "speed_px_s": _speed(record.speed_px_s),
+            "speed_m_s": _speed(record.speed_m_s),
+            "bin_start": iso_utc_ms(bin_start_ns(record.bin_stamp_ns, int(interval_min) * 60_000_000_000)),
+            "interval_min": int(interval_min),
+        }
+    )
+    return payload
+
+
+def bin_payload(
+    *, site: str, device: str, camera: str, snapshot: BinSnapshot, now_ns: int, classes: Sequence[str]
+) -> dict[str, Any]:
+    classes = list(classes)
+    movements = [
+        {"movement": m, "class_id": c, "classID": class_index(classes, c), "count": int(n)}
+        for (m, c), n in sorted(snapshot.movements.items())
+    ]
+    incomplete = [
+        {"reason": r, "line_id": line, "class_id": c, "classID": class_index(classes, c), "count": int(n)}
+        for (r, line, c), n in sorted(snapshot.incomplete.items())
+    ]
+    lines = [
+        {
+            "line_id": line,
+            "lane": lane,
+            "direction": d,
+            "class_id": c,
+            "classID": class_index(classes, c),
+            "count": int(n),
+        }
+        for (line, lane, d, c), n in sorted(snapshot.lines.items())
+    ]
+    payload = _header(site, device, camera, now_ns)
+    payload.update(
+        {
+            "bin_start": iso_utc_ms(snapshot.start_ns),
+            "bin_end": iso_utc_ms(snapshot.end_ns),
+            "bin_start_ns": int(snapshot.start_ns),
+            "interval_min": int(round((snapshot.end_ns - snapshot.start_ns) / 60e9)),
+            "revision": int(snapshot.revision),
+            "total_movements": sum(snapshot.movements.values()),
+            "total_incomplete": sum(snapshot.incomplete.values()),
+            "movements": movements,
+            "incomplete": incomplete,
+            "lines": lines,
         }
     )
     return payload

@@ -192,3 +192,49 @@ def test_status_payload(state, reason):
 def test_status_payload_rejects_unknown_state():
     with pytest.raises(ValueError):
         schema.status_payload(state="sleeping", reason="", stamp_ns=0, **IDENTITY)
+
+
+def test_movement_payload_fields_and_the_bin_it_counts_in():
+    from argos_common.movements import MovementRecord
+
+    record = MovementRecord(
+        "WBT", "east", "westbound", "west", "westbound", "bus", STAMP_NS, STAMP_NS + 4_000_000_000, "17", 90.0
+    )
+    payload = schema.movement_payload(
+        **IDENTITY, record=record, movement_seq=3, classes=DEFAULT_CLASSES, interval_min=15
+    )
+    assert payload["schema_version"] == schema.SCHEMA_VERSION == 2
+    assert payload["stamp_ns"] == record.left_ns  # the instant is the exit
+    assert {k: payload[k] for k in ("movement", "status", "reason", "from_line", "to_line", "classID")} == {
+        "movement": "WBT",
+        "status": "complete",
+        "reason": "",
+        "from_line": "east",
+        "to_line": "west",
+        "classID": DEFAULT_CLASSES.index("bus"),
+    }
+    assert payload["entered_at"] == "2023-11-14T22:13:20.123Z" and payload["bin_start"] == "2023-11-14T22:00:00.000Z"
+    assert payload["speed_px_s"] == 90.0 and payload["speed_m_s"] is None
+    assert MovementRecord.from_event(json.loads(schema.to_json(payload))) == record
+
+
+def test_bin_payload_round_trips_into_the_snapshot_a_restart_resumes():
+    from argos_common.bins import BinSnapshot, snapshot_from_payload
+
+    start = STAMP_NS - STAMP_NS % 900_000_000_000
+    snap = BinSnapshot(
+        start,
+        start + 900_000_000_000,
+        2,
+        {("WBT", "car"): 3, ("WBR", "bus"): 1},
+        {("u_turn", "east", "car"): 1},
+        {("west", "eastbound", "in", "car"): 5},
+    )
+    payload = schema.bin_payload(**IDENTITY, snapshot=snap, now_ns=STAMP_NS, classes=DEFAULT_CLASSES)
+    assert (payload["bin_start"], payload["bin_end"]) == ("2023-11-14T22:00:00.000Z", "2023-11-14T22:15:00.000Z")
+    assert (payload["interval_min"], payload["revision"], payload["total_movements"]) == (15, 2, 4)
+    assert payload["movements"][0] == {"movement": "WBR", "class_id": "bus", "classID": 7, "count": 1}
+    assert payload["incomplete"] == [
+        {"reason": "u_turn", "line_id": "east", "class_id": "car", "classID": 1, "count": 1}
+    ]
+    assert snapshot_from_payload(json.loads(schema.to_json(payload))) == snap

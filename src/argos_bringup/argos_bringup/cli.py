@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .bag_cli import register as register_bag_commands
     from .bench import register as register_benches
     from .evaluation import register as register_evaluations
+    from .export import register as register_export_command
     from .lines_cli import register as register_lines_command
     from .model_cli import register as register_model_command
     from .status import register as register_status_command
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_collector_command(sub)
     register_model_command(sub)
     register_lines_command(sub)
+    register_export_command(sub)
 
     bench = sub.add_parser("bench", help="benchmarks, printed as tables with the machine (make bench)")
     bench_sub = bench.add_subparsers(dest="area")

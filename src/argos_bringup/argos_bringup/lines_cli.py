@@ -30,7 +30,8 @@ from argos_common.files import load_yaml
 from argos_common.lines import IMAGE_SIZE_KEY, RESIZE_KEY, parse_lines
 from argos_common.params import ConfigError
 
-GEOMETRY_SECTIONS = ("geometry", "lines", "zones")
+# the turning-movement table names approach lines, so it goes with the lines it named
+GEOMETRY_SECTIONS = ("geometry", "lines", "zones", "movements")
 MAX_BODY = 1 << 20  # a drawing is a few hundred bytes; anything this big is not one
 _ITEM_KEY = re.compile(r"(?:^|\.)(lines|zones)\.([^.]+)\.")
 
@@ -100,7 +101,8 @@ def render_block(values: Mapping[str, Any], source: str) -> str:
     width, height = values[IMAGE_SIZE_KEY]
     out = [
         f"# Counting lines and zones drawn with `argos lines` on a {width}x{height} frame of {source}.",
-        "# In config/edge.yaml, these replace the geometry, lines and zones of the /** section.",
+        "# In config/edge.yaml, these replace the geometry, lines and zones of the /** section;",
+        "# redo its movements table (movements.lines names approach lines) for these lines.",
         "/**:",
         "  ros__parameters:",
         "    geometry:",

@@ -1,7 +1,8 @@
 """Run statistics for `argos run`: what the graph counted vs the ground truth, frame rate.
 
-Fed from the topics (counts, camera/ground_truth/counts, detections) by monitor_node, so the
-summary reports what the graph actually published, not what a core believes it did.
+Fed from the topics (counts, camera/ground_truth/counts, movements,
+camera/ground_truth/movements, detections) by monitor_node, so the summary reports what the
+graph actually published, not what a core believes it did.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 from argos_common.counts import CountRecord, CountTotals
+from argos_common.movements import MovementRecord, by_movement, movement_name
 from argos_common.stats import SampleWindow
 
 _RECENT_FRAMES = 1024  # arrival times kept: over a minute at 15 FPS, more than any rate window asks for
@@ -38,6 +42,59 @@ def count_errors(measured: CountTotals, truth: CountTotals) -> dict[str, object]
     }
 
 
+def movement_comparison(
+    ours: list[MovementRecord], truth: list[MovementRecord], table: Mapping[tuple[str, str], str] | None = None
+) -> dict[str, Any]:
+    """The movement matrix of the graph next to the ground truth's: one row per movement with its
+    approach lines, the counts per class on each side and whether every class cell matches.
+    Only complete movements are compared: the truth knows no incomplete ones (a vehicle already
+    inside at the first frame, or still inside at the end, is in neither matrix), ours are
+    listed by reason. Truth movements are named with the tracker's `table`, as the tracker names
+    its own."""
+    ours_cells: Counter = Counter()
+    truth_cells: Counter = Counter()
+    lines: dict[str, tuple[str, str]] = {}
+    incomplete: Counter = Counter()
+    for m in ours:
+        if m.complete:
+            ours_cells[m.movement, m.class_id] += 1
+            lines.setdefault(m.movement, (m.from_line, m.to_line))
+        else:
+            incomplete[m.reason] += 1
+    for m in truth:
+        name = movement_name(m.from_line, m.to_line, table)
+        truth_cells[name, m.class_id] += 1
+        lines.setdefault(name, (m.from_line, m.to_line))
+    om, tm = by_movement(ours_cells), by_movement(truth_cells)
+    rows = []
+    for name in sorted(set(om) | set(tm)):
+        o, t = om.get(name, {}), tm.get(name, {})
+        rows.append(
+            {
+                "movement": name,
+                "from_line": lines[name][0],
+                "to_line": lines[name][1],
+                "by_class": o,
+                "truth_by_class": t,
+                "total": sum(o.values()),
+                "truth_total": sum(t.values()),
+                "match": o == t,
+            }
+        )
+    cells = set(ours_cells) | set(truth_cells)
+    return {
+        "matrix": rows,
+        "total": sum(ours_cells.values()),
+        "truth_total": sum(truth_cells.values()),
+        "cells": len(cells),
+        "cells_matching": sum(1 for k in cells if ours_cells[k] == truth_cells[k]),
+        "abs_error_by_movement_class": sum(abs(ours_cells[k] - truth_cells[k]) for k in cells),
+        "all_match": all(r["match"] for r in rows),
+        "incomplete": dict(sorted(incomplete.items())),
+        "compared": "complete movements; class cells (movement, class)",
+    }
+
+
 class RunMonitor:
     """Thread-safe accumulator; callbacks may arrive from several executor threads."""
 
@@ -47,6 +104,8 @@ class RunMonitor:
         self.started = clock()
         self.counts = CountTotals()
         self.truth = CountTotals()
+        self.movements: list[MovementRecord] = []
+        self.truth_movements: list[MovementRecord] = []
         self.detection_frames = 0
         self.track_frames = 0
         self._first_frame: float | None = None
@@ -59,6 +118,19 @@ class RunMonitor:
     def on_truth_count(self, record: CountRecord) -> None:
         with self._lock:
             self.truth.add(record)
+
+    def on_movement(self, record: MovementRecord) -> None:
+        with self._lock:
+            self.movements.append(record)
+
+    def on_truth_movement(self, record: MovementRecord) -> None:
+        with self._lock:
+            self.truth_movements.append(record)
+
+    def movement_comparison(self, table: Mapping[tuple[str, str], str] | None = None) -> dict[str, Any]:
+        with self._lock:
+            ours, truth = list(self.movements), list(self.truth_movements)
+        return movement_comparison(ours, truth, table)
 
     def on_detections(self) -> None:
         with self._lock:

@@ -114,6 +114,7 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
             "by_line_direction": monitor.truth.by_line_direction(),
         },
         "count_error": count_errors(monitor.counts, monitor.truth),
+        "movements": monitor.movement_comparison(_movement_table(config)),
         "redis": {
             "url": redact_url(urls["redis_url"]),
             "entries_written": bridge.get("redis_written"),
@@ -142,6 +143,16 @@ def build_summary(graph, config, urls, duration, watcher, redis_len) -> dict[str
         },
         "nodes": stats,
     }
+
+
+def _movement_table(config) -> dict[tuple[str, str], str]:
+    """The tracker's movement labels, to name the truth's movements as the tracker names its own."""
+    from argos_tracker.movements import movement_table
+
+    try:
+        return movement_table(config.node("tracker"))
+    except ConfigError:  # the tracker refused the same table at start and said why
+        return {}
 
 
 def _losses(bridge_stats: dict) -> dict[str, int]:

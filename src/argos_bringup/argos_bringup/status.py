@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
 from argos_common.health import LEVEL_NAMES, STALE
+from argos_common.movements import matrix_from_keys
 
 _STYLE = {"OK": "green", "WARN": "yellow", "ERROR": "bold red", "STALE": "dim"}
 # the few numbers worth a column; everything else is in `--details`
@@ -24,6 +26,37 @@ _KEY_VALUES = (
     "redis_written",
     "queue_dropped",
 )
+_MATRIX_KEYS = ("open_bin", "open_bin_start")  # shown as the movement matrix, not as key values
+
+
+def movement_matrix_table(node: str, values: dict[str, str]) -> Table | None:
+    """The running movement matrix of the bin a bridge has open (its stats' `open_bin`, JSON on
+    /diagnostics): one row per movement, one column per class seen, and the totals; None when the
+    node reports no such matrix (not a bridge, or one from before movements)."""
+    if "open_bin" not in values:
+        return None
+    try:
+        flat = json.loads(values["open_bin"])
+        matrix = matrix_from_keys({str(k): int(v) for k, v in flat.items()})
+    except (ValueError, TypeError, AttributeError):
+        return None
+    since = values.get("open_bin_start") or "?"
+    table = Table(title=f"Movements of the open bin since {since} ({node})")
+    classes = sorted({c for row in matrix.values() for c in row})
+    table.add_column("movement")
+    for c in classes:
+        table.add_column(c, justify="right")
+    table.add_column("total", justify="right")
+    totals = dict.fromkeys(classes, 0)
+    for movement, row in matrix.items():
+        for c, n in row.items():
+            totals[c] += n
+        table.add_row(movement, *(str(row.get(c, 0)) for c in classes), str(sum(row.values())))
+    if not matrix:
+        table.add_row("(none yet)", "0")
+    else:
+        table.add_row("total", *(str(totals[c]) for c in classes), str(sum(totals.values())), style="bold")
+    return table
 
 
 class HealthBoard:
@@ -61,7 +94,11 @@ class HealthBoard:
         for col in ("node", "level", "message", "key values", "age s"):
             table.add_column(col)
         for row in self.rows():
-            values = row["values"] if details else {k: v for k, v in row["values"].items() if k in _KEY_VALUES}
+            values = (
+                {k: v for k, v in row["values"].items() if k not in _MATRIX_KEYS}
+                if details
+                else {k: v for k, v in row["values"].items() if k in _KEY_VALUES}
+            )
             table.add_row(
                 row["node"],
                 f"[{_STYLE.get(row['level'], '')}]{row['level']}[/]",
@@ -70,6 +107,11 @@ class HealthBoard:
                 str(row["age_s"]),
             )
         return table
+
+    def view(self, details: bool = False) -> Group:
+        """The health table, then the movement matrix of every bridge's open bin."""
+        matrices = [movement_matrix_table(row["node"], row["values"]) for row in self.rows()]
+        return Group(self.table(details), *(m for m in matrices if m is not None))
 
 
 def cmd_status(args) -> int:
@@ -104,12 +146,12 @@ def cmd_status(args) -> int:
             deadline = time.monotonic() + args.wait
             while time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.1)
-            console.print(board.table(args.details))
+            console.print(board.view(args.details))
             return 0 if board.nodes else 1
-        with Live(board.table(args.details), console=console, refresh_per_second=2) as live:
+        with Live(board.view(args.details), console=console, refresh_per_second=2) as live:
             while end is None or time.monotonic() < end:
                 executor.spin_once(timeout_sec=0.2)
-                live.update(board.table(args.details))
+                live.update(board.view(args.details))
         return 0
     except KeyboardInterrupt:
         return 0
@@ -120,7 +162,9 @@ def cmd_status(args) -> int:
 
 
 def register(sub) -> None:
-    status = sub.add_parser("status", help="live table of the graph's health from /diagnostics")
+    status = sub.add_parser(
+        "status", help="live table of the graph's health from /diagnostics, and the open bin's movement matrix"
+    )
     status.add_argument("--namespace", help="only nodes under this namespace, e.g. /cam0")
     status.add_argument(
         "--once",

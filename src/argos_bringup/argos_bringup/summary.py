@@ -32,6 +32,8 @@ def print_summary(s: dict, console: Console | None = None) -> None:
         c, t = lc.get(line, {}), lt.get(line, {})
         lines.add_row(line, str(c.get("in", 0)), str(t.get("in", 0)), str(c.get("out", 0)), str(t.get("out", 0)))
     console.print(lines)
+    if "movements" in s:
+        console.print(movement_table(s["movements"]))
 
     f, lat, r, m = s["frames"], s["latency_ms"], s["redis"], s["mqtt"]
     run = Table(
@@ -50,6 +52,12 @@ def print_summary(s: dict, console: Console | None = None) -> None:
         f"({lat['samples']} samples, {lat['measured']})",
     )
     run.add_row("count error (class x direction)", f"{err['abs_error_by_class_direction']} of {err['total_truth']}")
+    if "movements" in s:
+        mv = s["movements"]
+        run.add_row(
+            "movement cells matching (movement x class)",
+            f"{mv['cells_matching']} of {mv['cells']} ({mv['total']} movements, truth {mv['truth_total']})",
+        )
     run.add_row(
         "redis",
         f"{r['url']}: {_fmt(r['entries_written'])} entries written, {_fmt(r['write_failures'])} failed, "
@@ -73,6 +81,40 @@ def print_summary(s: dict, console: Console | None = None) -> None:
     lost = {k: v for k, v in s.get("losses", {}).items() if v}
     run.add_row("messages lost", ", ".join(f"{k} {v}" for k, v in lost.items()) if lost else "none")
     console.print(run)
+
+
+def movement_table(mv: dict) -> Table:
+    """The movement matrix next to the ground truth: per movement its approach lines, the totals,
+    whether every class cell of the row matches, and the classes as `car 2 (2)` (graph (truth)),
+    one column for them all so that eleven classes still fit a terminal."""
+    table = Table(title="Turning movements: graph (ground truth)")
+    table.add_column("movement", no_wrap=True)
+    table.add_column("from -> to", no_wrap=True)
+    for col in ("graph", "truth", "match"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("per class: graph (truth)")
+    for row in mv["matrix"]:
+        ours, truth = row["by_class"], row["truth_by_class"]
+        classes = sorted(set(ours) | set(truth), key=lambda c: (-max(ours.get(c, 0), truth.get(c, 0)), c))
+        cells = []
+        for c in classes:
+            o, t = ours.get(c, 0), truth.get(c, 0)
+            cell = f"{c} {o} ({t})"
+            cells.append(cell if o == t else f"[bold red]{cell}[/]")
+        table.add_row(
+            row["movement"],
+            f"{row['from_line']} -> {row['to_line']}",
+            str(row["total"]),
+            str(row["truth_total"]),
+            "yes" if row["match"] else "[bold red]NO[/]",
+            ", ".join(cells),
+        )
+    table.add_row("total", "", str(mv["total"]), str(mv["truth_total"]), "", "", style="bold")
+    if mv["incomplete"]:
+        table.caption = "incomplete (graph, not compared): " + ", ".join(
+            f"{k} {v}" for k, v in mv["incomplete"].items()
+        )
+    return table
 
 
 def print_count_comparison(measured, others, console: Console | None = None) -> None:

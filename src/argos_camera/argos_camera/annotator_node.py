@@ -1,5 +1,5 @@
 """AnnotatorNode: the annotated view of a camera — track boxes with class and track id, counting
-lines and live totals drawn on the frames — on `annotated/image_raw` and, as JPEG,
+lines, live totals and the movement matrix since start drawn on the frames — on `annotated/image_raw` and, as JPEG,
 `annotated/image_raw/compressed` (each only while subscribed); the plain camera view as JPEG on
 `camera/image_raw/compressed` (while subscribed); when `rtsp_port` > 0, as an H.264 RTSP stream
 (see rtsp_out.py); and, with a Foxglove server attached (`argos run --foxglove`), to Foxglove
@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 
 from builtin_interfaces.msg import Time
 from foxglove_msgs.msg import Color, ImageAnnotations, Point2, PointsAnnotation, TextAnnotation
@@ -35,6 +35,7 @@ from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.health import OK, WARN, worst
 from argos_common.lines import parse_lines
+from argos_common.movements import by_movement
 from argos_common.params import ConfigError
 from argos_common.ros.conversions import (
     image_to_msg,
@@ -42,6 +43,7 @@ from argos_common.ros.conversions import (
     msg_to_count_record,
     msg_to_detections,
     msg_to_image,
+    msg_to_movement_record,
     ns_from_stamp,
     stamp_from_ns,
     stamp_of_serialized,
@@ -50,10 +52,10 @@ from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
-from argos_interfaces.msg import CountEvent
+from argos_interfaces.msg import CountEvent, MovementEvent
 from argos_interfaces.msg import CountTotals as CountTotalsMsg
 
-from .annotate import annotate
+from .annotate import MovementOverlay, annotate
 from .annotator_params import PARAMS as ANNOTATOR_PARAMS
 from .annotator_params import exposure_warnings, validate
 from .foxglove_out import (
@@ -145,10 +147,13 @@ class AnnotatorNode(Node):
         self._lock = threading.Lock()
         self._frames: deque[Frame] = deque(maxlen=FRAME_HISTORY)
         self._totals = CountTotals()
+        self._movements: Counter = Counter()  # (movement, class) -> complete movements since start
+        self._incomplete = 0
+        self._movement_overlay = MovementOverlay()
         self._last_tracks_mono = float("-inf")
         self._last_drawn_stamp = -1
         self._frames_received = self._frames_annotated = self._images_published = 0
-        self._tracks_received = self._tracks_unmatched = self._counts_received = 0
+        self._tracks_received = self._tracks_unmatched = self._counts_received = self._movements_received = 0
         self._rtsp_error = ""
         self._pub_policy = ImagePublishPolicy("auto", self.params["image_rate_hz"])
         self._rtsp_policy = ImagePublishPolicy("auto", self.params["rtsp_rate_hz"])
@@ -175,6 +180,7 @@ class AnnotatorNode(Node):
         self._totals_pub = self.create_publisher(CountTotalsMsg, "totals", RESULTS)
         self._totals_timer = self.create_timer(TOTALS_PERIOD_S, self._send_totals)
         self._frame_id = ""
+        self._movements_sub = self.create_subscription(MovementEvent, "movements", self._on_movement, COUNTS)
         self.rtsp = None
         if self.params["rtsp_port"] > 0:
             from .rtsp_out import AnnotatedRtspOutput
@@ -277,6 +283,16 @@ class AnnotatorNode(Node):
         if to_topic:
             self._totals_pub.publish(msg)
 
+    def _on_movement(self, msg: MovementEvent) -> None:
+        record = msg_to_movement_record(msg)
+        with self._lock:
+            self._movements_received += 1
+            if record.complete:
+                self._movements[record.movement, record.class_id] += 1
+            else:
+                self._incomplete += 1
+            self._movement_overlay.update(by_movement(self._movements), self._incomplete)
+
     def _lines(self, shape) -> list:
         size = (int(shape[1]), int(shape[0]))
         if size not in self._lines_for:
@@ -342,7 +358,9 @@ class AnnotatorNode(Node):
             return
         with self._lock:
             totals = self._totals
-            image = annotate(frame.image, tracks, self._lines(frame.image.shape), totals, self.classes)
+            image = annotate(
+                frame.image, tracks, self._lines(frame.image.shape), totals, self.classes, "", self._movement_overlay
+            )
             masks = self.masks.for_image(image, self.get_logger())
             if masks is None:
                 return  # fail closed: no image leaves unmasked
@@ -370,6 +388,8 @@ class AnnotatorNode(Node):
                 "counted_total": self._totals.total,
                 "jpeg_annotated_published": self._jpegs_published["annotated"],
                 "jpeg_camera_published": self._jpegs_published["camera"],
+                "movements_received": self._movements_received,
+                "movement_overlay_renders": self._movement_overlay.renders,
             }
         if self.live is not None:
             out.update(self.live.stats())

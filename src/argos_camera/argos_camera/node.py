@@ -18,14 +18,21 @@ from argos_common.counts import CountRecord
 from argos_common.frame import Frame
 from argos_common.handoff import LatestSlot
 from argos_common.metrics import HistogramSample, LatencyHistogram, Sample, samples
-from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, image_to_msg, make_header
+from argos_common.movements import MovementRecord, movement_name
+from argos_common.ros.conversions import (
+    count_record_to_msg,
+    detections_to_msg,
+    image_to_msg,
+    make_header,
+    movement_record_to_msg,
+)
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.managed import ManagedNode
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import COUNTS, RESULTS, SENSOR
-from argos_interfaces.msg import CountEvent
-from argos_sim import GroundTruth, GroundTruthCrossing
+from argos_interfaces.msg import CountEvent, MovementEvent
+from argos_sim import GroundTruth, GroundTruthCrossing, GroundTruthMovement
 
 from .calibration import Calibration, load_calibration
 from .capture import Capture
@@ -74,7 +81,7 @@ class CameraNode(ManagedNode):
         self._live = LiveParameters(self, PARAMS, self.params, self._retune)
         self._image_pub = self.create_publisher(Image, "camera/image_raw", SENSOR)
         self._info_pub = self.create_publisher(CameraInfo, "camera/camera_info", SENSOR)
-        self._truth_pub = self._truth_counts_pub = None
+        self._truth_pub = self._truth_counts_pub = self._truth_movements_pub = None
         # the capture thread cannot complete the future itself: it hands the end to the executor
         self._end_guard = self.create_guard_condition(self._finish)
         self._reported_state = ""
@@ -91,6 +98,7 @@ class CameraNode(ManagedNode):
         if hasattr(self.source, "scene") and self._truth_pub is None:
             self._truth_pub = self.create_publisher(Detection2DArray, "camera/ground_truth", RESULTS)
             self._truth_counts_pub = self.create_publisher(CountEvent, "camera/ground_truth/counts", COUNTS)
+            self._truth_movements_pub = self.create_publisher(MovementEvent, "camera/ground_truth/movements", COUNTS)
         self.pixels_per_meter = getattr(getattr(self.source, "scene", None), "pixels_per_meter", float("nan"))
         if self.source.paces_itself:
             self._state_timer = self.create_timer(SOURCE_STATE_LOG_S, self._log_source_state)
@@ -228,6 +236,8 @@ class CameraNode(ManagedNode):
             self._truth_pub.publish(detections_to_msg(truth.objects, frame.stamp_ns, frame.frame_id))
             for record in truth.crossings:
                 self._truth_counts_pub.publish(self._count_event(frame, record))
+            for movement in truth.movements:
+                self._truth_movements_pub.publish(self._movement_event(frame, truth, movement))
 
     def _camera_info(self, frame: Frame) -> CameraInfo:
         h, w = frame.image.shape[:2]
@@ -261,6 +271,27 @@ class CameraNode(ManagedNode):
             speed_m_s=float(crossing.speed_px_s) / self.pixels_per_meter,
         )
         return count_record_to_msg(record, frame.frame_id)
+
+    def _movement_event(self, frame: Frame, truth: GroundTruth, m: GroundTruthMovement) -> MovementEvent:
+        """A vehicle's true movement, stamped on the capture clock like the tracker's: the scene
+        times of its entry and exit placed relative to this frame's stamp. Named `<from>-><to>`:
+        the movement table is the tracker's, and readers name it with that (argos run's summary)."""
+
+        def stamp(scene_s: float) -> int:
+            return frame.stamp_ns - int(round((truth.time_s - scene_s) * 1e9))
+
+        record = MovementRecord(
+            movement=movement_name(m.from_line, m.to_line),
+            from_line=m.from_line,
+            from_lane=m.from_lane,
+            to_line=m.to_line,
+            to_lane=m.to_lane,
+            class_id=m.label,
+            entered_ns=stamp(m.entered_s),
+            left_ns=stamp(m.left_s),
+            track_id=m.object_id,
+        )
+        return movement_record_to_msg(record, frame.frame_id)
 
     def _finish(self) -> None:
         if self.finished.is_set():

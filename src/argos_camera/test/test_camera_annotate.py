@@ -4,7 +4,7 @@ copy; the input frame (read-only, as GStreamer frames are) is never touched."""
 import numpy as np
 import pytest
 
-from argos_camera.annotate import LINE_COLOR, annotate, class_color, panel_rows
+from argos_camera.annotate import LINE_COLOR, MovementOverlay, annotate, class_color, movement_rows, panel_rows
 from argos_camera.annotator_node import ANNOTATOR_PARAMS
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
@@ -113,3 +113,31 @@ def test_annotator_params_include_classes_lines_and_rtsp():
         resolve(ANNOTATOR_PARAMS, {"rtsp_rate_hz": 0.0})
     with pytest.raises(ConfigError, match="rtsp_port"):
         resolve(ANNOTATOR_PARAMS, {"rtsp_port": 70000})
+
+
+def test_movement_overlay_draws_the_matrix_top_right_and_renders_text_only_on_change():
+    overlay = MovementOverlay()
+    assert annotate(frame(), movements=overlay).tolist() == frame().tolist()  # no movement yet: nothing
+    matrix = {"WBT": {"car": 10, "van": 2}, "NBL": {"bus": 1}}
+    assert movement_rows(matrix, 3) == ["movements", "WBT 12: car 10 van 2", "NBL 1: bus 1", "incomplete 3"]
+    overlay.update(matrix, 3)
+    img = frame()
+    out = annotate(img, movements=overlay)
+    assert np.array_equal(img, frame())  # the frame itself untouched
+    changed = np.argwhere(np.any(out != img, axis=2))
+    # a darkened patch with white text in the top-right corner, clear of the totals panel's corner
+    assert changed[:, 1].min() > 640 // 3 and changed[:, 1].max() < 640 and changed[:, 0].max() < 360 // 2
+    patch = out[changed[:, 0].min() : changed[:, 0].max() + 1, changed[:, 1].min() : changed[:, 1].max() + 1]
+    assert (patch == 36).all(axis=2).any() and (patch > 200).all(axis=2).any()  # 90 * 2 // 5, and white text
+    assert overlay.renders == 1
+    for _ in range(5):  # frames with the same matrix reuse the rendered text
+        again = annotate(frame(), movements=overlay)
+    assert overlay.renders == 1 and np.array_equal(again, out)
+    overlay.update({"WBT": {"car": 11, "van": 2}, "NBL": {"bus": 1}}, 3)
+    changed_text = annotate(frame(), movements=overlay)
+    assert overlay.renders == 2 and not np.array_equal(changed_text, out)
+    annotate(frame(720, 1280), movements=overlay)  # another size: drawn for it
+    assert overlay.renders == 3
+    # an overlay taller than a tiny frame is clipped, not an error
+    overlay.update({f"M{i}": {"car": i + 1} for i in range(40)})
+    assert annotate(frame(60, 80), movements=overlay).shape == (60, 80, 3)

@@ -17,6 +17,14 @@ Points (timestamp = interval start, ns; tags site, device, camera and):
     argos_occupancy  class: objects_mean (float, tracked objects of the class per frame),
                      objects_max (int), frames (int, frames in the interval)
     argos_interval   frames (int), counts (int), late (int): one per interval, also a quiet one
+
+From the bridge's bin entries (schema_version 2), with the bin's own start as timestamp, so a
+later revision of a bin overwrites the points of the earlier one:
+    argos_movement_bins  movement, class, interval_min: count (int), revision (int)
+    argos_incomplete_bins reason, line, class, interval_min: count (int), revision (int)
+    argos_line_bins      line, lane, direction, class, interval_min: count (int), revision (int)
+    (a bin row that a revision no longer has keeps its old point: revisions only add events)
+Movement entries are accepted and not aggregated here (the bins carry their counts).
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ from .line_protocol import Point
 COUNTS = "argos_counts"
 OCCUPANCY = "argos_occupancy"
 INTERVAL = "argos_interval"
+MOVEMENT_BINS = "argos_movement_bins"
+INCOMPLETE_BINS = "argos_incomplete_bins"
+LINE_BINS = "argos_line_bins"
 
 
 class MalformedEntry(ValueError):
@@ -62,6 +73,7 @@ class Bucket:
     frames: int = 0
     late: int = 0
     entry_ids: list = field(default_factory=list)  # stream ids to acknowledge once written
+    bins: list = field(default_factory=list)  # bin payloads that arrived in this interval
 
     def points(self) -> list[Point]:
         base = dict(self.identity)
@@ -89,6 +101,8 @@ class Bucket:
                         self.start_ns,
                     )
                 )
+        for b in self.bins:
+            out += _bin_points(base, b)
         out.append(
             Point(
                 INTERVAL,
@@ -100,6 +114,35 @@ class Bucket:
         return out
 
 
+def _bin_points(base: dict, payload: dict) -> list[Point]:
+    at = int(payload["bin_start_ns"])
+    common = {**base, "interval_min": str(payload["interval_min"])}
+    fields = lambda row: {"count": int(row["count"]), "revision": int(payload["revision"])}  # noqa: E731
+    out = [
+        Point(MOVEMENT_BINS, {**common, "movement": r["movement"], "class": r["class_id"]}, fields(r), at)
+        for r in payload.get("movements", [])
+    ]
+    out += [
+        Point(
+            INCOMPLETE_BINS,
+            {**common, "reason": r["reason"], "line": r["line_id"], "class": r["class_id"]},
+            fields(r),
+            at,
+        )
+        for r in payload.get("incomplete", [])
+    ]
+    out += [
+        Point(
+            LINE_BINS,
+            {**common, "line": r["line_id"], "lane": r["lane"], "direction": r["direction"], "class": r["class_id"]},
+            fields(r),
+            at,
+        )
+        for r in payload.get("lines", [])
+    ]
+    return out
+
+
 def parse_entry(fields: dict) -> tuple[str, int, dict]:
     """(type, stamp_ns, payload) of a stream entry; MalformedEntry with the reason otherwise."""
 
@@ -108,7 +151,7 @@ def parse_entry(fields: dict) -> tuple[str, int, dict]:
         return value.decode() if isinstance(value, bytes) else value
 
     kind, raw, stamp = text("type"), text("payload"), text("stamp_ns")
-    if kind not in ("tracks", "count", "totals"):
+    if kind not in ("tracks", "count", "totals", "movement", "bin"):
         raise MalformedEntry(f"unknown entry type {kind!r}")
     try:
         payload = json.loads(raw)
@@ -121,6 +164,13 @@ def parse_entry(fields: dict) -> tuple[str, int, dict]:
         missing = [k for k in ("line_id", "class_id", "direction") if not isinstance(payload.get(k), str)]
         if missing:
             raise MalformedEntry(f"count payload lacks {', '.join(missing)}")
+    if kind == "bin":
+        try:
+            int(payload["bin_start_ns"]), int(payload["revision"]), int(payload["interval_min"])
+            for r in payload.get("movements", []) + payload.get("incomplete", []) + payload.get("lines", []):
+                int(r["count"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedEntry(f"bin payload lacks or mangles {exc}") from None
     if kind == "tracks" and not isinstance(payload.get("inference_results"), list):
         raise MalformedEntry("tracks payload lacks the inference_results list")
     return kind, stamp_ns, payload
@@ -180,6 +230,8 @@ class IntervalAggregator:
                 cell = bucket.objects.setdefault(cls, [0, 0])
                 cell[0] += n
                 cell[1] = max(cell[1], n)
+        elif kind == "bin":
+            bucket.bins.append(payload)
         if late:
             bucket.late += 1
             self.late += 1

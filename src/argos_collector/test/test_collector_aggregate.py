@@ -133,3 +133,34 @@ def test_malformed_entries_name_the_reason(fields, reason):
 def test_parse_entry_accepts_bytes_from_redis():
     kind, stamp, payload = parse_entry({b"type": b"totals", b"payload": b'{"total": 1}', b"stamp_ns": b"5"})
     assert (kind, stamp, payload) == ("totals", 5, {"total": 1})
+
+
+def test_bin_entries_become_points_at_the_bin_start_that_a_revision_overwrites():
+    from argos_bridge import schema
+    from argos_common.bins import BinSnapshot
+
+    start = 1_700_000_100 * S - (1_700_000_100 * S) % (900 * S)
+
+    def bin_entry(revision, n):
+        snap = BinSnapshot(start, start + 900 * S, revision, {("WBT", "car"): n}, {}, {("east", "", "in", "car"): n})
+        payload = json.loads(
+            schema.to_json(schema.bin_payload(**ID, snapshot=snap, now_ns=start + 930 * S, classes=["car"]))
+        )
+        return parse_entry({"type": "bin", "payload": json.dumps(payload), "stamp_ns": str(start + 930 * S)})
+
+    agg = IntervalAggregator(10.0, 0.0)
+    agg.add("1-0", *bin_entry(1, 3))
+    agg.add("2-0", *bin_entry(2, 4))
+    (bucket,) = agg.flush_all()
+    bins = [p for p in bucket.points() if p.measurement.endswith("_bins")]
+    lines = [p.line() for p in bins]
+    assert lines[0].startswith("argos_movement_bins,camera=c,class=car,device=d,interval_min=15,movement=WBT,site=s ")
+    assert lines[0].endswith(f"count=3i,revision=1i {start}")
+    # the same series and time for both revisions: InfluxDB keeps the later one
+    movement_points = [p for p in bins if p.measurement == "argos_movement_bins"]
+    assert [p.fields for p in movement_points] == [{"count": 3, "revision": 1}, {"count": 4, "revision": 2}]
+    assert (
+        movement_points[0].tags == movement_points[1].tags and movement_points[0].time_ns == movement_points[1].time_ns
+    )
+    with pytest.raises(MalformedEntry):
+        parse_entry({"type": "bin", "payload": json.dumps({**ID, "revision": 1}), "stamp_ns": "1"})

@@ -4,6 +4,9 @@ costs one timeout and the caller's own backoff decides when to try again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -30,3 +33,28 @@ def connect_redis(
         )
     except ValueError as exc:
         raise ConfigError(key, f"{redact_url(url)!r}: {exc}") from None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def read_entries(
+    client: redis.Redis, key: str, since_ns: int, types: tuple[str, ...], batch: int = 2000
+) -> Iterator[tuple[str, str]]:
+    """(type, payload JSON) of the stream's entries of `types` whose ids (the server's clock) are
+    `since_ns` or later, oldest first, read in batches of `batch`; redis.RedisError when the
+    server cannot be read. The bridge resumes its bins with it, `argos export bins` reads them."""
+    wanted = set(types)
+    start = f"{max(0, int(since_ns) // 1_000_000)}-0"
+    while True:
+        entries: list[Any] = client.xrange(key, min=start, max="+", count=batch) or []
+        for _entry_id, fields in entries:
+            get = fields.get
+            kind = _text(get(b"type", get("type")))
+            if kind in wanted:
+                yield kind, _text(get(b"payload", get("payload")))
+        if len(entries) < batch:
+            return
+        ms, seq = _text(entries[-1][0]).split("-")
+        start = f"{ms}-{int(seq) + 1}"

@@ -3,6 +3,7 @@ ground truth (boxes with visible fraction, crossings of the counting lines).
 
 Public API: `IntersectionScene` (frame by frame: image and GroundTruth), `open_scene` /
 `parse_scene_uri` (`synthetic://intersection?seed=..&conditions=..`), `CONDITIONS`,
+`GroundTruthMovement` (a vehicle's planned route and the lines it entered and left by),
 `parse_conditions`, `ground_truth_totals`. ROS-free: the camera's `synthetic://` source, the
 training data, the detector benchmark and the evaluations use it the same way.
 """
@@ -12,6 +13,7 @@ from .scene import (
     PIXELS_PER_METER,
     GroundTruth,
     GroundTruthCrossing,
+    GroundTruthMovement,
     IntersectionScene,
     ground_truth_totals,
     parse_conditions,
@@ -23,6 +25,7 @@ __all__ = [
     "PIXELS_PER_METER",
     "GroundTruth",
     "GroundTruthCrossing",
+    "GroundTruthMovement",
     "IntersectionScene",
     "SCENES",
     "SceneOptions",

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from argos_common.detections import Detections
-from argos_common.lines import CountingLine, Crossing
+from argos_common.lines import DIRECTION_IN, CountingLine, Crossing
 
 from . import road_network
 from .render import Look, SceneRenderer, Sprite, draw_sprite, fill_footprint, make_sprite, place
@@ -64,12 +64,31 @@ class GroundTruthCrossing:
     speed_px_s: float
 
 
+@dataclass(frozen=True)
+class GroundTruthMovement:
+    """A vehicle's way through the intersection: its planned route (approach direction, and the
+    direction it leaves in: straight on or after its right turn) and the counting lines where it
+    entered (first `in` crossing) and left (the next `out` crossing), seen from frame 0 on."""
+
+    object_id: str
+    label: str
+    approach: str  # planned: heading on the way in, e.g. "eastbound"
+    exit_heading: str  # planned: heading on the way out ("southbound" after an eastbound right turn)
+    from_line: str
+    from_lane: str
+    to_line: str
+    to_lane: str
+    entered_s: float  # scene time of the entry crossing's frame
+    left_s: float
+
+
 @dataclass
 class GroundTruth:
     objects: Detections  # clipped true boxes; scores = visible fraction
     crossings: list[GroundTruthCrossing]  # counting lines crossed during this frame's step
     time_s: float = 0.0  # scene time since frame 0
     camera_offset: tuple[float, float] = (0.0, 0.0)  # jitter: image shift of this frame (px)
+    movements: list[GroundTruthMovement] = field(default_factory=list)  # vehicles that left the box in this frame
 
 
 def ground_truth_totals(crossings: Iterable[GroundTruthCrossing]) -> dict[tuple[str, str, str], int]:
@@ -151,6 +170,8 @@ class IntersectionScene:
         self._sprites: dict[int, list[Sprite]] = {}
         self._anchors: dict[int, tuple[float, float]] = {}
         self._totals: Counter = Counter()
+        self._entries: dict[int, tuple[Crossing, float]] = {}  # vehicle number -> entry crossing, time
+        self._movements: list[GroundTruthMovement] = []
         self.frame_count = 0
         step = 1.0 / self.fps
         for _ in range(int(round(warmup_s * self.fps))):
@@ -166,9 +187,10 @@ class IntersectionScene:
         placed = self._place_all()
         shift = self._shake.step() if self._shake is not None else (0.0, 0.0)
         image = self._draw(placed, shift) if self.render else None
-        truth = GroundTruth(
-            self._objects(placed, shift), self._crossings(placed), self.traffic.time - self._start_time, shift
-        )
+        time_s = self.traffic.time - self._start_time
+        crossings = self._crossings(placed)
+        movements, self._movements = self._movements, []
+        truth = GroundTruth(self._objects(placed, shift), crossings, time_s, shift, movements)
         return image, truth
 
     def _draw(self, placed: list[_Placed], shift: tuple[float, float]) -> np.ndarray:
@@ -295,5 +317,32 @@ class IntersectionScene:
                 speed = float(np.hypot(anchor[0] - previous[0], anchor[1] - previous[1])) * self.fps
                 found.append(GroundTruthCrossing(p.vehicle.object_id, p.vehicle.label, crossing, speed))
                 self._totals[crossing.line_id, p.vehicle.label, crossing.direction] += 1
+                self._movement_step(p.vehicle, crossing)
         self._anchors = anchors
         return found
+
+    def _movement_step(self, vehicle: Vehicle, crossing: Crossing) -> None:
+        time_s = self.traffic.time - self._start_time
+        entry = self._entries.get(vehicle.number)
+        if crossing.direction == DIRECTION_IN:
+            self._entries.setdefault(vehicle.number, (crossing, time_s))
+            return
+        if entry is None:
+            return  # entered before frame 0: not a movement the frames show
+        del self._entries[vehicle.number]
+        route = vehicle.route
+        exit_heading = road_network.RIGHT_OF[route.approach] if route.name.endswith(".right") else route.approach
+        self._movements.append(
+            GroundTruthMovement(
+                vehicle.object_id,
+                vehicle.label,
+                route.approach,
+                exit_heading,
+                entry[0].line_id,
+                entry[0].lane,
+                crossing.line_id,
+                crossing.lane,
+                entry[1],
+                time_s,
+            )
+        )

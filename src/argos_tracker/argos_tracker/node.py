@@ -14,12 +14,18 @@ from vision_msgs.msg import Detection2DArray
 from argos_common.counts import TotalsKey
 from argos_common.metrics import HistogramSample, LatencyHistogram, Sample
 from argos_common.params import ConfigError
-from argos_common.ros.conversions import count_record_to_msg, detections_to_msg, msg_to_detections, ns_from_stamp
+from argos_common.ros.conversions import (
+    count_record_to_msg,
+    detections_to_msg,
+    movement_record_to_msg,
+    msg_to_detections,
+    ns_from_stamp,
+)
 from argos_common.ros.diagnostics import DiagnosticsReporter
 from argos_common.ros.node_main import run_node
 from argos_common.ros.params import LiveParameters, configuring, declare_params
 from argos_common.ros.qos import COUNTS, LATCHED, RESULTS, SENSOR
-from argos_interfaces.msg import CountEvent, CountingEpoch
+from argos_interfaces.msg import CountEvent, CountingEpoch, MovementEvent
 
 from .health import health
 from .params import PARAMS
@@ -39,6 +45,7 @@ class TrackerNode(Node):
 
         self._tracks_pub = self.create_publisher(Detection2DArray, "tracks", RESULTS)
         self._counts_pub = self.create_publisher(CountEvent, "counts", COUNTS)
+        self._movements_pub = self.create_publisher(MovementEvent, "movements", COUNTS)
         self._sub = self.create_subscription(Detection2DArray, "detections", self._on_detections, RESULTS)
         # the frame size places lines and zones drawn for another size (geometry.image_size)
         self._info_sub = self.create_subscription(CameraInfo, "camera/camera_info", self._on_camera_info, SENSOR)
@@ -122,6 +129,8 @@ class TrackerNode(Node):
         self._tracks_pub.publish(out)
         for record in result.counts:
             self._counts_pub.publish(count_record_to_msg(record, msg.header.frame_id))
+        for movement in result.movements:
+            self._movements_pub.publish(movement_record_to_msg(movement, msg.header.frame_id))
         elapsed = time.perf_counter() - started
         with self._lock:
             self._update_s_total += elapsed
@@ -151,6 +160,7 @@ class TrackerNode(Node):
                 "births_refused": getattr(tracker, "births_refused", 0),
                 "zone_occupancy": pipeline.occupancy(),
                 "update_ms_mean": round(1000.0 * self._update_s_total / frames, 3) if frames else 0.0,
+                **pipeline.movements.stats(),
             }
 
     def metrics(self) -> list:

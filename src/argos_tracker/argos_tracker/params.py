@@ -34,6 +34,15 @@ ZONES_GROUP = ParamGroup(
     ),
 )
 
+MOVEMENTS_GROUP = ParamGroup(
+    prefix="movements",
+    description="movement label (e.g. WBT)",
+    fields=(
+        ParamSpec("from", "str", "", "approach line the movement enters by (one of movements.lines)"),
+        ParamSpec("to", "str", "", "approach line the movement leaves by (one of movements.lines)"),
+    ),
+)
+
 PARAMS: list[ParamSpec | ParamGroup] = [
     ParamSpec(
         "classes",
@@ -43,6 +52,31 @@ PARAMS: list[ParamSpec | ParamGroup] = [
     ),
     # live: a change starts a new counting epoch (pipeline.TrackingPipeline.retune)
     *writable(LINES_GROUP, *GEOMETRY_PARAMS, ZONES_GROUP),
+    # turning movements (argos_tracker.movements)
+    ParamSpec(
+        "movements.lines",
+        "str[]",
+        [],
+        "approach lines (counting lines whose `in` direction enters the intersection): a track entering "
+        "by one and leaving by another is a turning movement; empty: no movements",
+    ),
+    MOVEMENTS_GROUP,
+    ParamSpec(
+        "movements.link_s",
+        "float",
+        15.0,
+        "a track lost inside after entering may be continued by a re-found track (new id) born within "
+        "this time that leaves without entry; also how long a vanished entry waits for it",
+        min=0.0,
+        max=600.0,
+    ),
+    ParamSpec(
+        "movements.link_max_px",
+        "float",
+        150.0,
+        "farthest the re-found track may be born from where the lost one was last seen (source px)",
+        min=0.0,
+    ),
     # association (ByteTrack-style two stages)
     ParamSpec(
         "high_score",
@@ -255,6 +289,9 @@ def validate(values: Mapping[str, Any]) -> None:
     homography = list(values.get("ground_homography", []) or [])
     if homography:
         _check_homography(homography)
+    from .movements import movement_table
+
+    movement_table(values)  # ConfigError naming movements.lines or a label's from/to
     line_names = set(values.get("lines.names", []) or [])
     for name in values.get("zones.names", []) or []:
         key = f"zones.{name}.points"

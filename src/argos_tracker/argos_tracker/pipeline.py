@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from argos_common.counts import CountRecord, CountTotals
 from argos_common.detections import Detections
 from argos_common.lines import needs_source_size, parse_lines
+from argos_common.movements import MovementRecord
 from argos_common.params import ConfigError, expand_specs, resolve
 
 from .counting import LineCounter
 from .ground_plane import GroundPlane
+from .movements import MovementCounter, approach_lines, movement_table
 from .params import PARAMS, validate
 from .tracker import CONFIRMED, Track, Tracker
 from .zones import ZoneCounter, parse_zones
@@ -39,6 +41,7 @@ class FrameResult:
     tracks: list[Track]  # every live track (tentative, confirmed, lost)
     confirmed: Detections  # confirmed tracks measured in this frame, ids = track ids: the `tracks` topic
     counts: list[CountRecord]  # crossings and zone events counted in this frame
+    movements: list[MovementRecord] = field(default_factory=list)  # movements (and incomplete ones) ended now
 
 
 def resolve_tracker_params(overrides: Mapping[str, object] | None = None) -> dict:
@@ -86,6 +89,13 @@ class TrackingPipeline:
         self.epoch = 0  # +1 per change of the counting geometry while running (retune)
         self._last_tracks: list[Track] = []
         self._last_stamp_ns = 0
+        self.movements = MovementCounter(
+            approach_lines(p),
+            movement_table(p),
+            anchor=p["anchor"],
+            link_s=p["movements.link_s"],
+            link_max_px=p["movements.link_max_px"],
+        )
         self.frames = 0
         self.live_tracks = 0
         self.confirmed_tracks = 0
@@ -155,13 +165,20 @@ class TrackingPipeline:
         tracks = self.tracker.update(dets, stamp_ns)
         counts = self._count(tracks, stamp_ns)
         self._last_tracks, self._last_stamp_ns = tracks, stamp_ns
+        movements = self.movements.update(tracks, counts, stamp_ns)
         self.live_tracks = len(tracks)
         self.confirmed_tracks = sum(1 for t in tracks if t.state == CONFIRMED)
-        return FrameResult(tracks, self.tracker.confirmed_detections(), counts)
+        return FrameResult(tracks, self.tracker.confirmed_detections(), counts, movements)
 
     def finish(self, stamp_ns: int) -> list[CountRecord]:
         """End of the stream: every track counts as removed, so crossings still pending settle."""
-        return self._count([], stamp_ns)
+        return self.finish_frame(stamp_ns).counts
+
+    def finish_frame(self, stamp_ns: int) -> FrameResult:
+        """`finish()` with the movements it settles too: tracks still inside end as `vanished`."""
+        counts = self._count([], stamp_ns)
+        movements = self.movements.update([], counts, stamp_ns) + self.movements.finish(stamp_ns)
+        return FrameResult([], Detections.empty(), counts, movements)
 
     def occupancy(self) -> dict[str, int]:
         return self._zones.occupancy()

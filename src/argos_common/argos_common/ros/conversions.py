@@ -13,10 +13,11 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from argos_interfaces.msg import CountEvent
+from argos_interfaces.msg import CountEvent, MovementEvent
 
 from ..counts import CountRecord
 from ..detections import Detections
+from ..movements import MovementRecord
 
 _CHANNELS = {"bgr8": 3, "rgb8": 3, "mono8": 1}
 
@@ -136,3 +137,27 @@ def msg_to_count_record(msg: CountEvent) -> CountRecord:
         speed_m_s=float(msg.speed_m_s),
         epoch=int(msg.epoch),
     )
+
+
+def movement_record_to_msg(record: MovementRecord, frame_id: str) -> MovementEvent:
+    return MovementEvent(
+        header=make_header(record.left_ns or record.entered_ns, frame_id),
+        movement=record.movement,
+        status=record.status,
+        reason=record.reason,
+        from_line=record.from_line,
+        from_lane=record.from_lane,
+        to_line=record.to_line,
+        to_lane=record.to_lane,
+        class_id=record.class_id,
+        entered_ns=int(record.entered_ns),
+        left_ns=int(record.left_ns),
+        track_id=record.track_id,
+        linked_track_id=record.linked_track_id,
+        speed_px_s=float(record.speed_px_s),
+        speed_m_s=float(record.speed_m_s),
+    )
+
+
+def msg_to_movement_record(msg: MovementEvent) -> MovementRecord:
+    return MovementRecord.from_event(msg)

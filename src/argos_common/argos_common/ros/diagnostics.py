@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
@@ -10,9 +12,16 @@ from rclpy.node import Node
 HealthRule = Callable[[dict], tuple[int, str]]
 
 
+def value_text(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
 class DiagnosticsReporter:
     """One DiagnosticStatus per period: name = the node's fully qualified name, level and message
-    from the package's health rule, values = every stats() entry (as strings, per the message)."""
+    from the package's health rule, values = every stats() entry (as strings, per the message; a
+    dict or list as JSON, so that a reader such as `argos status` can take it apart)."""
 
     def __init__(
         self, node: Node, stats: Callable[[], dict], health: HealthRule, *, period_s: float = 1.0, hardware_id: str = ""
@@ -42,7 +51,7 @@ class DiagnosticsReporter:
             name=self._node.get_fully_qualified_name(),
             message=message,
             hardware_id=self._hardware_id,
-            values=[KeyValue(key=str(k), value=str(v)) for k, v in sorted(stats.items())],
+            values=[KeyValue(key=str(k), value=value_text(v)) for k, v in sorted(stats.items())],
         )
 
     def publish(self) -> None:
