@@ -184,7 +184,7 @@ def _latest(diag: DiagnosticsListener, node: str, key: str) -> float | None:
 
 def _stream_counts(url: str) -> set[int]:
     client = redis.Redis.from_url(url)
-    stream = next(iter(client.scan_iter("argos:*")), None)
+    stream = next(iter(client.scan_iter("argos:*", _type="stream")), None)
     if stream is None:
         return set()
     seqs = set()
@@ -366,7 +366,7 @@ def _start_collector(folder: Path, redis_url: str, mqtt_url: str) -> subprocess.
 def _collector_check(aggregates: LineProtocolSubscriber, redis_url: str) -> str:
     """Every count entry the collector acknowledged must be in exactly one written point."""
     client = redis.Redis.from_url(redis_url)
-    stream = next(iter(client.scan_iter("argos:*")), None)
+    stream = next(iter(client.scan_iter("argos:*", _type="stream")), None)
     if stream is None:
         return "no stream"
     pending = {entry["message_id"] for entry in client.xpending_range(stream, "argos-collector", "-", "+", 1_000_000)}

@@ -165,7 +165,7 @@ def run_bench(args) -> int:
                 arrivals = listener.window(window_start, now_ns)
                 listener.forget_before(now_ns)  # the listeners must not grow either
                 rss, threads, fds = process_status(pid)
-                stream = stream or next(iter(client.scan_iter("argos:*")), None)
+                stream = stream or next(iter(client.scan_iter("argos:*", _type="stream")), None)
                 sample = Sample(
                     time.monotonic() - started,
                     rss,
