@@ -128,6 +128,7 @@ class MotionModel:
         self.config = config
         self.dim_x = config.dim_x
         self.H = np.hstack([np.eye(DIM_Z), np.zeros((DIM_Z, self.dim_x - DIM_Z))])
+        self._eye = np.eye(self.dim_x)[None]
         self._transition = lru_cache(maxsize=64)(self._build_transition)
         self._steady_state = lru_cache(maxsize=64)(self._build_steady_state)
 
@@ -172,20 +173,23 @@ class MotionModel:
         wh = np.abs(np.asarray(size_wh, dtype=np.float64).reshape(-1, 2))
         w, h = wh[:, 0], wh[:, 1]
         s = self.config.measurement_noise_px
+        rw, rh = RELATIVE_SIZE_NOISE * w, RELATIVE_SIZE_NOISE * h
+        out = np.empty((len(wh), 4))
+        out[:, 0] = s + rw
+        out[:, 1] = s + rh
         if self.config.box_state == "ah":
             aspect = np.divide(w, h, out=np.ones_like(w), where=h > 0)
-            third = RELATIVE_ASPECT_NOISE * np.maximum(aspect, 0.25)
+            out[:, 2] = RELATIVE_ASPECT_NOISE * np.maximum(aspect, 0.25)
         else:
-            third = 2 * s + RELATIVE_SIZE_NOISE * w
-        return np.column_stack(
-            [s + RELATIVE_SIZE_NOISE * w, s + RELATIVE_SIZE_NOISE * h, third, 2 * s + RELATIVE_SIZE_NOISE * h]
-        )
+            out[:, 2] = 2 * s + rw
+        out[:, 3] = 2 * s + rh
+        return out
 
     def measurements(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(z, std) of (N, 4) detection boxes: their measurements and measurement noise."""
         z = boxes_to_z(boxes, self.config.box_state)
         wh = states_to_boxes(z, self.config.box_state)
-        return z, self.measurement_std(np.column_stack([wh[:, 2] - wh[:, 0], wh[:, 3] - wh[:, 1]]))
+        return z, self.measurement_std(wh[:, 2:] - wh[:, :2])
 
     def predict(self, filters: list[BoxFilter], dt: float) -> Predicted:
         """Predict every filter over dt seconds at once; returns the stacked predicted states."""
@@ -228,7 +232,7 @@ class MotionModel:
             PHT = P[:, :, :DIM_Z]
             K = PHT @ np.linalg.inv(P[:, :DIM_Z, :DIM_Z] + R)
             x = x + K @ (z[kalman][:, :, None] - x[:, :DIM_Z])
-            I_KH = np.broadcast_to(np.eye(self.dim_x), P.shape).copy()
+            I_KH = np.repeat(self._eye, len(group), axis=0)
             I_KH[:, :, :DIM_Z] -= K
             P = I_KH @ P @ I_KH.transpose(0, 2, 1) + K @ R @ K.transpose(0, 2, 1)
             floor = MIN_ASPECT if self.config.box_state == "ah" else MIN_SIZE_PX
