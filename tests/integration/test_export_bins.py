@@ -48,7 +48,7 @@ def read_csv(path):
 
 
 def test_export_of_bins_published_by_the_bridge(tmp_path, redis_server, mqtt_broker, capsys):
-    base = bin_start_ns(time.time_ns() - 3 * 3600 * S, 15 * MIN)
+    base = bin_start_ns(time.time_ns() - 3 * 3600 * S, 60 * MIN)  # on the hour: the hourly rows below are one
     clock = Clock(base + 5 * MIN)
     params = {"redis_url": redis_server.url, "mqtt_url": mqtt_broker.url, "site": "s", "device": "d", "camera": "c"}
     bridge = Bridge({**params, "totals_interval_s": 600.0, "bins.close_delay_s": 30.0}, clock_ns=clock)
