@@ -47,7 +47,7 @@ _RECONNECT_MIN_S = 0.5
 _FLUSH_WINDOW = 100  # spooled messages handed to paho and not yet acknowledged
 # what the spool cannot take (its disk full, an I/O error) waits in memory when it is one of these:
 # rare and small, and what the field counts on; detections are dropped (counted in `failed`)
-_OVERFLOW_KINDS = ("counts", "totals")
+_OVERFLOW_KINDS = ("counts", "totals", "movements", "bins")
 _OVERFLOW_MAX = 10_000
 
 PUBLISHED, SPOOLED, REJECTED, FAILED = "published", "spooled", "rejected", "failed"
@@ -192,7 +192,9 @@ class MqttSink:
         except Exception as exc:  # noqa: BLE001 - disk full, I/O error: count, never raise into the writer
             if kind in _OVERFLOW_KINDS and len(self._overflow) < _OVERFLOW_MAX:
                 if not self._overflow:
-                    self._log.error(f"mqtt: the spool refused a message ({exc}); counts and totals wait in memory")
+                    self._log.error(
+                        f"mqtt: the spool refused a message ({exc}); counts, totals, movements and bins wait in memory"
+                    )
                 self._overflow.append((topic, payload, qos))
                 with self._lock:
                     self.overflowed += 1
