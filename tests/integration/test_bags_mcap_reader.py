@@ -151,8 +151,8 @@ def check_overlay_and_totals(messages, layout, counts: int) -> None:
         assert len(lines) == len(LINE_IDS), "every counting line of config/edge.yaml is drawn"
         boxes = [p for p in message["points"] if p["type"] == line_loop]
         frame_tracks = tracks.get(stamp(message["timestamp"]))
-        if frame_tracks is None:
-            continue  # drawn before the tracker's first message: lines only
+        if frame_tracks is None or not boxes:
+            continue  # drawn before its frame's tracks arrived (the annotator never waits): lines only
         assert len(boxes) == len(frame_tracks["detections"])
         labels = {t["text"] for t in message["texts"]}
         for detection, box in zip(frame_tracks["detections"], boxes):
