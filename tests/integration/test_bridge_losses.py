@@ -104,10 +104,48 @@ def test_a_message_the_writer_cannot_encode_is_counted_and_the_writer_goes_on(re
     assert level == 1 and "writer_errors 1" in message
 
 
-def test_counts_the_full_spool_disk_refuses_wait_in_memory_and_arrive_detections_are_counted_lost(
-    redis_server, tmp_path, monkeypatch
-):
-    import errno
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real 256 KiB filesystem: the spool on it fills up and then refuses inserts and deletes."""
+    from argos_bringup.services import ServiceError, small_disk
+
+    try:
+        with small_disk(tmp_path / "disk") as path:
+            yield path
+    except ServiceError as exc:
+        pytest.skip(str(exc))
+
+
+def test_acknowledged_spool_rows_on_a_full_disk_leave_the_queue_and_are_deleted_once_it_has_room(full_disk):
+    import sqlite3
+
+    from argos_bridge.spool import Spool
+
+    ballast = full_disk / "ballast"
+    ballast.write_bytes(b"\0" * (64 << 10))  # room to give back later
+    spool = Spool(full_disk / "spool.db", max_messages=10_000, max_bytes=1 << 20)
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        for _ in range(10_000):
+            spool.append("argos/counts", "x" * 400, 1)
+    stored = len(spool)
+    sent = spool.peek(0, 3)
+    assert stored > 4 and spool.remove([m.seq for m in sent]) == 3  # their delete refused by the disk
+    assert spool.unremoved == 3 and len(spool) == stored - 3
+    assert spool.peek(0, 1)[0].seq == sent[-1].seq + 1
+    assert spool.remove([sent[0].seq]) == 0  # acknowledged twice, counted once
+    assert not spool.purge()
+    ballast.unlink()
+    assert spool.purge() and spool.unremoved == 0
+    spool.close()
+    reopened = Spool(full_disk / "spool.db", max_messages=10_000, max_bytes=1 << 20)
+    assert reopened.recovered == stored - 3 and reopened.peek(0, 1)[0].seq == sent[-1].seq + 1
+    reopened.close()
+
+
+def test_a_full_spool_disk_loses_no_counts_and_counts_the_detections_it_refuses(redis_server, tmp_path, full_disk):
+    """Broker away, the spool's disk fills: the counts spooled before it filled and those kept in
+    memory after all reach a persistent subscriber once the broker is back, though the disk still
+    refuses to delete the sent rows; the detections it refused are counted as failed."""
     import json
     import threading
 
@@ -126,25 +164,22 @@ def test_counts_the_full_spool_disk_refuses_wait_in_memory_and_arrive_detections
     subscriber.reconnect_delay_set(0.2, 1)
     subscriber.connect_async("127.0.0.1", broker.port)
     subscriber.loop_start()
-    bridge = Bridge(params(redis_server.url, broker.url, spool_dir=str(tmp_path / "spool"), mqtt_reconnect_max_s=1.0))
-
-    def disk_full(*_args, **_kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
+    bridge = Bridge(params(redis_server.url, broker.url, spool_dir=str(full_disk), mqtt_reconnect_max_s=1.0))
     try:
         assert subscribed.wait(10)
-        broker.stop()  # the broker away (the subscriber's session stays) ...
+        broker.stop()  # the broker away (the subscriber's session stays)
         bridge.start()
-        monkeypatch.setattr(bridge.mqtt.spool, "append", disk_full)  # ... and the spool's disk full
-        for i in range(5):
+        for i in range(60):
             bridge.submit_tracks(time.time_ns(), "f", ONE)
             bridge.submit_count(CountRecord("west", "", "car", "in", str(i), time.time_ns()))
-        assert wait_until(lambda: bridge.stats()["mqtt_overflow_depth"] == 5)
-        assert bridge.stats()["mqtt_failed"] == 5  # the detections: neither sent nor spooled, counted
-        broker.start()
-        assert wait_until(lambda: len(seqs) == 5, timeout_s=20), seqs
+        assert wait_until(lambda: bridge.stats()["mqtt_overflowed"] > 0 and bridge.stats()["mqtt_failed"] > 0)
         stats = bridge.stats()
-        assert stats["mqtt_overflow_depth"] == 0 and stats["mqtt_overflowed"] == 5
+        assert stats["mqtt_spool_depth"] > 0  # counts both in the spool and in memory
+        broker.start()
+        assert wait_until(lambda: len(seqs) == 60, timeout_s=30), sorted(seqs)
+        stats = bridge.stats()
+        assert stats["mqtt_overflow_depth"] == 0 and stats["mqtt_spool_depth"] == 0
+        assert stats["mqtt_spool_unremoved"] > 0  # sent, still in the file: the disk is full
     finally:
         bridge.close(drain_timeout_s=1.0)
         subscriber.loop_stop()

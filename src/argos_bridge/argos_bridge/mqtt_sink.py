@@ -107,6 +107,7 @@ class MqttSink:
         self._flush_cursor = 0  # highest seq handed to paho in this process
         self._mid_to_seq: dict[int, int] = {}
         self._acked_mids: deque[int] = deque()  # appended by paho's thread, drained by the writer
+        self._next_purge = 0.0  # monotonic: when to retry deleting acknowledged rows the disk refused
         self.published = 0  # sent directly and confirmed: PUBACK/PUBCOMP (QoS 1/2), written to the socket (QoS 0)
         self._in_flight: deque[mqtt.MQTTMessageInfo] = deque()  # sent directly, not confirmed yet (under _lock)
         self.lost_at_shutdown = 0  # in flight or in the in-memory spool when the sink closed
@@ -270,11 +271,21 @@ class MqttSink:
             if seq is not None:
                 done.append(seq)
         if done:
+            unremoved = self.spool.unremoved
             removed = self.spool.remove(done)
             with self._lock:
                 self.flushed += removed
+            if self.spool.unremoved and not unremoved:
+                self._log.warning(
+                    f"mqtt: the spool's disk refuses deletes; {self.spool.unremoved} sent rows stay in "
+                    f"{self.spool.path} until it has room (sent again if the bridge restarts before)"
+                )
             if len(self.spool) == 0:
                 self._log.info("mqtt: spool flushed; publishing directly again")
+        elif self.spool.unremoved and time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + 1.0  # a full disk: one failing DELETE a second
+            if self.spool.purge():
+                self._log.info("mqtt: the spool's disk has room again; sent rows deleted")
 
     def flush(self, timeout_s: float, sleep: Callable[[float], None] | None = None) -> int:
         """Pump until the spool is empty or `timeout_s` passed; returns the rows still spooled."""
@@ -299,6 +310,7 @@ class MqttSink:
                 "spool_depth": len(self.spool),
                 "spool_dropped": self.spool.dropped,
                 "spool_recovered": self.spool.recovered,
+                "spool_unremoved": self.spool.unremoved,
                 "overflow_depth": len(self._overflow),
                 "overflowed": self.overflowed,
                 "overflow_dropped": self.overflow_dropped,

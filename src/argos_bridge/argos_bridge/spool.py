@@ -9,6 +9,11 @@ Bounds: `max_messages` rows and `max_bytes` of payload. Appending beyond either 
 oldest rows first (counted in `dropped`): after a very long outage the newest data is the most
 useful, and the bound keeps a unit's disk from filling up.
 
+A full disk refuses deletes too (SQLite must write its journal to delete). Rows the broker
+acknowledged then are remembered in memory as done (`unremoved`), left out of `len` and `peek`,
+and deleted by a later `purge` once the disk has room; a process that stops before that sends
+them again on its next start (at-least-once, as for a lost acknowledgement).
+
 With `path=None` the same queue lives in memory (bounded the same way, lost on restart).
 Used from one thread only (the bridge writer); not locked.
 """
@@ -63,6 +68,7 @@ class Spool:
         self.appended = 0
         self.removed = 0
         self.dropped = 0
+        self._done: dict[int, int] = {}  # seq -> payload bytes: acknowledged, its delete refused
 
     def __len__(self) -> int:
         return self._count
@@ -71,9 +77,16 @@ class Spool:
     def size_bytes(self) -> int:
         return self._bytes
 
+    @property
+    def unremoved(self) -> int:
+        """Acknowledged rows still in the file because the disk refused their delete."""
+        return len(self._done)
+
     def append(self, topic: str, payload: bytes | str, qos: int) -> int:
         """Store one message at the end; returns its seq. Drops the oldest rows first when full."""
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if self._done:
+            self.purge()
         if len(data) > self.max_bytes:
             raise ValueError(f"message of {len(data)} bytes exceeds the whole spool ({self.max_bytes} bytes)")
         self._make_room(len(data))
@@ -87,43 +100,66 @@ class Spool:
         return int(seq)
 
     def peek(self, after_seq: int = 0, limit: int = 100) -> list[SpooledMessage]:
-        """The oldest `limit` rows with seq > after_seq, in order."""
+        """The oldest `limit` rows with seq > after_seq, in order (acknowledged ones left out)."""
         rows = self._db.execute(
             "SELECT seq, topic, payload, qos FROM spool WHERE seq > ? ORDER BY seq LIMIT ?",
-            (int(after_seq), int(limit)),
+            (int(after_seq), int(limit) + len(self._done)),
         ).fetchall()
-        return [SpooledMessage(int(s), t, bytes(p), int(q)) for s, t, p, q in rows]
+        kept = [SpooledMessage(int(s), t, bytes(p), int(q)) for s, t, p, q in rows if s not in self._done]
+        return kept[:limit]
 
     def remove(self, seqs) -> int:
-        """Delete the given rows (acknowledged by the broker); unknown seqs are ignored."""
-        seqs = [int(s) for s in seqs]
-        if not seqs:
+        """Mark the given rows acknowledged and delete them; returns how many were waiting.
+        Unknown seqs are ignored. A delete the disk refuses is retried by `purge`."""
+        fresh = [s for s in dict.fromkeys(int(s) for s in seqs) if s not in self._done]
+        if not fresh:
             return 0
         removed = size = 0
         # chunks stay below SQLite's bound-parameter limit
-        for start in range(0, len(seqs), 500):
-            chunk = seqs[start : start + 500]
+        for start in range(0, len(fresh), 500):
+            chunk = fresh[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            n, b = self._db.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool WHERE seq IN ({marks})", chunk
-            ).fetchone()
-            self._db.execute(f"DELETE FROM spool WHERE seq IN ({marks})", chunk)
-            removed += int(n)
-            size += int(b)
+            for seq, length in self._db.execute(
+                f"SELECT seq, LENGTH(payload) FROM spool WHERE seq IN ({marks})", chunk
+            ).fetchall():
+                self._done[int(seq)] = int(length)
+                removed += 1
+                size += int(length)
         self._count -= removed
         self._bytes -= size
         self.removed += removed
+        self.purge()
         return removed
+
+    def purge(self) -> bool:
+        """Delete the acknowledged rows still in the file; False while the disk refuses."""
+        if not self._done:
+            return True
+        seqs = list(self._done)
+        try:
+            for start in range(0, len(seqs), 500):
+                chunk = seqs[start : start + 500]
+                self._db.execute(f"DELETE FROM spool WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+                for seq in chunk:
+                    del self._done[seq]
+        except sqlite3.OperationalError:  # "database or disk is full", a read-only remount
+            return False
+        return True
 
     def _make_room(self, incoming: int) -> None:
         while self._count and (self._count + 1 > self.max_messages or self._bytes + incoming > self.max_bytes):
             over_count = max(0, self._count + 1 - self.max_messages)
             batch = max(1, min(over_count, 1000)) if over_count else 1
-            rows = self._db.execute("SELECT seq, LENGTH(payload) FROM spool ORDER BY seq LIMIT ?", (batch,)).fetchall()
-            self._db.execute("DELETE FROM spool WHERE seq <= ?", (rows[-1][0],))
-            self._count -= len(rows)
-            self._bytes -= sum(int(r[1]) for r in rows)
-            self.dropped += len(rows)
+            rows = self._db.execute(
+                "SELECT seq, LENGTH(payload) FROM spool ORDER BY seq LIMIT ?", (batch + len(self._done),)
+            ).fetchall()
+            waiting = [(int(seq), int(length)) for seq, length in rows if seq not in self._done][:batch]
+            self._db.execute("DELETE FROM spool WHERE seq <= ?", (waiting[-1][0],))
+            for seq in [s for s in self._done if s <= waiting[-1][0]]:
+                del self._done[seq]
+            self._count -= len(waiting)
+            self._bytes -= sum(length for _, length in waiting)
+            self.dropped += len(waiting)
 
     def close(self) -> None:
         try:

@@ -7,12 +7,14 @@ Debian server binaries, the same ones a unit runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,3 +227,19 @@ class InfluxServer(_Server):
                     row.update(series.get("tags", {}))
                     rows.append(row)
         return rows
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str = "256k") -> Iterator[Path]:
+    """A real filesystem of `size` (tmpfs) mounted at `path`, so a spool on it really fills up;
+    unmounted on exit. Mounting needs root: ServiceError otherwise."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        raise ServiceError("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if mounted.returncode:
+        raise ServiceError(f"mount tmpfs at {path}: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)

@@ -50,7 +50,7 @@ import yaml
 from argos_common.machine import describe
 
 from ..config import default_config_path
-from ..services import MosquittoServer, RedisServer
+from ..services import MosquittoServer, RedisServer, ServiceError, small_disk
 from . import FAULT_SCENARIOS as SCENARIOS
 from .graph import DiagnosticsListener
 
@@ -203,16 +203,11 @@ def run_scenario(name: str, folder: Path, diag: DiagnosticsListener, hold_s: flo
         spool = folder / "spool"
         spool.mkdir()
         if name == "disk":
-            if (
-                os.geteuid() != 0
-                or subprocess.run(
-                    ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(spool)], capture_output=True
-                ).returncode
-                != 0
-            ):
-                out.note = "skipped: mounting a small tmpfs needs root"
+            try:
+                stack.enter_context(small_disk(spool))
+            except ServiceError as exc:
+                out.note = f"skipped: {exc}"
                 return out
-            stack.callback(subprocess.run, ["umount", "-l", str(spool)], capture_output=True)
         camera = None
         if name == "camera":
             from argos_camera.rtsp_server import RtspServerProcess
