@@ -66,7 +66,7 @@ from .foxglove_out import (
     server_from_environment,
     totals_message,
 )
-from .overlay import Rgba, overlay_shapes
+from .overlay import AnnotationTypes, build_annotations
 from .privacy import MasksBySize
 from .publish_policy import ImagePublishPolicy
 
@@ -75,37 +75,21 @@ TRACKS_STALE_S = 1.0  # no tracks for this long: draw frames as they come (no tr
 TOTALS_PERIOD_S = 1.0  # totals also on a clock, so a client that joins sees them at once
 
 
-def _color(value: Rgba) -> Color:
-    r, g, b, a = value
-    return Color(r=r, g=g, b=b, a=a)
+_ROS_ANNOTATIONS = AnnotationTypes(
+    ImageAnnotations,
+    PointsAnnotation,
+    TextAnnotation,
+    Point2,
+    Color,
+    PointsAnnotation.LINE_LOOP,
+    PointsAnnotation.LINE_STRIP,
+)
 
 
 def annotations_to_msg(stamp_ns: int, tracks, lines, classes) -> ImageAnnotations:
     """The overlay (overlay.py) as foxglove_msgs/ImageAnnotations, what Foxglove draws from a bag."""
     stamp: Time = stamp_from_ns(stamp_ns)
-    polylines, labels = overlay_shapes(tracks, lines, classes)
-    points = [
-        PointsAnnotation(
-            timestamp=stamp,
-            type=PointsAnnotation.LINE_LOOP if p.closed else PointsAnnotation.LINE_STRIP,
-            points=[Point2(x=float(x), y=float(y)) for x, y in p.points],
-            outline_color=_color(p.color),
-            thickness=p.thickness,
-        )
-        for p in polylines
-    ]
-    texts = [
-        TextAnnotation(
-            timestamp=stamp,
-            position=Point2(x=t.position[0], y=t.position[1]),
-            text=t.text,
-            font_size=t.font_size,
-            text_color=_color(t.text_color),
-            background_color=_color(t.background_color),
-        )
-        for t in labels
-    ]
-    return ImageAnnotations(timestamp=stamp, points=points, texts=texts)
+    return build_annotations(_ROS_ANNOTATIONS, stamp, tracks, lines, classes)
 
 
 def totals_to_msg(totals: dict, stamp_ns: int, frame_id: str) -> CountTotalsMsg:

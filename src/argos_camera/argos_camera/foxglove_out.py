@@ -45,7 +45,7 @@ from argos_common.detections import Detections
 from argos_common.lines import CountingLine
 
 from .annotator_params import is_loopback
-from .overlay import Rgba, overlay_shapes
+from .overlay import AnnotationTypes, build_annotations
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8765  # Foxglove's own default for a WebSocket data source
@@ -110,9 +110,15 @@ def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
     return data.tobytes()
 
 
-def _color(value: Rgba) -> Color:
-    r, g, b, a = value
-    return Color(r=r, g=g, b=b, a=a)
+_SDK_ANNOTATIONS = AnnotationTypes(
+    ImageAnnotations,
+    PointsAnnotation,
+    TextAnnotation,
+    Point2,
+    Color,
+    PointsAnnotationType.LineLoop,
+    PointsAnnotationType.LineStrip,
+)
 
 
 def annotations_message(
@@ -122,30 +128,7 @@ def annotations_message(
     classes: Sequence[str] = (),
 ) -> ImageAnnotations:
     """The overlay (overlay.py) as the SDK's ImageAnnotations."""
-    ts = stamp_of(stamp_ns)
-    polylines, labels = overlay_shapes(tracks, lines, classes)
-    points = [
-        PointsAnnotation(
-            timestamp=ts,
-            type=PointsAnnotationType.LineLoop if p.closed else PointsAnnotationType.LineStrip,
-            points=[Point2(x=float(x), y=float(y)) for x, y in p.points],
-            outline_color=_color(p.color),
-            thickness=p.thickness,
-        )
-        for p in polylines
-    ]
-    texts = [
-        TextAnnotation(
-            timestamp=ts,
-            position=Point2(x=t.position[0], y=t.position[1]),
-            text=t.text,
-            font_size=t.font_size,
-            text_color=_color(t.text_color),
-            background_color=_color(t.background_color),
-        )
-        for t in labels
-    ]
-    return ImageAnnotations(timestamp=ts, points=points, texts=texts)
+    return build_annotations(_SDK_ANNOTATIONS, stamp_of(stamp_ns), tracks, lines, classes)
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,3 +60,55 @@ def overlay_shapes(
             polylines.append(Polyline([(x1, y1), (x2, y1), (x2, y2), (x1, y2)], True, color, 2.0))
             labels.append(Label((float(x1), float(y1)), f"{label} #{tid}" if tid else label, 12.0, BLACK, color))
     return polylines, labels
+
+
+@dataclass(frozen=True)
+class AnnotationTypes:
+    """The classes of one flavour of Foxglove's ImageAnnotations: the ROS foxglove_msgs (bags) or
+    the SDK's schemas (live channel). Both take the same field names, so one builder serves both."""
+
+    image_annotations: Any
+    points_annotation: Any
+    text_annotation: Any
+    point2: Any
+    color: Any
+    line_loop: Any
+    line_strip: Any
+
+
+def build_annotations(
+    types: AnnotationTypes,
+    timestamp: Any,
+    tracks: Detections | None,
+    lines: Sequence[CountingLine],
+    classes: Sequence[str] = (),
+) -> Any:
+    """The overlay of one frame as `types.image_annotations`, every shape stamped `timestamp`."""
+    polylines, labels = overlay_shapes(tracks, lines, classes)
+
+    def color(value: Rgba) -> Any:
+        r, g, b, a = value
+        return types.color(r=r, g=g, b=b, a=a)
+
+    points = [
+        types.points_annotation(
+            timestamp=timestamp,
+            type=types.line_loop if p.closed else types.line_strip,
+            points=[types.point2(x=float(x), y=float(y)) for x, y in p.points],
+            outline_color=color(p.color),
+            thickness=p.thickness,
+        )
+        for p in polylines
+    ]
+    texts = [
+        types.text_annotation(
+            timestamp=timestamp,
+            position=types.point2(x=t.position[0], y=t.position[1]),
+            text=t.text,
+            font_size=t.font_size,
+            text_color=color(t.text_color),
+            background_color=color(t.background_color),
+        )
+        for t in labels
+    ]
+    return types.image_annotations(timestamp=timestamp, points=points, texts=texts)

@@ -105,13 +105,14 @@ def register(bench) -> None:
         "--cameras",
         type=int,
         default=4,
-        help="also N synthetic cameras in one container (0 or 1: leave that case out; default 4)",
+        help="also N synthetic cameras on the machine, in one container and in a container each "
+        "(0 or 1: leave those cases out; default 4)",
     )
     graph.add_argument(
         "--no-shared-inference",
         dest="shared_inference",
         action="store_false",
-        help="the N cameras each with their own detector (default: one shared, batched)",
+        help="the N cameras in one container each with their own detector (default: one shared, batched)",
     )
     graph.add_argument("--seconds", type=float, default=15.0, help="measuring window per run (default 15)")
     graph.add_argument("--repeats", type=int, default=3, help="runs per case, interleaved; medians (default 3)")

@@ -43,7 +43,9 @@ TARGETS = {  # (model, resolution): (least FPS, p95 ms below), the project's tar
     (SEPARATE, "720p"): (14.5, 80.0),
     (COMPOSED, "1080p"): (15.0, 50.0),
 }
-MULTI_TARGET = (15.0, 100.0)  # 4 cameras in one container, shared batched detector: per camera
+MULTI_TARGET = (15.0, 100.0)  # several cameras on one machine: per camera
+# "holds 15 FPS": arrivals over the window of a camera paced at 15 FPS come out a hair below it
+FPS_TOLERANCE = 0.05
 
 
 @dataclass
@@ -52,15 +54,16 @@ class Case:
     resolution: str
     cameras: int = 1
     shared_inference: bool = False
+    container_each: bool = False  # several cameras: a container per camera, as edge.launch.py starts them
 
     @property
     def label(self) -> str:
-        extra = (
-            f", {self.cameras} cameras" + (" shared detector" if self.shared_inference else "")
-            if self.cameras > 1
-            else ""
-        )
-        return f"{self.model} {self.resolution}{extra}"
+        if self.cameras <= 1:
+            return f"{self.model} {self.resolution}"
+        if self.container_each:
+            return f"{self.model} {self.resolution}, {self.cameras} cameras, a container each (model.threads 1)"
+        detector = "shared detector" if self.shared_inference else "a detector each"
+        return f"{self.model} {self.resolution}, {self.cameras} cameras in one container, {detector}"
 
 
 @dataclass
@@ -189,6 +192,9 @@ def _override_file(folder: Path, case: Case, tag: str, redis_url: str, mqtt_url:
             "ros__parameters": {"redis_url": redis_url, "mqtt_url": mqtt_url, "detections_every_n_frames": 1}
         },
     }
+    if case.container_each:
+        # N processes on a small CPU: one inference thread each, or their thread pools fight over the cores
+        body["/**/inference"] = {"ros__parameters": {"model.threads": 1}}
     for i, namespace in enumerate(namespaces[1:], start=1):  # further cameras: other seeds, other traffic
         body[f"{namespace}/camera"] = {
             "ros__parameters": {"source": f"synthetic://intersection?seed={7 + i}", "width": width, "height": height}
@@ -229,7 +235,7 @@ def run_case(
     namespaces = [f"/bench{tag}_{i}" for i in range(case.cameras)]
     cameras = {ns.strip("/") for ns in namespaces}
     params = [str(default_config_path()), _override_file(folder, case, tag, redis_url, mqtt_url, namespaces)]
-    if case.model == COMPOSED and case.cameras > 1:
+    if case.model == COMPOSED and case.cameras > 1 and not case.container_each:
         own = [a for ns in namespaces for a in ("--namespace", ns)]
         shared = ["--shared-inference"] if case.shared_inference else []
         groups = [GraphProcesses(COMPOSED, namespaces[0], params, container_args=own + shared)]
@@ -251,7 +257,11 @@ def run_case(
                 return result
             time.sleep(0.2)
         time.sleep(warmup)
-        pids = {name: pid for g in groups for name, pid in g.pids().items()}
+        pids = {
+            (f"{name} {i}" if len(groups) > 1 else name): pid  # by camera: namespaces change per run
+            for i, g in enumerate(groups)
+            for name, pid in g.pids().items()
+        }
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         start_ns, started = time.time_ns(), time.monotonic()
         time.sleep(seconds)
@@ -297,7 +307,7 @@ def _row(r: Result) -> list[str]:
     target = TARGETS.get((r.case.model, r.case.resolution)) if r.case.cameras == 1 else MULTI_TARGET
     met = ""
     if target and lat.get("p95") is not None:
-        met = "yes" if r.fps >= target[0] and lat["p95"] < target[1] else "NO"
+        met = "yes" if r.fps >= target[0] - FPS_TOLERANCE and lat["p95"] < target[1] else "NO"
 
     def fmt(v):
         return "-" if v is None else f"{v:.0f}"
@@ -355,6 +365,7 @@ def parse_cases(models: str, resolutions: str, cameras: int, shared: bool) -> li
             cases.append(Case(model, resolution))
     if cameras > 1:
         cases.append(Case(COMPOSED, "720p", cameras, shared))
+        cases.append(Case(COMPOSED, "720p", cameras, container_each=True))
     return cases
 
 
