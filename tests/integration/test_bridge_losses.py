@@ -186,3 +186,27 @@ def test_a_full_spool_disk_loses_no_counts_and_counts_the_detections_it_refuses(
         subscriber.disconnect()
         broker.stop()
     assert bridge.stats()["mqtt_lost_at_shutdown"] == 0 and bridge.stats()["mqtt_overflow_dropped"] == 0
+
+
+def test_a_writer_that_cannot_drain_in_time_gives_up_the_queue_counted_and_ends_before_its_connections_close(
+    redis_server, mqtt_broker
+):
+    import threading
+
+    errors: list = []
+    previous = threading.excepthook
+    threading.excepthook = errors.append
+    bridge = Bridge(params(redis_server.url, mqtt_broker.url, queue_size=20_000))
+    try:
+        bridge.start()
+        for _ in range(20_000):  # far more than the writer writes in 10 ms
+            bridge.submit_tracks(time.time_ns(), "f", ONE)
+        writer = bridge._worker
+        bridge.close(drain_timeout_s=0.01)
+    finally:
+        threading.excepthook = previous
+    stats = bridge.stats()
+    assert stats["queue_lost_at_shutdown"] > 0
+    assert stats["queue_lost_at_shutdown"] + stats["redis_written"] >= 20_000 - stats["queue_dropped"]
+    assert writer is not None and not writer.is_alive()  # ended before close() closed Redis and MQTT
+    assert errors == [] and stats["writer_errors"] == 0

@@ -55,6 +55,7 @@ from .spool import Spool
 _LATENCY_WINDOW = 100_000  # latency samples kept (most recent)
 _COUNT_OVERFLOW_FACTOR = 10
 _DRAIN_TIMEOUT_S = 5.0
+_WRITER_EXIT_S = 5.0  # after the drain timeout: for the item at hand, the final totals and flush
 _PUMP_INTERVAL_S = 0.02  # how often the worker retries a flush while a buffer or the spool holds data
 _DIRECTIONS = ("in", "out")
 
@@ -285,13 +286,20 @@ class Bridge:
         if self._worker is not None:
             self._worker.join(drain_timeout_s)
             if self._worker.is_alive():
+                # the rest of the queue is given up, so the writer ends after the item at hand (final
+                # totals and flush included) before its Redis and MQTT connections and spool close
                 with self._cond:
                     lost = len(self._queue)
+                    self._queue.clear()
+                    self._cond.notify()
                 with self._stats_lock:
                     self._lost_in_queue += lost
                 self._log.warning(
                     f"bridge: writer did not drain within {drain_timeout_s:g} s; {lost} queued messages are lost"
                 )
+                self._worker.join(_WRITER_EXIT_S)
+                if self._worker.is_alive():
+                    self._log.error(f"bridge: writer still busy {_WRITER_EXIT_S:g} s later; closing under it")
         self._worker = None
         self.mqtt.close()
         self.redis.close()

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -37,6 +37,7 @@ import redis
 
 from argos_common.machine import describe
 
+from ..processes import cpu_seconds
 from ..services import InfluxServer, MosquittoServer, RedisServer
 
 FPS = 15.0
@@ -167,6 +168,28 @@ def _acked_counts(client: redis.Redis) -> int:
     return acked
 
 
+_LOSSES_RUNNING = (
+    "queue_dropped",
+    "counts_dropped",
+    "writer_errors",
+    "mqtt_failed",
+    "mqtt_spool_dropped",
+    "mqtt_overflow_dropped",
+    "redis_dropped",
+)
+_LOSSES_AT_SHUTDOWN = ("queue_lost_at_shutdown", "mqtt_lost_at_shutdown", "redis_lost_at_shutdown")
+
+
+def _cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:  # exited
+            pass
+    return total
+
+
 @dataclass
 class FleetResult:
     units: int
@@ -175,9 +198,11 @@ class FleetResult:
     mqtt_per_s: float = 0.0
     collector_per_s: float = 0.0
     lag_s: float | None = None
-    unit_losses: int = 0
+    unit_losses: int = 0  # while running
+    shutdown_losses: int = 0  # when the units stopped (still queued, unconfirmed)
     acked_counts: int = 0
     influx_counts: int = 0
+    cpu_pct: dict[str, float] = field(default_factory=dict)  # per server / process kind, over the window
     note: str = ""
 
 
@@ -246,9 +271,18 @@ def run_fleet(units: int, workers: int, collectors: int, seconds: float, folder:
             first += count
         time.sleep(10.0)  # every unit connected, every stream found (the collector rescans every 10 s)
         written0, read0, mqtt0 = sum(client.xlen(s) for s in _streams(client)), _entries_read(client), counter.received
+        pids = {
+            "mosquitto": [broker.proc.pid],
+            "redis": [server.proc.pid],
+            "collector": [p.pid for p in procs],
+            "influxd": [influx.proc.pid],
+            "units": [p.pid for p in sims],
+        }
+        cpu0 = {kind: _cpu(ids) for kind, ids in pids.items()}
         t0 = time.monotonic()
         time.sleep(seconds)
         elapsed = time.monotonic() - t0
+        result.cpu_pct = {kind: 100.0 * (_cpu(ids) - cpu0[kind]) / elapsed for kind, ids in pids.items()}
         written = sum(client.xlen(s) for s in _streams(client)) - written0
         result.written_per_s = written / elapsed
         result.collector_per_s = (_entries_read(client) - read0) / elapsed
@@ -261,19 +295,8 @@ def run_fleet(units: int, workers: int, collectors: int, seconds: float, folder:
             data = json.loads(report.read_text())
             offered += data["offered"] / data["elapsed"]
             for stats in data["stats"]:
-                result.unit_losses += sum(
-                    int(stats.get(k) or 0)
-                    for k in (
-                        "queue_dropped",
-                        "counts_dropped",
-                        "writer_errors",
-                        "mqtt_failed",
-                        "mqtt_spool_dropped",
-                        "mqtt_lost_at_shutdown",
-                        "redis_dropped",
-                        "redis_lost_at_shutdown",
-                    )
-                )
+                result.unit_losses += sum(int(stats.get(k) or 0) for k in _LOSSES_RUNNING)
+                result.shutdown_losses += sum(int(stats.get(k) or 0) for k in _LOSSES_AT_SHUTDOWN)
         result.offered_per_s = offered
         for proc in procs:
             try:
@@ -301,8 +324,9 @@ def print_table(results: list[FleetResult], seconds: float, workers: int, collec
         "MQTT rx msg/s",
         "collector entries/s",
         "collector lag s",
-        "unit losses",
+        "unit losses running / at stop",
         "counts acked / in InfluxDB",
+        "CPU % mosquitto / redis / collector / influxd / units",
         "note",
     ]
     rows = [header] + [
@@ -313,8 +337,9 @@ def print_table(results: list[FleetResult], seconds: float, workers: int, collec
             f"{r.mqtt_per_s:.0f}",
             f"{r.collector_per_s:.0f}",
             "-" if r.lag_s is None else f"{r.lag_s:.1f}",
-            str(r.unit_losses),
+            f"{r.unit_losses} / {r.shutdown_losses}",
             f"{r.acked_counts} / {r.influx_counts}",
+            " / ".join(f"{r.cpu_pct.get(k, 0.0):.0f}" for k in ("mosquitto", "redis", "collector", "influxd", "units")),
             r.note,
         ]
         for r in results
