@@ -51,7 +51,9 @@ def spin_until(executor, done, timeout_s=12.0, between=None):
     return done()
 
 
-def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
+def watch_synthetic_camera(ctx, done, *extra_params):
+    """A synthetic CameraNode (/cam0) with a listener on its topics and a consumer of its slot,
+    spun until `done(got)`; returns (camera, got) after the nodes are gone."""
     slot = LatestSlot()
     camera = CameraNode(
         context=ctx,
@@ -60,13 +62,15 @@ def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
         parameter_overrides=[
             Parameter("source", value="synthetic://intersection?density=3.0"),
             Parameter("realtime", value=False),
+            *extra_params,
         ],
     )
     listener = rclpy.create_node("listener", context=ctx)
-    got = {"image": [], "info": [], "truth": [], "frames": []}
+    got: dict[str, list] = {"image": [], "info": [], "truth": [], "counts": [], "frames": []}
     listener.create_subscription(Image, "/cam0/camera/image_raw", got["image"].append, SENSOR)
     listener.create_subscription(CameraInfo, "/cam0/camera/camera_info", got["info"].append, SENSOR)
     listener.create_subscription(Detection2DArray, "/cam0/camera/ground_truth", got["truth"].append, RESULTS)
+    listener.create_subscription(CountEvent, "/cam0/camera/ground_truth/counts", got["counts"].append, COUNTS)
     executor = SingleThreadedExecutor(context=ctx)
     executor.add_node(camera)
     executor.add_node(listener)
@@ -77,11 +81,16 @@ def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
             got["frames"].append(frame)
 
     try:
-        assert spin_until(executor, lambda: got["image"] and len(got["truth"]) >= 20, between=take)
+        assert spin_until(executor, lambda: done(got), between=take)
     finally:
         executor.shutdown()
         camera.destroy_node()
         listener.destroy_node()
+    return camera, got
+
+
+def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
+    camera, got = watch_synthetic_camera(ctx, lambda got: got["image"] and len(got["truth"]) >= 20)
 
     image = got["image"][-1]
     assert (image.width, image.height, image.encoding) == (1280, 720, "bgr8")
@@ -100,38 +109,9 @@ def test_synthetic_camera_publishes_images_and_truth_and_fills_the_slot(ctx):
 
 
 def test_synthetic_camera_publishes_ground_truth_counts(ctx):
-    slot = LatestSlot()
-    camera = CameraNode(
-        context=ctx,
-        namespace="cam0",
-        frame_slot=slot,
-        parameter_overrides=[
-            Parameter("source", value="synthetic://intersection?density=3.0"),
-            Parameter("realtime", value=False),
-            *line_parameters(),
-        ],
+    camera, got = watch_synthetic_camera(
+        ctx, lambda got: got["image"] and got["counts"] and len(got["truth"]) >= 20, *line_parameters()
     )
-    listener = rclpy.create_node("listener", context=ctx)
-    got = {"image": [], "info": [], "truth": [], "counts": [], "frames": []}
-    listener.create_subscription(Image, "/cam0/camera/image_raw", got["image"].append, SENSOR)
-    listener.create_subscription(CameraInfo, "/cam0/camera/camera_info", got["info"].append, SENSOR)
-    listener.create_subscription(Detection2DArray, "/cam0/camera/ground_truth", got["truth"].append, RESULTS)
-    listener.create_subscription(CountEvent, "/cam0/camera/ground_truth/counts", got["counts"].append, COUNTS)
-    executor = SingleThreadedExecutor(context=ctx)
-    executor.add_node(camera)
-    executor.add_node(listener)
-
-    def take():
-        frame = slot.take()
-        if frame is not None:
-            got["frames"].append(frame)
-
-    try:
-        assert spin_until(executor, lambda: got["image"] and got["counts"] and len(got["truth"]) >= 20, between=take)
-    finally:
-        executor.shutdown()
-        camera.destroy_node()
-        listener.destroy_node()
 
     image = got["image"][-1]
     assert (image.width, image.height, image.encoding) == (1280, 720, "bgr8")

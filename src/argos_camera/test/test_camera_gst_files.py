@@ -35,33 +35,22 @@ def level(i: int) -> int:
     return 20 + 8 * (i % 28)
 
 
-def encode(path, options, frames=FRAMES):
-    """Frame i is a flat grey of level(i) (so order and completeness can be checked after decoding)."""
-    raw = b"".join(np.full((H, W, 3), level(i), np.uint8).tobytes() for i in range(frames))
+def ffmpeg_from_raw(path, raw: bytes, options, width=W, fps=FPS):
+    """Encode raw BGR frames of width x H into `path` with ffmpeg's video `options`."""
     subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgr24",
-            "-s",
-            f"{W}x{H}",
-            "-r",
-            str(FPS),
-            "-i",
-            "-",
-            *options,
-            str(path),
-        ],
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24"]
+        + ["-s", f"{width}x{H}", "-r", str(fps), "-i", "-", *options, str(path)],
         input=raw,
         check=True,
         timeout=60,
     )
     return path
+
+
+def encode(path, options, frames=FRAMES):
+    """Frame i is a flat grey of level(i) (so order and completeness can be checked after decoding)."""
+    raw = b"".join(np.full((H, W, 3), level(i), np.uint8).tobytes() for i in range(frames))
+    return ffmpeg_from_raw(path, raw, options)
 
 
 def read_all(source, limit=1000):
@@ -97,31 +86,7 @@ def test_every_codec_and_container_decodes_every_frame_in_order(tmp_path, codec)
 def test_odd_width_frames_come_out_unpadded(tmp_path):
     path = tmp_path / "odd.avi"
     raw = np.full((H, 130, 3), 77, np.uint8).tobytes() * 3  # 130 * 3 bytes: GStreamer pads rows to 4 bytes
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgr24",
-            "-s",
-            f"130x{H}",
-            "-r",
-            "15",
-            "-i",
-            "-",
-            "-c:v",
-            "mjpeg",
-            "-q:v",
-            "2",
-            str(path),
-        ],
-        input=raw,
-        check=True,
-    )
+    ffmpeg_from_raw(path, raw, ["-c:v", "mjpeg", "-q:v", "2"], width=130, fps=15)
     source = open_source(str(path), params())
     images = read_all(source)
     source.close()
@@ -132,35 +97,7 @@ def textured_ts(path, frames=60):
     """H.264 in MPEG-TS of a moving noise texture (frames too big for damage to miss the video data)."""
     texture = np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
     raw = b"".join(np.roll(texture, 3 * i, axis=1).tobytes() for i in range(frames))
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgr24",
-            "-s",
-            f"{W}x{H}",
-            "-r",
-            str(FPS),
-            "-i",
-            "-",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "15",
-            str(path),
-        ],
-        input=raw,
-        check=True,
-        timeout=60,
-    )
-    return path
+    return ffmpeg_from_raw(path, raw, ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "15"])
 
 
 def damage(path, seed=1):
