@@ -11,7 +11,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from vision_msgs.msg import Detection2DArray
 
-from argos_bringup.evaluation.counting import CONFIG_LINES, truth_to_detections
+from argos_bringup.evaluation.counting import config_lines, truth_to_detections
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.detections import Detections
 from argos_common.lines import parse_lines
@@ -32,14 +32,14 @@ START_NS = 1_800_000_000_000_000_000
 
 def line_parameters():
     out = []
-    for name, value in CONFIG_LINES.items():
+    for name, value in config_lines().items():
         kind = Parameter.Type.STRING_ARRAY if isinstance(value[0], str) else Parameter.Type.DOUBLE_ARRAY
         out.append(Parameter(name, kind, value))
     return out
 
 
 def test_node_reproduces_ground_truth_counts_of_the_clean_scene(ctx):
-    scene = IntersectionScene(1280, 720, FPS, 7, DEFAULT_CLASSES, parse_lines(CONFIG_LINES), render=False)
+    scene = IntersectionScene(1280, 720, FPS, 7, DEFAULT_CLASSES, parse_lines(config_lines()), render=False)
     tracker = TrackerNode(namespace=NS, context=ctx, parameter_overrides=line_parameters())
     peer = rclpy.create_node("scene_feeder", namespace=NS, context=ctx)
     executor = SingleThreadedExecutor(context=ctx)

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from tracker_test_lines import EDGE_LINES
 
 from argos_common.counts import CountTotals
 from argos_common.detections import Detections
@@ -107,19 +108,7 @@ def test_anchor_landing_exactly_on_the_line_still_counts(dwell):
     assert [(e.direction, e.tracker_frame) for e in events] == [(DIRECTION_IN, 5 + dwell)]  # first point off the line
 
 
-CONFIG_LINES = parse_lines(
-    {
-        "lines.names": ["west", "east", "north", "south"],
-        "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
-        "lines.west.lanes": ["westbound", "eastbound"],
-        "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
-        "lines.east.lanes": ["eastbound", "westbound"],
-        "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
-        "lines.north.lanes": ["northbound", "southbound"],
-        "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
-        "lines.south.lanes": ["southbound", "northbound"],
-    }
-)
+CONFIG_LINES = parse_lines(EDGE_LINES)
 
 
 @pytest.mark.parametrize(

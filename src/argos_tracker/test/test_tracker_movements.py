@@ -4,6 +4,7 @@ vehicle whose track breaks inside the box is one movement."""
 
 import numpy as np
 import pytest
+from tracker_test_lines import EDGE_LINES as CONFIG_LINES
 
 from argos_common.detections import Detections
 from argos_common.movements import COMPLETE, INCOMPLETE, NO_ENTRY, U_TURN, VANISHED
@@ -11,18 +12,7 @@ from argos_common.params import ConfigError
 from argos_tracker.pipeline import TrackingPipeline
 
 FPS = 15.0
-EDGE_LINES = {
-    "lines.names": ["west", "east", "north", "south"],
-    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
-    "lines.west.lanes": ["westbound", "eastbound"],
-    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
-    "lines.east.lanes": ["eastbound", "westbound"],
-    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
-    "lines.north.lanes": ["northbound", "southbound"],
-    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
-    "lines.south.lanes": ["southbound", "northbound"],
-    "movements.lines": ["west", "east", "north", "south"],
-}
+EDGE_LINES = {**CONFIG_LINES, "movements.lines": ["west", "east", "north", "south"]}
 TABLE = {"movements.names": ["EBT", "EBR"], "movements.EBT.from": "west", "movements.EBT.to": "east"}
 TABLE |= {"movements.EBR.from": "west", "movements.EBR.to": "south"}
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from tracker_test_lines import EDGE_LINES as CONFIG_LINES
 
 from argos_common.detections import Detections
 from argos_tracker.params import PARAMS
@@ -14,17 +15,6 @@ from argos_tracker.pipeline import TrackingPipeline
 
 FPS = 15
 WIDTH, HEIGHT = 1280, 720
-CONFIG_LINES = {
-    "lines.names": ["west", "east", "north", "south"],
-    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
-    "lines.west.lanes": ["westbound", "eastbound"],
-    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
-    "lines.east.lanes": ["eastbound", "westbound"],
-    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
-    "lines.north.lanes": ["northbound", "southbound"],
-    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
-    "lines.south.lanes": ["southbound", "northbound"],
-}
 # lane -> (start centre, unit direction, px per frame); boxes are long along the direction of travel
 LANES = {
     "eastbound": ((-30.0, 386.0), (1.0, 0.0), 7.0),

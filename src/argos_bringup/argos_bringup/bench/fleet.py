@@ -53,9 +53,9 @@ def record_clip(path: Path) -> None:
     from argos_sim import open_scene
     from argos_tracker.pipeline import TrackingPipeline
 
-    from ..evaluation.counting import CONFIG_LINES, truth_to_detections
+    from ..evaluation.counting import config_lines, truth_to_detections
 
-    pipeline = TrackingPipeline(CONFIG_LINES)
+    pipeline = TrackingPipeline(config_lines())
     scene = open_scene(
         "synthetic://intersection?seed=21", 1280, 720, FPS, DEFAULT_CLASSES, pipeline.lines, render=False
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,18 +30,16 @@ MIN_VISIBLE = 0.3
 WEAK_VISIBLE = 0.6
 FPS = 15.0
 SIZE = (1280, 720)
-# the four lines of config/edge.yaml
-CONFIG_LINES = {
-    "lines.names": ["west", "east", "north", "south"],
-    "lines.west.points": [420.0, 290.0, 420.0, 360.0, 420.0, 430.0],
-    "lines.west.lanes": ["westbound", "eastbound"],
-    "lines.east.points": [860.0, 430.0, 860.0, 360.0, 860.0, 290.0],
-    "lines.east.lanes": ["eastbound", "westbound"],
-    "lines.north.points": [710.0, 200.0, 640.0, 200.0, 570.0, 200.0],
-    "lines.north.lanes": ["northbound", "southbound"],
-    "lines.south.points": [570.0, 520.0, 640.0, 520.0, 710.0, 520.0],
-    "lines.south.lanes": ["southbound", "northbound"],
-}
+
+
+def config_lines() -> dict[str, Any]:
+    """The counting lines of the shipped config/edge.yaml (the scene's arms), as tracker parameters."""
+    from ..config import default_config_path, load_config
+
+    tracker = load_config(default_config_path()).node("tracker")
+    return {key: value for key, value in tracker.items() if key.startswith("lines.")}
+
+
 _DETECTOR_NOISE = Perturbation(
     position_noise=0.03, size_noise=0.04, miss_rate=0.05, low_score_rate=0.1, confusion_rate=0.03
 )
@@ -91,7 +90,7 @@ def run_scene(
     also 'mot': {tracker name: MOT scores against the scene's ground-truth tracks}."""
     from argos_sim import IntersectionScene
 
-    params = {**params, **CONFIG_LINES}
+    params = {**params, **config_lines()}
     lines = parse_lines(params)
     sim = IntersectionScene(
         SIZE[0], SIZE[1], FPS, seed, DEFAULT_CLASSES, lines, conditions=scene.conditions, render=False
