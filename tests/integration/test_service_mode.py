@@ -88,6 +88,7 @@ def test_shipped_units_and_deploy_config():
     service = edge["Service"]
     assert service["Type"] == "notify" and service["Restart"] == "always" and int(service["WatchdogSec"]) > 0
     assert "--duration 0" in service["ExecStart"] and "--state-dir /var/lib/argos" in service["ExecStart"]
+    assert service["RuntimeMaxSec"] and service["MemoryMax"]  # the bounds on the slow RSS growth (README)
     assert "redis-server.service" in edge["Unit"]["After"] and "mosquitto.service" in edge["Unit"]["After"]
     collector = configparser.ConfigParser(strict=False, interpolation=None)
     collector.read(REPO / "config" / "systemd" / "argos-collector.service")
