@@ -35,6 +35,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import redis
 
+from argos_bridge.health import LOSS_COUNTERS
 from argos_common.machine import describe
 
 from ..processes import cpu_seconds
@@ -168,16 +169,9 @@ def _acked_counts(client: redis.Redis) -> int:
     return acked
 
 
-_LOSSES_RUNNING = (
-    "queue_dropped",
-    "counts_dropped",
-    "writer_errors",
-    "mqtt_failed",
-    "mqtt_spool_dropped",
-    "mqtt_overflow_dropped",
-    "redis_dropped",
-)
-_LOSSES_AT_SHUTDOWN = ("queue_lost_at_shutdown", "mqtt_lost_at_shutdown", "redis_lost_at_shutdown")
+# the bridge's loss counters, split into those counted while running and those at its close
+_LOSSES_AT_SHUTDOWN = tuple(k for k in LOSS_COUNTERS if k.endswith("_lost_at_shutdown"))
+_LOSSES_RUNNING = tuple(k for k in LOSS_COUNTERS if k not in _LOSSES_AT_SHUTDOWN)
 
 
 def _cpu(pids: list[int]) -> float:
