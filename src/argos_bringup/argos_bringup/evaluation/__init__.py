@@ -30,6 +30,13 @@ def register(evaluate) -> None:
         metavar="NAME=VALUE",
         help="tracker parameter override for our tracker, e.g. motion_model=constant_acceleration",
     )
+    ev.add_argument(
+        "--scene-seeds",
+        default="",
+        metavar="A-B|A,B,..",
+        help="scene (and perturbation) seeds for the synthetic scenes (default --seed)",
+    )
+    _add_loop_options(ev, "truth")
     ev.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ev.set_defaults(func=_cmd_eval)
 
@@ -51,8 +58,52 @@ def register(evaluate) -> None:
         help="bin length(s) in minutes, 1, 5, 15 or 60, comma-separated: all from the same run (default 15)",
     )
     cnt.add_argument("--param", action="append", default=[], metavar="NODE.NAME=VALUE", help="parameter override")
+    _add_loop_options(cnt, "model")
     cnt.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     cnt.set_defaults(func=_cmd_counting)
+
+
+def _add_loop_options(parser, detector: str) -> None:
+    """The options both scene evaluations share: where detections come from, views, workers."""
+    parser.add_argument(
+        "--detector",
+        default=detector,
+        metavar="truth,model",
+        help="detections of the synthetic scenes: truth = the scene's ground truth with its seeded "
+        "perturbation (no rendering); model = every frame rendered and run through the inference "
+        f"node's detector (config/edge.yaml's inference section); both: side by side (default {detector})",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="ONNX model of --detector model (default: config/edge.yaml's model.path, the bundled "
+        "models/argos-traffic-v1-int8.onnx)",
+    )
+    parser.add_argument("--views", default="top", metavar="top,pole", help="camera views of the scene (default top)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="cells (detector x view x scene x seed) run side by side in N processes, each model on "
+        "one onnxruntime thread (default 1: in this process, the config's threads)",
+    )
+
+
+def _loop_options(args, config_path: str | None = None, overrides: dict | None = None) -> dict:
+    """--detector, --model, --views, --workers as keyword arguments of the evaluations
+    (ValueError naming the option)."""
+    from .detectors import detector_choices, parse_detectors
+    from .views import parse_views
+
+    if args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: must be >= 1")
+    kinds = parse_detectors(args.detector)
+    return {
+        "detectors": detector_choices(kinds, args.model, args.workers, config_path, overrides),
+        "views": parse_views(args.views),
+        "workers": args.workers,
+    }
 
 
 def _overrides(pairs) -> dict:
@@ -87,6 +138,8 @@ def _cmd_eval(args) -> int:
             not args.skip_scenes,
             _overrides(args.param),
             _seeds(args.mot_seeds),
+            scene_seeds=_seeds(args.scene_seeds),
+            **_loop_options(args),
         )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}")
@@ -120,6 +173,7 @@ def _cmd_counting(args) -> int:
             intervals or [15],
             overrides,
             args.json,
+            **_loop_options(args, args.config, overrides),
         )
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}")

@@ -1,35 +1,46 @@
-"""Counting error on the synthetic intersection, per scene, line, class and direction.
+"""Counting error on the synthetic intersection, per view, scene, line, class and direction.
 
-Detections come from the scene's ground truth (the detector is evaluated elsewhere): objects at
-least MIN_VISIBLE visible; those less than WEAK_VISIBLE visible are scored as weak (low-score)
-detections, as a detector would; then the scene's seeded Perturbation. The counts of the
-tracker node's own pipeline (argos_tracker.pipeline, with the node's defaults and the lines of
-config/edge.yaml) are compared with the scene's ground-truth crossings per (line, class, direction).
-The same run scores each tracker's reported tracks (the `tracks` topic) against the scene's
-ground-truth tracks (objects at least MIN_VISIBLE visible, the ones a detector could see) with
-MOTA, IDF1 and HOTA (scoring.MotScore).
+Detections come from the scene's ground truth with the scene's seeded Perturbation (`truth`,
+the default: the comparison is of tracking) or from the bundled detector on the rendered frames
+(`model`: the detector in the loop); see detectors.py. The counts of the tracker node's own
+pipeline (argos_tracker.pipeline, with the node's defaults and the lines of config/edge.yaml as
+the view's image shows them) are compared with the scene's ground-truth crossings per (line,
+class, direction). The same run scores each tracker's reported tracks (the `tracks` topic)
+against the scene's ground-truth tracks (objects at least MIN_VISIBLE visible, the ones a
+detector could see) with MOTA, IDF1 and HOTA (scoring.MotScore). Peers get the same detections.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from argos_common.classes import DEFAULT_CLASSES
-from argos_common.detections import Detections
 from argos_common.lines import parse_lines
 from argos_tracker.pipeline import TrackingPipeline
 
-from .perturb import CLEAN, Perturbation, Perturber
+from .detectors import MIN_VISIBLE, TRUTH_CHOICE, WEAK_VISIBLE, DetectorChoice, truth_to_detections
+from .loop import SceneLoop
+from .perturb import CLEAN, Perturbation
 from .scoring import MotScore
+from .views import DEFAULT_VIEW, FPS, SIZE
 
-MIN_VISIBLE = 0.3
-WEAK_VISIBLE = 0.6
-FPS = 15.0
-SIZE = (1280, 720)
+__all__ = [
+    "FPS",
+    "MIN_VISIBLE",
+    "SCENES",
+    "SIZE",
+    "WEAK_VISIBLE",
+    "Scene",
+    "SceneCell",
+    "config_lines",
+    "count_error",
+    "run_cell",
+    "run_scene",
+    "scene_named",
+    "truth_to_detections",
+]
 
 
 def config_lines() -> dict[str, Any]:
@@ -70,80 +81,90 @@ SCENES = (
 )
 
 
-def truth_to_detections(objects: Detections) -> Detections:
-    visible = objects.scores >= MIN_VISIBLE
-    scores = np.where(objects.scores >= WEAK_VISIBLE, 1.0, 0.3)[visible]
-    return Detections(
-        objects.boxes[visible],
-        scores,
-        [lab for lab, v in zip(objects.labels, visible) if v],
-        [i for i, v in zip(objects.ids, visible) if v],
-    )
+def scene_named(name: str) -> Scene:
+    for scene in SCENES:
+        if scene.name == name:
+            return scene
+    raise ValueError(f"unknown scene {name!r} (known: {', '.join(s.name for s in SCENES)})")
 
 
 def run_scene(
-    scene: Scene, duration_s: float, seed: int, params: dict, peers: dict | None = None, mot: bool = False
+    scene: Scene,
+    duration_s: float,
+    seed: int,
+    params: dict,
+    peers: dict | None = None,
+    mot: bool = False,
+    view: str = DEFAULT_VIEW,
+    detector: DetectorChoice = TRUTH_CHOICE,
 ) -> dict:
     """{'truth': Counter, 'ours': Counter, peer name: Counter} of (line, class, direction) over the
-    scene. `params`: tracker parameters (the lines of config/edge.yaml are added); `peers`: name ->
-    factory of another tracker, run through the same pipeline (the same counting). With `mot`,
-    also 'mot': {tracker name: MOT scores against the scene's ground-truth tracks}."""
-    from argos_sim import IntersectionScene
-
+    scene, and 'timing' (ms per frame). `params`: tracker parameters (the lines of
+    config/edge.yaml are added, as `view` shows them); `peers`: name -> factory of another
+    tracker, run through the same pipeline (the same counting) on the same detections. With
+    `mot`, also 'mot': {tracker name: MOT scores against the scene's ground-truth tracks}."""
     params = {**params, **config_lines()}
-    lines = parse_lines(params)
-    sim = IntersectionScene(
-        SIZE[0], SIZE[1], FPS, seed, DEFAULT_CLASSES, lines, conditions=scene.conditions, render=False
-    )
-    perturber = Perturber(scene.perturbation, seed + 1000, SIZE, DEFAULT_CLASSES)
+    loop = SceneLoop(view, scene.conditions, seed, parse_lines(params), detector, scene.perturbation, DEFAULT_CLASSES)
+    params = loop.tracker_params(params)
     pipelines = {
         "ours": TrackingPipeline(params),
         **{name: TrackingPipeline(params, tracker=make()) for name, make in (peers or {}).items()},
     }
     counts = {name: Counter() for name in pipelines}
-    scores = {name: MotScore(f"{scene.name}/{name}") for name in pipelines} if mot else {}
+    scores = {name: MotScore(f"{view}/{scene.name}/{name}") for name in pipelines} if mot else {}
     truth = Counter()
 
     def tally(name: str, records) -> None:
         for r in records:
             counts[name][(r.line_id, r.class_id, r.direction)] += 1
 
-    for frame in range(1, int(round(duration_s * FPS)) + 1):
-        _, gt = sim.next_frame()
-        stamp_ns = int(round(frame / FPS * 1e9))
-        seen = truth_to_detections(gt.objects)
-        dets = _weak_stay_weak(perturber(seen), seen) if scene.perturbation != CLEAN else seen
-        for c in gt.crossings:
-            truth[(c.crossing.line_id, c.label, c.crossing.direction)] += 1
-        gt_ids = [i for i, v in zip(gt.objects.ids, gt.objects.scores >= MIN_VISIBLE) if v]
-        gt_boxes = gt.objects.boxes[gt.objects.scores >= MIN_VISIBLE]
-        for name, pipeline in pipelines.items():
-            result = pipeline.update(dets, stamp_ns)
-            tally(name, result.counts)
-            if mot:
-                scores[name].add(frame, gt_ids, gt_boxes, result.confirmed.ids, result.confirmed.boxes)
+    frames = int(round(duration_s * FPS))
+    try:
+        for frame, gt, dets in loop.frames(frames):
+            for c in gt.crossings:
+                truth[(c.crossing.line_id, c.label, c.crossing.direction)] += 1
+            visible = gt.objects.scores >= MIN_VISIBLE
+            gt_ids = [i for i, v in zip(gt.objects.ids, visible) if v]
+            gt_boxes = gt.objects.boxes[visible]
+            with loop.track_time():
+                for name, pipeline in pipelines.items():
+                    result = pipeline.update(dets, loop.stamp_ns(frame))
+                    tally(name, result.counts)
+                    if mot:
+                        scores[name].add(frame, gt_ids, gt_boxes, result.confirmed.ids, result.confirmed.boxes)
+    finally:
+        loop.close()
     # tracks still alive at the end: let the counters settle what they hold
-    end_ns = int(round((duration_s * FPS + 1) / FPS * 1e9))
     for name, pipeline in pipelines.items():
-        tally(name, pipeline.finish(end_ns))
-    out: dict = {"truth": truth, **counts}
+        tally(name, pipeline.finish(loop.stamp_ns(frames + 1)))
+    out: dict = {"truth": truth, **counts, "timing": loop.timing()}
     if mot:
         out["mot"] = {name: score.compute() for name, score in scores.items()}
     return out
 
 
-def _weak_stay_weak(perturbed: Detections, seen: Detections) -> Detections:
-    """The perturber draws fresh scores; an object the scene shows only partly stays a weak detection."""
-    if not len(perturbed) or not len(seen):
-        return perturbed
-    from argos_common.geometry import iou_matrix
+@dataclass(frozen=True)
+class SceneCell:
+    """One run of `argos eval tracker`'s scenes, as plain data (it may run in a worker process)."""
 
-    weak = seen.boxes[seen.scores < 1.0]
-    if not len(weak):
-        return perturbed
-    overlap = iou_matrix(perturbed.boxes, weak).max(axis=1) > 0.5
-    scores = np.where(overlap, np.minimum(perturbed.scores, 0.3), perturbed.scores)
-    return Detections(perturbed.boxes, scores, perturbed.labels, perturbed.ids)
+    scene: str
+    view: str
+    seed: int
+    duration_s: float
+    params: dict[str, Any] = field(default_factory=dict)  # resolved tracker parameters
+    detector: DetectorChoice = TRUTH_CHOICE
+    peers: bool = True
+    mot: bool = True
+
+
+def run_cell(cell: SceneCell) -> dict:
+    """run_scene of one cell, ours and (cell.peers) every peer, with the cell's detector."""
+    from .peer import peer_factories
+
+    peers = peer_factories(FPS, cell.params) if cell.peers else None
+    return run_scene(
+        scene_named(cell.scene), cell.duration_s, cell.seed, cell.params, peers, cell.mot, cell.view, cell.detector
+    )
 
 
 def count_error(truth: Counter, counted: Counter) -> dict:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from argos_common.machine import describe as describe_machine
 
-LIBRARIES = ("numpy", "scipy", "filterpy", "supervision", "trackers", "motmetrics", "trackeval", "pandas")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "filterpy",
+    "supervision",
+    "trackers",
+    "motmetrics",
+    "trackeval",
+    "pandas",
+    "onnxruntime",
+)
 
 
 def describe() -> str:

@@ -1,9 +1,12 @@
 """`argos eval counting`: turning-movement counts and line counts against the synthetic scene's
-ground truth, with the detector in the loop.
+ground truth, with the detector in the loop (or, `--detector truth`, detections derived from
+the ground truth as `argos eval tracker` makes them).
 
-Each frame of the scene is rendered and goes through the configured detector (the bundled
-int8 model by default: config/edge.yaml's inference section) and the tracker node's own
-pipeline with config/edge.yaml's tracker parameters (lines, movement table). Ground truth is
+Each frame of the scene, in each view asked for, is rendered and goes through the configured
+detector (`model`, the default: config/edge.yaml's inference section, whose model is the bundled
+int8 argos-traffic-v1; see detectors.py) and the tracker node's own pipeline with
+config/edge.yaml's tracker parameters (movement table; the lines as the view shows them). One
+cell per detector x view x scene x seed, several at a time with `workers`. Ground truth is
 the scene's own: every vehicle's planned route and the lines where it entered and left
 (argos_sim.GroundTruthMovement), and its line crossings. Scene time starts on a bin boundary
 (T0), so the interval bins are those a unit started at :00 would publish.
@@ -22,22 +25,21 @@ import calendar
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from argos_common.bins import bin_start_ns
 from argos_common.movements import geh_for_interval, movement_name
 
-FPS = 15.0
-SIZE = (1280, 720)
+from .cells import run_cells
+from .counting import scene_named
+from .detectors import DetectorChoice
+from .tables import table, timing_table
+from .views import DEFAULT_VIEW, FPS, SIZE
+
 T0_NS = calendar.timegm((2025, 3, 1, 7, 0, 0)) * 1_000_000_000  # 07:00 UTC: a bin boundary
-CONDITION_SCENES = {
-    "clean": (),
-    "night": ("night",),
-    "rain": ("rain",),
-    "dense": ("dense",),
-    "stop_and_go": ("stop_and_go",),
-}
+# the scenes of counting.SCENES this evaluation runs (jitter: a tracking test, no movement one)
+SCENE_NAMES = ("clean", "night", "rain", "dense", "stop_and_go")
 GEH_OK = 5.0
 MINUTE_NS = 60 * 1_000_000_000
 
@@ -57,6 +59,9 @@ class SceneResult:
     lines_truth: Counter
     incomplete: Counter  # reason -> n (ours)
     linked: int
+    view: str = DEFAULT_VIEW
+    detector: str = "model"
+    timing: dict[str, Any] = field(default_factory=dict)  # ms per frame (SceneLoop.timing)
 
     def by_movement(self, which: Counter) -> Counter:
         out: Counter = Counter()
@@ -105,6 +110,8 @@ class SceneResult:
         for (_, m, c), n in self.truth.items():
             by_class_truth[m, c] += n
         return {
+            "detector": self.detector,
+            "view": self.view,
             "scene": self.scene,
             "seed": self.seed,
             "duration_s": self.duration_s,
@@ -128,6 +135,7 @@ class SceneResult:
             "by_interval": by_interval,
             "incomplete": dict(self.incomplete),
             "linked": self.linked,
+            "timing": self.timing,
         }
 
 
@@ -136,21 +144,26 @@ def run_scene(
     seed: int,
     duration_s: float,
     tracker_params: dict,
-    detector,
+    detector: DetectorChoice,
     classes: Sequence[str],
+    view: str = DEFAULT_VIEW,
 ) -> SceneResult:
-    """One scene: frames rendered, `detector` (an argos_inference Detector) on each, the tracking
-    pipeline, and the scene's ground truth, in 1-min bins from T0."""
-    from argos_sim import IntersectionScene
+    """One scene in one view: its frames through `detector`, the tracking pipeline, and the
+    scene's ground truth, in 1-min bins from T0."""
+    from argos_common.lines import parse_lines
     from argos_tracker.movements import movement_table
     from argos_tracker.pipeline import TrackingPipeline
 
+    from .loop import SceneLoop
+
     interval_ns = MINUTE_NS
-    pipeline = TrackingPipeline(tracker_params, source_size=SIZE)
-    table = movement_table(pipeline.params)
-    sim = IntersectionScene(
-        SIZE[0], SIZE[1], FPS, seed, list(classes), pipeline.lines, conditions=CONDITION_SCENES[scene]
+    which = scene_named(scene)
+    # the configured lines are drawn on the top view: the scene's ground truth is counted on them
+    loop = SceneLoop(
+        view, which.conditions, seed, parse_lines(tracker_params, SIZE), detector, which.perturbation, classes
     )
+    pipeline = TrackingPipeline(loop.tracker_params(tracker_params), source_size=SIZE)
+    names = movement_table(pipeline.params)
     ours: Counter = Counter()
     truth: Counter = Counter()
     lines_ours: Counter = Counter()
@@ -166,18 +179,20 @@ def run_scene(
 
     started = time.perf_counter()
     frames = int(round(duration_s * FPS))
-    for _ in range(frames):
-        image, gt = sim.next_frame()
-        stamp_ns = T0_NS + int(round(gt.time_s * 1e9))
-        result = pipeline.update(detector.detect([image])[0], stamp_ns)
-        take(result.movements)
-        for c in result.counts:
-            lines_ours[c.line_id, c.direction] += 1
-        for c in gt.crossings:
-            lines_truth[c.crossing.line_id, c.crossing.direction] += 1
-        for m in gt.movements:
-            entered_ns = T0_NS + int(round(m.entered_s * 1e9))
-            truth[bin_start_ns(entered_ns, interval_ns), movement_name(m.from_line, m.to_line, table), m.label] += 1
+    try:
+        for _, gt, dets in loop.frames(frames):
+            with loop.track_time():
+                result = pipeline.update(dets, T0_NS + int(round(gt.time_s * 1e9)))
+            take(result.movements)
+            for c in result.counts:
+                lines_ours[c.line_id, c.direction] += 1
+            for c in gt.crossings:
+                lines_truth[c.crossing.line_id, c.crossing.direction] += 1
+            for m in gt.movements:
+                entered_ns = T0_NS + int(round(m.entered_s * 1e9))
+                truth[bin_start_ns(entered_ns, interval_ns), movement_name(m.from_line, m.to_line, names), m.label] += 1
+    finally:
+        loop.close()
     end = pipeline.finish_frame(T0_NS + int(round((frames + 1) / FPS * 1e9)))
     take(end.movements)
     for c in end.counts:
@@ -194,7 +209,31 @@ def run_scene(
         lines_truth,
         incomplete,
         pipeline.movements.linked,
+        view,
+        detector.kind,
+        loop.timing(),
     )
+
+
+@dataclass(frozen=True)
+class CountingCell:
+    """One run of `argos eval counting`, as plain data (it may run in a worker process)."""
+
+    scene: str
+    view: str
+    seed: int
+    duration_s: float
+    tracker_params: dict[str, Any]
+    detector: DetectorChoice
+    classes: tuple[str, ...]
+    intervals_min: tuple[int, ...]
+
+
+def run_cell(cell: CountingCell) -> dict[str, Any]:
+    result = run_scene(
+        cell.scene, cell.seed, cell.duration_s, cell.tracker_params, cell.detector, cell.classes, cell.view
+    )
+    return result.summary(cell.intervals_min)
 
 
 def evaluate(
@@ -205,42 +244,69 @@ def evaluate(
     intervals_min: Sequence[int] = (15,),
     overrides: dict | None = None,
     json_path: str | None = None,
+    *,
+    detectors: Sequence[DetectorChoice] = (),
+    views: Sequence[str] = (DEFAULT_VIEW,),
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
-    """Every seed x scene; with `json_path` the results so far are rewritten after each scene, so
-    a long run that is stopped keeps what it measured."""
+    """Every detector x view x seed x scene (`detectors` default: the config's model); with
+    `json_path` the results so far are rewritten after each cell, so a long run that is stopped
+    keeps what it measured."""
     import json
 
     from argos_bringup.config import default_config_path, load_config
-    from argos_inference.factory import create_detector
 
+    from .detectors import model_choice
     from .machine import describe
+    from .views import check_view
 
     for name in scenes:
-        if name not in CONDITION_SCENES:
-            raise ValueError(f"unknown scene {name!r} (known: {', '.join(CONDITION_SCENES)})")
+        if name not in SCENE_NAMES:
+            raise ValueError(f"unknown scene {name!r} (known: {', '.join(SCENE_NAMES)})")
+    for view in views:
+        check_view(view)
     cfg = load_config(config_path or default_config_path(), overrides)
-    tracker_params = cfg.node("tracker")
-    detector = create_detector(cfg.node("inference"))
+    detectors = tuple(detectors) or (model_choice(None, 0, config_path, overrides),)
+    cells = [
+        CountingCell(
+            name,
+            view,
+            seed,
+            duration_s,
+            cfg.node("tracker"),
+            detector,
+            tuple(cfg.node("camera")["classes"]),
+            tuple(intervals_min),
+        )
+        for detector in detectors
+        for view in views
+        for seed in seeds
+        for name in scenes
+    ]
     machine = describe()
     print(machine, flush=True)
-    out = []
-    for seed in seeds:
-        for name in scenes:
-            result = run_scene(name, seed, duration_s, tracker_params, detector, cfg.node("camera")["classes"])
-            summary = result.summary(intervals_min)
-            out.append(summary)
-            print_scene(summary)
-            if json_path:
-                with open(json_path, "w") as f:
-                    json.dump({"machine": machine, "results": out}, f, indent=2)
+    for detector in detectors:
+        print(f"  detections {detector.describe()}", flush=True)
+    done: dict[int, dict[str, Any]] = {}
+
+    def finished(index: int, summary: dict[str, Any]) -> None:
+        done[index] = summary
+        print_scene(summary)
+        if json_path:
+            with open(json_path, "w") as f:
+                json.dump({"machine": machine, "results": [done[i] for i in sorted(done)]}, f, indent=2)
+
+    out = run_cells(run_cell, cells, workers, finished)
     for interval_min in intervals_min:
         print_overall(out, interval_min)
+    timing_table(machine, out)
     return out
 
 
 def print_scene(s: dict[str, Any]) -> None:
     print(
-        f"\n{s['scene']} seed {s['seed']}: {s['duration_s']:g} s of scene, {s['frames']} frames in {s['run_s']} s; "
+        f"\n{s['detector']}/{s['view']}/{s['scene']} seed {s['seed']}: {s['duration_s']:g} s of scene, "
+        f"{s['frames']} frames in {s['run_s']} s; "
         f"movements {sum(v['ours'] for v in s['movements'].values())} (truth {s['true_movements']}), "
         f"abs error {s['movement_abs_error']} (by class {s['movement_class_abs_error']}), "
         f"lines abs error {s['line_abs_error']}; incomplete {s['incomplete'] or 0}, linked {s['linked']}"
@@ -260,17 +326,42 @@ def print_overall(results: list[dict[str, Any]], interval_min: int) -> None:
     if not results:
         return
     print(f"\n{interval_min}-min bins")
-    print("scene         seeds  movements ours/truth  movement err  line err  GEH<5 cells   exact cells")
-    for name in dict.fromkeys(r["scene"] for r in results):
-        rows = [r for r in results if r["scene"] == name]
-        ours = sum(sum(v["ours"] for v in r["movements"].values()) for r in rows)
-        truth = sum(r["true_movements"] for r in rows)
-        geh = [g for r in rows for g in r["by_interval"] if g["interval_min"] == interval_min]
+    rows = []
+    for detector, view, name in dict.fromkeys((r["detector"], r["view"], r["scene"]) for r in results):
+        group = [r for r in results if (r["detector"], r["view"], r["scene"]) == (detector, view, name)]
+        ours = sum(sum(v["ours"] for v in r["movements"].values()) for r in group)
+        truth = sum(r["true_movements"] for r in group)
+        geh = [g for r in group for g in r["by_interval"] if g["interval_min"] == interval_min]
         cells = sum(g["cells"] for g in geh)
         ok = sum(g["cells_geh_lt_5"] for g in geh)
         exact = sum(g["cells_exact"] for g in geh)
         pct = 100.0 * ok / cells if cells else 100.0
-        print(
-            f"{name:<13} {len(rows):>5}  {ours:>9}/{truth:<9}  {sum(r['movement_abs_error'] for r in rows):>12}  "
-            f"{sum(r['line_abs_error'] for r in rows):>8}  {ok:>4}/{cells:<4} {pct:5.1f} %  {exact:>4}/{cells}"
+        rows.append(
+            [
+                detector,
+                view,
+                name,
+                ",".join(str(r["seed"]) for r in group),
+                f"{ours}/{truth}",
+                sum(r["movement_abs_error"] for r in group),
+                sum(r["movement_class_abs_error"] for r in group),
+                sum(r["line_abs_error"] for r in group),
+                f"{ok}/{cells} ({pct:.1f} %)",
+                f"{exact}/{cells}",
+            ]
         )
+    table(
+        [
+            "detector",
+            "view",
+            "scene",
+            "seeds",
+            "movements ours/truth",
+            "movement err",
+            "movement x class err",
+            "line err",
+            "GEH<5 cells",
+            "exact cells",
+        ],
+        rows,
+    )

@@ -11,34 +11,11 @@ from argos_tracker.tracker import Tracker
 from ..bench import tracker as bench
 from . import counting as counting_eval
 from . import machine, mot
+from .detectors import TRUTH_CHOICE, DetectorChoice
 from .peer import PEER_NAMES, peer_factories
-
-
-def _table(header: list[str], rows: list[list]) -> None:
-    cells = [header] + [[_fmt(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for k, row in enumerate(cells):
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
-
-
-def _fmt(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _mot_row(label: list, m: dict) -> list:
-    return label + [
-        m["mota"],
-        m["idf1"],
-        m["hota"],
-        int(m["num_switches"]),
-        int(m["num_false_positives"]),
-        int(m["num_misses"]),
-    ]
-
-
-_MOT_HEADER = ["MOTA", "IDF1", "HOTA", "IDSW", "FP", "FN"]
+from .scene_eval import run_scenes, scene_cells
+from .tables import MOT_HEADER, mot_row, table
+from .views import DEFAULT_VIEW, check_view
 
 
 def run_mot(seeds: list[int], overrides: dict) -> dict:
@@ -56,8 +33,8 @@ def run_mot(seeds: list[int], overrides: dict) -> dict:
         for seed in seeds:
             dets = mot.detections_for(seq, mot.MOT_PERTURBATION, seed)
             out[name][seed] = {who: mot.evaluate(seq, dets, make) for who, make in makers.items()}
-            rows += [_mot_row([name, seed, who], m) for who, m in out[name][seed].items()]
-    _table(["sequence", "seed", "tracker"] + _MOT_HEADER, rows)
+            rows += [mot_row([name, seed, who], m) for who, m in out[name][seed].items()]
+    table(["sequence", "seed", "tracker"] + MOT_HEADER, rows)
     if len(seeds) > 1:
         print(f"\nMedian over seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} runs per sequence)")
         rows = []
@@ -65,8 +42,8 @@ def run_mot(seeds: list[int], overrides: dict) -> dict:
             for who in makers:
                 runs = [out[name][seed][who] for seed in seeds]
                 median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-                rows.append(_mot_row([name, who], median))
-        _table(["sequence", "tracker"] + _MOT_HEADER, rows)
+                rows.append(mot_row([name, who], median))
+        table(["sequence", "tracker"] + MOT_HEADER, rows)
         print("\nRuns where ours is below the best peer (of all sequences and seeds):")
         for metric in ("mota", "idf1", "hota"):
             below = sum(
@@ -86,58 +63,41 @@ def run_evaluation(
     with_scenes: bool,
     overrides: dict,
     mot_seeds: list[int] | None = None,
+    *,
+    detectors: tuple[DetectorChoice, ...] = (TRUTH_CHOICE,),
+    views: tuple[str, ...] = (DEFAULT_VIEW,),
+    scene_seeds: list[int] | None = None,
+    workers: int = 1,
 ) -> dict:
-    print(machine.describe())
+    """TUD sequences (detections: ground truth + perturbation; TUD has no images here) and the
+    synthetic scenes, one cell per detector x view x scene x seed (`scene_seeds`, default
+    [seed]), `workers` cells at a time."""
+    described = machine.describe()
+    print(described)
     resolve_tracker_params(overrides)  # a bad override fails here, naming the key
-    results: dict = {"machine": machine.describe(), "seed": seed, "tracker_overrides": overrides}
-    if with_mot:
-        results["mot"] = run_mot(mot_seeds or [seed], overrides)
-    scenes = [s for s in counting_eval.SCENES if not scene_names or s.name in scene_names]
+    for view in views:
+        check_view(view)
     unknown = set(scene_names) - {s.name for s in counting_eval.SCENES}
     if unknown:
         raise ValueError(f"unknown scene(s) {sorted(unknown)} (known: {[s.name for s in counting_eval.SCENES]})")
-    if not scenes or not with_scenes:
-        return results
-    print(f"\nCounting error, {duration_s:g} s per synthetic scene (seed {seed}), lines of config/edge.yaml")
-    rows, detail, mot_rows, results["counting"] = [], [], [], {}
+    results: dict = {
+        "machine": described,
+        "seed": seed,
+        "tracker_overrides": overrides,
+        "detectors": {d.kind: d.describe() for d in detectors},
+        "views": list(views),
+    }
+    if with_mot:
+        results["mot"] = run_mot(mot_seeds or [seed], overrides)
     params = resolve_tracker_params({"classes": list(DEFAULT_CLASSES), **overrides})
-    who_all = ("ours",) + PEER_NAMES
-    for scene in scenes:
-        counts = counting_eval.run_scene(
-            scene, duration_s, seed, params, peer_factories(counting_eval.FPS, params), mot=True
-        )
-        entry = {"conditions": list(scene.conditions), "perturbation": scene.perturbation.__dict__}
-        for who in who_all:
-            err = counting_eval.count_error(counts["truth"], counts[who])
-            entry[who] = {**err, "mot": counts["mot"][who]}
-            rows.append([scene.name, who, err["true_total"], err["counted_total"], err["abs_error"], err["error_pct"]])
-            mot_rows.append(_mot_row([scene.name, who], counts["mot"][who]))
-        keys = sorted(set(counts["truth"]).union(*(counts[who] for who in who_all)))
-        entry["by_line_class_direction"] = [
-            {
-                "line": k[0],
-                "class": k[1],
-                "direction": k[2],
-                "truth": counts["truth"].get(k, 0),
-                **{who: counts[who].get(k, 0) for who in who_all},
-            }
-            for k in keys
-        ]
-        detail += [
-            [scene.name, f"{r['line']}/{r['class']}/{r['direction']}", r["truth"]] + [r[who] for who in who_all]
-            for r in entry["by_line_class_direction"]
-            if len({r["truth"], *(r[who] for who in who_all)}) > 1
-        ]
-        results["counting"][scene.name] = entry
-    _table(["scene", "tracker", "true", "counted", "|error|", "error %"], rows)
-    if detail:
-        print("\nKeys where a count differs from the truth (line/class/direction):")
-        _table(["scene", "key", "truth"] + list(who_all), detail)
+    cells = scene_cells(scene_names, views, scene_seeds or [seed], detectors, duration_s, params)
+    if not cells or not with_scenes:
+        return results
     print(
-        f"\nMOT metrics against the scene's ground-truth tracks (objects >= {counting_eval.MIN_VISIBLE:.0%} visible, "
-        f"IoU >= {mot.MATCH_IOU})"
+        f"\nSynthetic scenes, {duration_s:g} s each (seeds {', '.join(map(str, scene_seeds or [seed]))}), "
+        f"views {', '.join(views)}, lines of config/edge.yaml as each view shows them"
     )
-    _table(["scene", "tracker"] + _MOT_HEADER, mot_rows)
+    results["counting"] = run_scenes(cells, workers, described)
     return results
 
 
@@ -160,5 +120,5 @@ def run_bench(object_counts: list[int], frames: int, repeats: int = 5) -> dict:
         out[n] = ms
         fastest = min(ms[p] for p in PEER_NAMES)
         rows.append([n] + [ms[k] for k in makers] + [fastest / ms["ours kalman"]])
-    _table(["objects"] + [f"{k} ms" for k in makers] + ["fastest peer / ours"], rows)
+    table(["objects"] + [f"{k} ms" for k in makers] + ["fastest peer / ours"], rows)
     return out
