@@ -54,6 +54,17 @@ DENSITIES = (0.5, 1.0, 1.5, 2.0, 3.0)
 # render sizes (all 16:9: the scene scales with the width, so every one letterboxes to the same
 # geometry at 640 x 384; they differ in rasterisation, which the model should not depend on)
 RENDER_SIZES = ((1280, 720), (1280, 720), (960, 540), (1600, 900))
+VIEWS = ("top", "pole")
+# pole cameras cycled over the pole-view scenes (height m, tilt deg, horizontal fov deg, corner):
+# the range of real intersection mounts, so the model does not learn one perspective
+POLE_MOUNTS = (
+    (8.0, 30.0, 100.0, "sw"),
+    (6.0, 25.0, 90.0, "ne"),
+    (10.0, 35.0, 100.0, "se"),
+    (12.0, 45.0, 80.0, "nw"),
+    (7.0, 20.0, 110.0, "se"),
+    (9.0, 40.0, 90.0, "sw"),
+)
 # boolean scene options switched on for part of the scenes when IntersectionScene has them
 
 
@@ -179,6 +190,23 @@ def condition_cycle(conditions: Sequence[str]) -> list[tuple[str, ...]]:
     return looks
 
 
+def available_views() -> tuple[str, ...]:
+    """The views the scene can render ("top", and "pole" where argos_sim has it)."""
+    if "view" not in inspect.signature(IntersectionScene.__init__).parameters:
+        return ("top",)
+    return VIEWS
+
+
+def view_options(view: str, k: int) -> dict[str, Any]:
+    """Scene options of the k-th scene of `view`: the pole view cycles POLE_MOUNTS."""
+    if view == "top":
+        return {}
+    from argos_sim.views import PoleCamera
+
+    height, tilt, fov, corner = POLE_MOUNTS[k % len(POLE_MOUNTS)]
+    return {"view": "pole", "pole": PoleCamera(height_m=height, tilt_deg=tilt, fov_deg=fov, corner=corner)}
+
+
 def make_specs(
     n_scenes: int,
     frames: int,
@@ -186,15 +214,18 @@ def make_specs(
     stride: int = 4,
     conditions: Sequence[str] = (),
     extra_options: dict[str, Any] | None = None,
+    views: Sequence[str] = ("top",),
 ) -> list[SceneSpec]:
     """Scene i: seed seed_base + i, density and render size cycled, warm-up 20..60 s, no occluder
-    in one scene of eight, conditions cycled by condition_cycle()."""
+    in one scene of eight, conditions cycled by condition_cycle() within each view, views
+    alternating scene by scene."""
     specs = []
     for i in range(n_scenes):
-        options = dict(extra_options or {})
+        view, k = views[i % len(views)], i // len(views)
+        options = {**(extra_options or {}), **view_options(view, k)}
         looks = condition_cycle(conditions)
-        if looks[i % len(looks)]:
-            options["conditions"] = looks[i % len(looks)]
+        if looks[k % len(looks)]:
+            options["conditions"] = looks[k % len(looks)]
         specs.append(
             SceneSpec(
                 seed=seed_base + i,
@@ -268,6 +299,14 @@ def build_split(
     return meta
 
 
+def image_views(meta: dict) -> list[str]:
+    """The view of every image of a split, in order (scenes without a view option are top)."""
+    out: list[str] = []
+    for scene in meta["scenes"]:
+        out += [scene.get("options", {}).get("view", "top")] * int(scene["frames"])
+    return out
+
+
 class DetDataset:
     """A rendered split: images (memory-mapped) and per-image label arrays."""
 
@@ -290,6 +329,15 @@ class DetDataset:
         return self.labels[self._bounds[i] : self._bounds[i + 1], 1:]
 
 
+def parse_views(text: str) -> tuple[str, ...]:
+    views = tuple(v.strip() for v in text.split(",") if v.strip())
+    known = available_views()
+    for v in views:
+        if v not in known:
+            raise SystemExit(f"--views: unknown view {v!r} (this scene has: {', '.join(known)})")
+    return views or ("top",)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, type=Path)
@@ -302,8 +350,10 @@ def main(argv=None) -> int:
     ap.add_argument("--width", type=int, default=INPUT_W)
     ap.add_argument("--height", type=int, default=INPUT_H)
     ap.add_argument("--no-conditions", action="store_true", help="do not use look options of the scene")
+    ap.add_argument("--views", default=",".join(available_views()), help="scene views, alternating (top,pole)")
     args = ap.parse_args(argv)
     conditions = [] if args.no_conditions else available_conditions()
+    views = parse_views(args.views)
     size = (args.width, args.height)
     for name, n, base, frames in (
         ("train", args.train_scenes, TRAIN_SEED_BASE, args.frames),
@@ -311,11 +361,11 @@ def main(argv=None) -> int:
     ):
         if n <= 0:
             continue
-        specs = make_specs(n, frames, base, args.stride, conditions)
+        specs = make_specs(n, frames, base, args.stride, conditions, views=views)
         meta = build_split(args.out / name, specs, size, args.workers)
         print(
             f"{name}: {meta['images']} images, {meta['instances']} boxes (+{meta['ignored_instances']} ignored), "
-            f"{meta['render_seconds']} s; conditions {conditions or 'none'}",
+            f"{meta['render_seconds']} s; conditions {conditions or 'none'}; views {', '.join(views)}",
             flush=True,
         )
     return 0

@@ -210,12 +210,15 @@ def evaluate_onnx(
     operating_threshold: float = 0.3,
     threads: int = 0,
     limit: int = 0,
+    groups: Sequence[str] | None = None,
 ) -> dict:
     """mAP@0.5 of an ONNX model over letterboxed RGB uint8 images and their targets
-    (targets(i) -> (K, 6)); also the median ORT latency per image."""
+    (targets(i) -> (K, 6)); also the median ORT latency per image. `groups`: a name per image
+    (e.g. its camera view): the same scores per group under "by_group"."""
     session = ort_session(model_path, threads)
     name = session.get_inputs()[0].name
     ev = Evaluator(classes, 0.5, operating_threshold)
+    by_group = {g: Evaluator(classes, 0.5, operating_threshold) for g in dict.fromkeys(groups or ())}
     n = len(images) if not limit else min(limit, len(images))
     times = []
     for i in range(n):
@@ -225,7 +228,10 @@ def evaluate_onnx(
         times.append(time.perf_counter() - t)
         boxes, scores, cls = decode_yolov8(out, conf_threshold, iou_threshold)
         ev.add(boxes, scores, cls, targets(i))
+        if groups is not None:
+            by_group[groups[i]].add(boxes, scores, cls, targets(i))
     result = ev.summary()
+    result["by_group"] = {g: e.summary() for g, e in by_group.items()}
     result["ort_ms_median"] = round(float(np.median(times)) * 1e3, 2) if times else None
     return result
 

@@ -216,6 +216,7 @@ def parse_args(argv=None):
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--head-width", type=int, default=48)
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--views", default=",".join(ds.available_views()), help="scene views, alternating")
     return ap.parse_args(argv)
 
 
@@ -235,17 +236,20 @@ def main(argv=None) -> int:
     data_dir = args.data or out / "data"
     if not (data_dir / "train" / "meta.json").exists() or not (data_dir / "val" / "meta.json").exists():
         conditions = ds.available_conditions()
+        views = ds.parse_views(args.views)
         for name, n, base in (
             ("train", args.train_scenes, ds.TRAIN_SEED_BASE),
             ("val", args.val_scenes, ds.VAL_SEED_BASE),
         ):
             meta = ds.build_split(
-                data_dir / name, ds.make_specs(n, args.frames, base, args.stride, conditions), workers=args.workers
+                data_dir / name,
+                ds.make_specs(n, args.frames, base, args.stride, conditions, views=views),
+                workers=args.workers,
             )
             log(
                 f"rendered {name}: {meta['images']} images, {meta['instances']} boxes "
                 f"(+{meta['ignored_instances']} ignored) in {meta['render_seconds']} s, "
-                f"conditions {conditions or 'none'}"
+                f"conditions {conditions or 'none'}, views {', '.join(views)}"
             )
     # (CUDA is touched only after the render processes are done)
     log(
@@ -438,11 +442,19 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
     log(f"quantized {int8} ({int8.stat().st_size / 1e6:.2f} MB): {qinfo}")
     onnx_eval = {}
     for tag, path in (("fp32", fp32), ("int8", int8)):
-        res = evaluate_onnx(path, val_split.images, val_split.targets, classes, limit=args.eval_limit)
+        res = evaluate_onnx(
+            path,
+            val_split.images,
+            val_split.targets,
+            classes,
+            limit=args.eval_limit,
+            groups=ds.image_views(val_split.meta),
+        )
         onnx_eval[tag] = res
         log(
             f"ORT CPU {tag}: held-out mAP@0.5 {res['map50']} P {res['at_threshold']['precision']} "
-            f"R {res['at_threshold']['recall']} ({res['images']} images)"
+            f"R {res['at_threshold']['recall']} ({res['images']} images); by view "
+            + ", ".join(f"{v} {g['map50']} ({g['images']} images)" for v, g in res["by_group"].items())
         )
     latency = {tag: benchmark_onnx(p, (1, 3, H, W), threads=2) for tag, p in (("fp32", fp32), ("int8", int8))}
     log(f"ORT CPU latency, 2 threads, on this machine ({platform.processor() or platform.machine()}): {latency}")
@@ -465,7 +477,11 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
         "label_rules": train_meta["label_rules"],
         "densities": sorted({s["density"] for s in train_meta["scenes"]}),
         "render_sizes": sorted({tuple(s["render_size"]) for s in train_meta["scenes"]}),
-        "conditions": sorted({k for s in train_meta["scenes"] for k in s["options"]}),
+        "conditions": sorted({c for s in train_meta["scenes"] for c in s["options"].get("conditions", ())}),
+        "views": sorted({s["options"].get("view", "top") for s in train_meta["scenes"]}),
+        "pole_mounts": sorted(
+            {tuple(s["options"]["pole"].values()) for s in train_meta["scenes"] if "pole" in s["options"]}
+        ),
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
         "epochs": metrics["epochs"],
         "steps": metrics["steps"],
@@ -481,6 +497,20 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
         "at_threshold_fp32": onnx_eval["fp32"]["at_threshold"],
         "at_threshold_int8": onnx_eval["int8"]["at_threshold"],
         "held_out_images": onnx_eval["fp32"]["images"],
+        "by_view": {
+            view: {
+                "images": onnx_eval["fp32"]["by_group"][view]["images"],
+                "map50_fp32": onnx_eval["fp32"]["by_group"][view]["map50"],
+                "map50_int8": onnx_eval["int8"]["by_group"][view]["map50"],
+                "per_class_ap50_fp32": {
+                    k: v["ap50"] for k, v in onnx_eval["fp32"]["by_group"][view]["per_class"].items()
+                },
+                "per_class_ap50_int8": {
+                    k: v["ap50"] for k, v in onnx_eval["int8"]["by_group"][view]["per_class"].items()
+                },
+            }
+            for view in onnx_eval["fp32"]["by_group"]
+        },
         "ort_cpu_latency_ms": latency,
         "eval": "ONNX Runtime CPU, conf 0.001, class-wise NMS IoU 0.5, AP all-point, IoU 0.5",
     }

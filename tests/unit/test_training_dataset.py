@@ -115,3 +115,24 @@ def test_rendered_split_is_complete_and_deterministic(tmp_path):
         assert (t[:, [2, 4]] >= 12).all() and (t[:, [2, 4]] <= 372).all()  # inside the image, not the bars
     # the boxes sit on vehicles: inside a target box the image differs from the road around it
     assert (np.asarray(a.images[:, :12]) == 114).all()
+
+
+def test_views_alternate_and_pole_mounts_cycle():
+    specs = ds.make_specs(8, 1, 100, views=("top", "pole"))
+    views = [s.options.get("view", "top") for s in specs]
+    assert views == ["top", "pole"] * 4
+    mounts = {(s.options["pole"].height_m, s.options["pole"].tilt_deg) for s in specs if "pole" in s.options}
+    assert len(mounts) == 4  # four pole scenes, four different mounts
+    for s in specs:
+        if "pole" in s.options:
+            s.options["pole"].validate()  # every mount is a camera the scene accepts
+
+
+def test_a_split_with_both_views_knows_the_view_of_every_image(tmp_path):
+    specs = ds.make_specs(2, 2, 100, stride=1, views=("top", "pole"))
+    specs = [ds.SceneSpec(**{**s.__dict__, "warmup_s": 5.0, "render_size": (640, 360)}) for s in specs]
+    meta = ds.build_split(tmp_path / "split", specs, workers=1)
+    assert ds.image_views(meta) == ["top", "top", "pole", "pole"]
+    split = ds.DetDataset(tmp_path / "split")
+    assert all(len(split.targets(i)) for i in range(len(split)))  # vehicles in both views
+    assert meta["scenes"][1]["options"]["pole"]["height_m"] == ds.POLE_MOUNTS[0][0]

@@ -115,9 +115,21 @@ def _dashed(img, p0, p1, dash=16, gap=12, thickness=2):
         t += dash + gap
 
 
-def _buildings(img: np.ndarray, rng: np.random.Generator) -> None:
+@dataclass(frozen=True)
+class Building:
+    """A roof of the top-down map (base px), for views that stand it up in 3D."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    roof: tuple[int, int, int]
+
+
+def _buildings(img: np.ndarray, rng: np.random.Generator) -> list[Building]:
     roofs = ((120, 120, 150), (90, 90, 140), (150, 150, 150), (100, 110, 120), (70, 90, 160))
     blocks = ((40, 40, 540, 260), (740, 40, 1240, 260), (40, 460, 540, 680), (740, 460, 1240, 680))
+    drawn = []
     for x0, y0, x1, y1 in blocks:
         for _ in range(3):
             w, h = int(rng.integers(70, 150)), int(rng.integers(50, 110))
@@ -127,11 +139,15 @@ def _buildings(img: np.ndarray, rng: np.random.Generator) -> None:
             cv2.rectangle(img, (x, y), (x + w, y + h), roof, -1)
             cv2.line(img, (x, y + h // 2), (x + w, y + h // 2), tuple(int(c * 0.75) for c in roof), 2)
             cv2.rectangle(img, (x, y), (x + w, y + h), (60, 60, 60), 1)
+            drawn.append(Building(x, y, w, h, roof))
+    return drawn
 
 
-def _road_surface(rng: np.random.Generator) -> np.ndarray:
+def _road_surface(rng: np.random.Generator, buildings: list[Building] | None = None) -> np.ndarray:
     img = _textured((72, 118, 84), (BASE_HEIGHT, BASE_WIDTH), rng, 10.0, 4.0)  # grass
-    _buildings(img, rng)
+    drawn = _buildings(img, rng)
+    if buildings is not None:
+        buildings.extend(drawn)
     y0, y1 = (int(v) for v in HORIZONTAL_ROAD)
     x0, x1 = (int(v) for v in VERTICAL_ROAD)
     kerb = 12
@@ -221,8 +237,10 @@ class SceneRenderer:
         self.look = look
         # the default look draws nothing from look_rng, so its frames never change
         self._look_rng = look_rng if look_rng is not None else np.random.default_rng(0)
-        background = _road_surface(rng)
+        self.buildings: list[Building] = []
+        background = _road_surface(rng, self.buildings)
         _markings(background)
+        self.base_background = background  # at BASE_WIDTH x BASE_HEIGHT, for views that warp it (read only)
         layer, mask = _canopy(rng)
         if look.second_canopy:
             layer2, mask2 = _canopy(self._look_rng, SECOND_CANOPY_CENTER)
@@ -271,17 +289,34 @@ class SceneRenderer:
         if self.look.night:
             cv2.convertScaleAbs(image, dst=image, alpha=NIGHT_GAIN, beta=NIGHT_OFFSET)
             self._draw_headlights(image, headlights)
+        if self.look.rain:
+            self.add_rain(image, noise_offset)
+        self.add_sensor_noise(image, noise_offset)
+        return image
+
+    def add_rain(
+        self,
+        image: np.ndarray,
+        noise_offset: tuple[int, int],
+        streaks: int = RAIN_STREAKS,
+        streak: tuple[float, float] = RAIN_STREAK,
+        spread: tuple[float, float] = (0.6, 1.4),
+    ) -> None:
+        """Streaks (from the look stream: `streaks` of `streak` base px down and sideways, times a
+        factor within `spread`) and heavy grain (a window of the rain noise bank)."""
         h, w = image.shape[:2]
         dy, dx = noise_offset
-        if self.look.rain:
-            self._draw_rain(image)
-            grain = self._rain_noise[dy : dy + h, dx : dx + w]
-            cv2.add(image, np.repeat(grain, 3, axis=2), dst=image)
-            cv2.subtract(image, (RAIN_NOISE_AMPLITUDE,) * 3 + (0,), dst=image)  # type: ignore[call-overload]
+        self._draw_rain(image, streaks, streak, spread)
+        grain = self._rain_noise[dy : dy + h, dx : dx + w]
+        cv2.add(image, np.repeat(grain, 3, axis=2), dst=image)
+        cv2.subtract(image, (RAIN_NOISE_AMPLITUDE,) * 3 + (0,), dst=image)  # type: ignore[call-overload]
+
+    def add_sensor_noise(self, image: np.ndarray, noise_offset: tuple[int, int]) -> None:
+        h, w = image.shape[:2]
+        dy, dx = noise_offset
         cv2.add(image, self._noise[dy : dy + h, dx : dx + w], dst=image)
         # cv2's stubs take no Scalar (a tuple) as the second operand; OpenCV does
         cv2.subtract(image, (NOISE_AMPLITUDE,) * 3 + (0,), dst=image)  # type: ignore[call-overload]
-        return image
 
     def _draw_headlights(self, image: np.ndarray, headlights) -> None:
         r = max(1, int(round(HEADLIGHT_RADIUS * self.scale[0] * SUBPIXEL)))
@@ -315,12 +350,12 @@ class SceneRenderer:
         glow[self.occluder_mask] = 0
         cv2.add(image, glow, dst=image)
 
-    def _draw_rain(self, image: np.ndarray) -> None:
+    def _draw_rain(self, image: np.ndarray, count: int, streak: tuple[float, float], spread) -> None:
         h, w = image.shape[:2]
         rng = self._look_rng
         streaks = np.zeros((h, w), np.uint8)
-        starts = rng.uniform((0, 0), (w, h), (RAIN_STREAKS, 2))
-        step = np.array([RAIN_STREAK[1], RAIN_STREAK[0]]) * self.scale
-        for (x, y), k in zip(starts, rng.uniform(0.6, 1.4, RAIN_STREAKS)):
+        starts = rng.uniform((0, 0), (w, h), (count, 2))
+        step = np.array([streak[1], streak[0]]) * self.scale
+        for (x, y), k in zip(starts, rng.uniform(spread[0], spread[1], count)):
             cv2.line(streaks, (int(x), int(y)), (int(x + step[0] * k), int(y + step[1] * k)), RAIN_STREAK_GAIN, 1)
         cv2.add(image, cv2.merge([streaks, streaks, streaks]), dst=image)

@@ -1,4 +1,5 @@
-"""A deterministic synthetic traffic intersection seen from above, with exact ground truth.
+"""A deterministic synthetic traffic intersection, seen from above or by a camera on a pole at a
+corner (views.py), with exact ground truth.
 
 Everything advances in scene time (1/fps per frame), never wall time: the same seed gives the
 same frames, boxes and crossings. Ground-truth crossings use the tracker's anchor (bottom centre
@@ -15,6 +16,16 @@ Conditions (any combination; none is the default clear-day scene, frame for fram
   ground-truth boxes move with the image. Ground-truth crossings stay those of the road
   (unshaken anchors): they are what a count must report, whatever the camera does.
 Conditions draw from their own random stream, so they never change the traffic of a seed.
+
+The pole view (view="pole") sees the same traffic in perspective: vehicles as 3D blocks of their
+real size drawn in painter's order, trees, buildings and signal posts standing in the world
+(pole_static.py), boxes = the image box of the projected 3D body, score = the share of its
+silhouette left visible on an id buffer (pole_frame.py). Conditions there: night (low gain,
+headlights and their pools on the road), rain (streaks, grain, wet road with reflections),
+clear days have sun shadows, jitter shakes the image as in the top view. Counting lines are
+still given on the map (top-down pixels); `view_lines` are the same lines in the view's image,
+and ground-truth crossings are those of the image anchors over `view_lines`, so a tracker that
+counts on `view_lines` with perfect boxes counts exactly the ground truth.
 """
 
 from __future__ import annotations
@@ -30,8 +41,12 @@ from argos_common.detections import Detections
 from argos_common.lines import DIRECTION_IN, CountingLine, Crossing
 
 from . import road_network
+from .pole_frame import PoleFrame, PoleGeometry, frame_anchors, frame_detections, id_scale
+from .pole_render import PoleRenderer
+from .pole_static import PoleWorld
 from .render import Look, SceneRenderer, Sprite, draw_sprite, fill_footprint, make_sprite, place
-from .traffic import SIGNAL_PLAN, STOP_AND_GO_SIGNAL_PLAN, Traffic, Vehicle
+from .traffic import SIGNAL_PLAN, STOP_AND_GO_SIGNAL_PLAN, Traffic, Vehicle, unit_pose
+from .views import VIEWS, PoleCamera, PoleView, view_lines
 
 PIXELS_PER_METER = road_network.PIXELS_PER_METER  # at 1280 px wide; scales with the width
 WARMUP_S = 20.0  # traffic is already flowing at frame 0
@@ -129,9 +144,26 @@ class IntersectionScene:
         warmup_s: float = WARMUP_S,
         conditions: str | Sequence[str] = (),
         render: bool = True,
+        view: str = "top",
+        pole: PoleCamera | None = None,
     ):
         """`conditions`: any of CONDITIONS (see the module doc). `render=False` skips drawing:
-        next_frame() returns None for the image and the same ground truth (for evaluations)."""
+        next_frame() returns None for the image and the same ground truth (for evaluations).
+
+        `view`: "top" (the map seen from above, the default) or "pole" (a camera on a pole at a
+        corner, `pole` or PoleCamera() by default: 8 m high, 30 degrees down, 100 degrees wide).
+        `lines` are on the map in both views. Attributes of the view: `view_lines` (the lines in
+        the image: `lines` themselves in the top view), `ground_to_image` / `image_to_ground`
+        (3x3, map px <-> image px), `ground_homography` (9 floats row-major, image px -> ground
+        metres: the tracker's `ground_homography`), `pole_view` (the solved PoleView, or None).
+        In the pole view the visible fraction is measured on an id buffer of at most
+        pole_frame.ID_BUFFER_WIDTH columns (half resolution at 1280x720), with or without `render`,
+        and `view_lines` extend each line's ends by views.LINE_EXTENSION_M on the ground (the
+        anchor of a box in perspective lies off the body, towards the camera)."""
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
+        if view == "top" and pole is not None:
+            raise ValueError("a pole camera was given for the top view (set view='pole')")
         if width < 64 or height < 64:
             raise ValueError(f"scene size {width}x{height} is below 64x64")
         if not fps > 0:
@@ -158,9 +190,10 @@ class IntersectionScene:
             second_canopy="dense" in self.conditions and occluders,
         )
         look_rng = np.random.default_rng(look_seq)
-        self.renderer = SceneRenderer(
-            self.width, self.height, np.random.default_rng(render_seq), occluders, look, look_rng
-        )
+        render_rng = np.random.default_rng(render_seq)
+        self.renderer = SceneRenderer(self.width, self.height, render_rng, occluders, look, look_rng)
+        self.view = view
+        self._setup_view(pole, render_rng, look, occluders)
         self._noise_rng = np.random.default_rng(noise_seq)
         self._shake = (
             _CameraShake(look_rng, JITTER_MAX_PX * float(self.scale[0]), JITTER_STEP_PX * float(self.scale[0]))
@@ -177,13 +210,45 @@ class IntersectionScene:
         for _ in range(int(round(warmup_s * self.fps))):
             self.traffic.step(step)
         self._start_time = self.traffic.time
-        self._anchors = {p.vehicle.number: self._anchor(p.box) for p in self._place_all()}
+        if self.pole_view is not None:
+            self._anchors = frame_anchors(self._pole_geometry.frame(self.traffic.vehicles), self.width, self.height)
+        else:
+            self._anchors = {p.vehicle.number: self._anchor(p.box) for p in self._place_all()}
+
+    def _setup_view(self, pole: PoleCamera | None, rng: np.random.Generator, look: Look, occluders: bool) -> None:
+        self.pole_view: PoleView | None = None
+        if self.view == "top":
+            self.view_lines: list[CountingLine] = list(self.lines)
+            self.ground_to_image = np.eye(3)
+            self.image_to_ground = np.eye(3)
+            metres = np.diag([1.0 / (PIXELS_PER_METER * self.scale[0]), 1.0 / (PIXELS_PER_METER * self.scale[1]), 1.0])
+            self.ground_homography = tuple(float(v) for v in metres.ravel())
+            return
+        self.pole_view = PoleView(pole if pole is not None else PoleCamera(), self.width, self.height)
+        world = PoleWorld(
+            self.pole_view,
+            self.renderer.base_background,
+            self.renderer.buildings,
+            rng,
+            look,
+            occluders,
+            id_scale(self.width),
+            draw=self.render,
+        )
+        self._pole_geometry = PoleGeometry(self.pole_view, world)
+        self._pole_renderer = PoleRenderer(self.pole_view, world, look, self.renderer) if self.render else None
+        self.view_lines = view_lines(self.lines, self.pole_view)
+        self.ground_to_image = self.pole_view.ground_to_image
+        self.image_to_ground = self.pole_view.image_to_ground
+        self.ground_homography = self.pole_view.ground_homography
 
     # -- public ---------------------------------------------------------------------------
     def next_frame(self) -> tuple[np.ndarray | None, GroundTruth]:
         """Advance the scene by 1/fps and return (BGR image, ground truth of that frame)."""
         self.traffic.step(1.0 / self.fps)
         self.frame_count += 1
+        if self.pole_view is not None:
+            return self._next_pole_frame()
         placed = self._place_all()
         shift = self._shake.step() if self._shake is not None else (0.0, 0.0)
         image = self._draw(placed, shift) if self.render else None
@@ -230,12 +295,8 @@ class IntersectionScene:
             sprites = self._sprites[v.number] = [make_sprite(u) for u in v.units]
         placed, corners = [], []
         for unit, sprite in zip(v.units, sprites):
-            fx, fy, hx, hy = v.route.pose(v.s - unit.behind_front_m * PIXELS_PER_METER)
-            rx, ry = v.route.pose(v.s - (unit.behind_front_m + unit.length_m) * PIXELS_PER_METER)[:2]
-            axis = np.array([fx - rx, fy - ry])
-            norm = float(np.hypot(*axis))
-            axis = axis / norm if norm > 1e-6 else np.array([hx, hy])  # the chord: a rigid unit on a curve
-            pixels = place(sprite.points, np.array([fx, fy]), axis, PIXELS_PER_METER, self.scale)
+            front, axis = unit_pose(v, unit)
+            pixels = place(sprite.points, front, axis, PIXELS_PER_METER, self.scale)
             placed.append((sprite, pixels))
             corners.append(pixels[:4])
         allc = np.concatenate(corners)
@@ -318,6 +379,43 @@ class IntersectionScene:
                 found.append(GroundTruthCrossing(p.vehicle.object_id, p.vehicle.label, crossing, speed))
                 self._totals[crossing.line_id, p.vehicle.label, crossing.direction] += 1
                 self._movement_step(p.vehicle, crossing)
+        self._anchors = anchors
+        return found
+
+    # -- the pole view ---------------------------------------------------------------------
+    def _next_pole_frame(self) -> tuple[np.ndarray | None, GroundTruth]:
+        frame = self._pole_geometry.frame(self.traffic.vehicles)
+        shift = self._shake.step() if self._shake is not None else (0.0, 0.0)
+        image = None
+        if self._pole_renderer is not None:
+            offset_y, offset_x = self._noise_rng.integers(0, 32, 2)
+            image = self._pole_renderer.draw(frame, self.traffic.signals, (int(offset_y), int(offset_x)))
+            if shift != (0.0, 0.0):
+                matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], dtype=np.float32)
+                image = cv2.warpAffine(image, matrix, (self.width, self.height), borderMode=cv2.BORDER_REPLICATE)
+        time_s = self.traffic.time - self._start_time
+        crossings = self._pole_crossings(frame)
+        movements, self._movements = self._movements, []
+        objects = frame_detections(frame, shift, self.width, self.height)
+        return image, GroundTruth(objects, crossings, time_s, shift, movements)
+
+    def _pole_crossings(self, frame: PoleFrame) -> list[GroundTruthCrossing]:
+        anchors = frame_anchors(frame, self.width, self.height)
+        vehicles = {v.number: v for v in frame.vehicles}
+        found = []
+        for number, anchor in anchors.items():
+            previous = self._anchors.get(number)
+            if previous is None:
+                continue
+            vehicle = vehicles[number]
+            for line in self.view_lines:
+                crossing = line.crossing(previous, anchor)
+                if crossing is None:
+                    continue
+                speed = float(np.hypot(anchor[0] - previous[0], anchor[1] - previous[1])) * self.fps
+                found.append(GroundTruthCrossing(vehicle.object_id, vehicle.label, crossing, speed))
+                self._totals[crossing.line_id, vehicle.label, crossing.direction] += 1
+                self._movement_step(vehicle, crossing)
         self._anchors = anchors
         return found
 

@@ -91,6 +91,17 @@ class Vehicle:
         return self.s > self.route.box_start and self.rear < self.route.box_end
 
 
+def unit_pose(v: Vehicle, unit: UnitShape) -> tuple[np.ndarray, np.ndarray]:
+    """(front point in base px, unit forward axis) of one rigid unit of `v`: the axis is the chord
+    from the unit's rear to its front on the route (a rigid unit on a curve)."""
+    fx, fy, hx, hy = v.route.pose(v.s - unit.behind_front_m * PIXELS_PER_METER)
+    rx, ry = v.route.pose(v.s - (unit.behind_front_m + unit.length_m) * PIXELS_PER_METER)[:2]
+    axis = np.array([fx - rx, fy - ry])
+    norm = float(np.hypot(*axis))
+    axis = axis / norm if norm > 1e-6 else np.array([hx, hy])
+    return np.array([fx, fy]), axis
+
+
 @dataclass
 class _Arrival:
     vclass: VehicleClass

@@ -380,6 +380,12 @@ class BoxFilter:
         """Treat the object as standing still from now on (its covariance keeps growing)."""
         self.kf.x[DIM_Z:, 0] = 0.0
 
+    def follow(self, leader: BoxFilter) -> None:
+        """Move at `leader`'s centre velocity from now on (a hidden vehicle queued behind it)."""
+        self.kf.x[4:6, 0] = leader.kf.x[4:6, 0]
+        if self.kf.x.shape[0] > 2 * DIM_Z:
+            self.kf.x[2 * DIM_Z : 2 * DIM_Z + 2, 0] = 0.0
+
     def _clamp_size(self) -> None:
         self.kf.x[2, 0] = max(self.kf.x[2, 0], MIN_ASPECT if self.box_state == "ah" else MIN_SIZE_PX)
         self.kf.x[3, 0] = max(self.kf.x[3, 0], MIN_SIZE_PX)

@@ -190,6 +190,27 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         min=0.0,
         read_only=False,
     ),
+    ParamSpec(
+        "occlusion_cover",
+        "float",
+        0.5,
+        "a confirmed track whose detections stop while at least this share of its predicted box lies "
+        "under the box of a measured track nearer the camera (bottom edge lower in the image) is taken "
+        "as hidden by that vehicle: it coasts up to max_coast_occluded_s and, behind a vehicle going its "
+        "way, moves at that vehicle's speed; 0: off",
+        min=0.0,
+        max=1.0,
+        read_only=False,
+    ),
+    ParamSpec(
+        "max_coast_occluded_s",
+        "float",
+        4.0,
+        "how long a track hidden by a nearer vehicle coasts without detections (a car behind a bus in "
+        "a queue or a turn); at least max_coast_s",
+        min=0.0,
+        read_only=False,
+    ),
     ParamSpec("max_tracks", "int", 256, "most tracks alive at once; further births are refused", min=1),
     ParamSpec(
         "max_track_id",

@@ -37,6 +37,18 @@ LOST = "lost"
 _STAMP_TOLERANCE_NS = 5_000_000
 
 
+def _held_up_by(hidden: BoxFilter, leader: BoxFilter) -> bool:
+    """A hidden track queued behind a slower vehicle going its way (within about 45 degrees, the
+    leader ahead of it): it cannot drive through the leader, so it moves at the leader's speed."""
+    v, w = hidden.velocity, leader.velocity
+    speed, leader_speed = math.hypot(*v), math.hypot(*w)
+    if not speed or not leader_speed or v[0] * w[0] + v[1] * w[1] < 0.7 * speed * leader_speed:
+        return False
+    (hx1, hy1, hx2, hy2), (lx1, ly1, lx2, ly2) = hidden.box, leader.box
+    ahead = (lx1 + lx2 - hx1 - hx2) * v[0] + (ly1 + ly2 - hy1 - hy2) * v[1]
+    return ahead > 0.0 and leader_speed < speed
+
+
 def anchor_point(box, kind: str = "bottom_center") -> tuple[float, float]:
     x1, y1, x2, y2 = (float(v) for v in box)
     if kind == "center":
@@ -93,6 +105,7 @@ class _LiveTrack:
         "birth_ns",
         "last_seen_ns",
         "stopped",
+        "occluded",
         "heading",
         "last_centre",
         "label",
@@ -111,6 +124,7 @@ class _LiveTrack:
         self.birth_ns = stamp_ns
         self.last_seen_ns = stamp_ns
         self.stopped = False
+        self.occluded = False  # hidden by a nearer measured track since its detections stopped
         self.heading = (0.0, 0.0)  # unit vector of the last direction of travel while moving; 0: unknown
         self.last_centre = (0.0, 0.0)  # box centre after the last detection (set with each snapshot)
 
@@ -207,6 +221,7 @@ class Tracker:
             for (ti, di), score in zip(result.matches, scores[matched].tolist()):
                 self._matched(self._live[ti], score, labels[di], stamp_ns)
         dead = set()
+        occluders = self._occluders(predicted.boxes, result, boxes)
         for ti in result.unmatched_tracks:
             t = self._live[ti]
             t.misses += 1
@@ -214,6 +229,11 @@ class Tracker:
                 t.stopped = math.hypot(*t.filter.velocity) < self.params["stopped_speed_px_s"]
                 if t.stopped:
                     t.filter.hold()
+            occluder = occluders.get(ti)
+            if occluder is not None and t.state != TENTATIVE:
+                t.occluded = True
+                if _held_up_by(t.filter, occluder.filter):
+                    t.filter.follow(occluder.filter)
             if t.state == TENTATIVE or stamp_ns - t.last_seen_ns > self._coast_limit_ns(t):
                 dead.add(ti)
             else:
@@ -275,7 +295,30 @@ class Tracker:
         limit_s = self.params["max_coast_s"]
         if t.stopped:
             limit_s = max(limit_s, self.params["max_coast_stopped_s"])
+        if t.occluded:
+            limit_s = max(limit_s, self.params["max_coast_occluded_s"])
         return limit_s * 1e9 + _STAMP_TOLERANCE_NS
+
+    def _occluders(self, predicted: np.ndarray, result, boxes: np.ndarray) -> dict[int, _LiveTrack]:
+        """Unmatched track index -> the measured track hiding it: the one whose detection covers
+        the most of its predicted box, at least `occlusion_cover`, with its bottom edge lower in the
+        image (nearer a camera looking down at the road). Why: behind a bus a car's detections stop
+        for longer than max_coast_s, and it reappears where the bus let it go, not on its old path."""
+        cover_min = self.params["occlusion_cover"]
+        if not cover_min or not result.matches or not result.unmatched_tracks:
+            return {}
+        hidden_rows = np.asarray(result.unmatched_tracks)
+        match_rows = np.array([ti for ti, _ in result.matches])
+        front = boxes[[di for _, di in result.matches]]
+        hidden = predicted[hidden_rows]
+        w = np.minimum(hidden[:, None, 2], front[None, :, 2]) - np.maximum(hidden[:, None, 0], front[None, :, 0])
+        h = np.minimum(hidden[:, None, 3], front[None, :, 3]) - np.maximum(hidden[:, None, 1], front[None, :, 1])
+        area = np.maximum((hidden[:, 2] - hidden[:, 0]) * (hidden[:, 3] - hidden[:, 1]), 1e-9)
+        cover = np.clip(w, 0.0, None) * np.clip(h, 0.0, None) / area[:, None]
+        cover[front[None, :, 3] <= hidden[:, None, 3]] = 0.0
+        best = cover.argmax(axis=1)
+        found = cover[np.arange(len(hidden_rows)), best] >= cover_min
+        return {int(r): self._live[int(match_rows[b])] for r, b in zip(hidden_rows[found], best[found])}
 
     def _snapshots(self) -> list[Track]:
         if not self._live:
@@ -313,6 +356,7 @@ class Tracker:
         t.hits += 1
         t.misses = 0
         t.stopped = False
+        t.occluded = False
         t.score = score
         t.vote(label, score)
         t.last_seen_ns = stamp_ns

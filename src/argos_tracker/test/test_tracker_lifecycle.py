@@ -321,3 +321,33 @@ def test_weak_detections_alone_never_start_a_track():
     tracker = Tracker({"confirm_hits": 1, "tentative_low_score": True})
     for i in range(5):
         assert tracker.update(dets((box(100 + 7 * i, 100), 0.3, "car")), stamp(i)) == []
+
+
+def _queue_behind_a_bus(occlusion_cover: float):
+    """A car follows a bus at the bus's speed in a pole view (the car farther: its bottom edge
+    higher); the bus hides it for 3 s (longer than max_coast_s 2 s) while both slow down from 60
+    to 20 px/s; then the car shows again where the bus let it go. Returns (car id before, after)."""
+    tracker = Tracker({"occlusion_cover": occlusion_cover, "max_coast_s": 2.0, "max_coast_occluded_s": 4.0})
+    bus_x, car_x, frames = 300.0, 200.0, []
+    for i in range(90):
+        speed = 60.0 if i < 20 else 20.0  # px/s: the queue slows while the car is hidden
+        bus_x += speed / FPS
+        car_x += speed / FPS
+        bus = (box(bus_x, 300, w=160, h=90), 0.9, "bus")
+        car = (box(car_x + 60, 262, w=60, h=30), 0.9, "car")  # under the bus's box from frame 15 on
+        frames.append([bus] if 15 <= i < 60 else [bus, car])
+    history = run(tracker, frames)
+    car_before = by_position(history[10], car_x - 75 * 60 / FPS + 60, 262)
+    car_after = [t for t in history[-1] if t.label == "car"]
+    assert len(car_after) == 1
+    return car_before.id, car_after[0].id
+
+
+def test_a_car_hidden_by_a_nearer_bus_longer_than_max_coast_keeps_its_id():
+    before, after = _queue_behind_a_bus(0.5)
+    assert before == after
+
+
+def test_without_the_occlusion_rule_the_same_car_gets_a_new_id():
+    before, after = _queue_behind_a_bus(0.0)
+    assert before != after
