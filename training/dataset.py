@@ -61,9 +61,9 @@ POLE_MOUNTS = (
     (8.0, 30.0, 100.0, "sw"),
     (6.0, 25.0, 90.0, "ne"),
     (10.0, 35.0, 100.0, "se"),
-    (12.0, 45.0, 80.0, "nw"),
+    (12.0, 45.0, 110.0, "nw"),
     (7.0, 20.0, 110.0, "se"),
-    (9.0, 40.0, 90.0, "sw"),
+    (12.0, 40.0, 100.0, "sw"),
 )
 # boolean scene options switched on for part of the scenes when IntersectionScene has them
 

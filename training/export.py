@@ -58,6 +58,7 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
     import onnx
 
     m = onnx.load(str(path))
+    pin_output_shape(m, wrapper(x).shape[1:])
     onnx.checker.check_model(m)
     m.producer_name = "argos-training"
     m.doc_string = (
@@ -66,6 +67,16 @@ def export_onnx(model, path: Path, height: int, width: int) -> Path:
     )
     onnx.save(m, str(path))
     return path
+
+
+def pin_output_shape(model, tail) -> None:
+    """Only the batch stays symbolic on the output: the exporter names every dynamic output
+    dimension, and readers of the model (argos_inference's layout check, the model card) need
+    the row and anchor counts."""
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    for dim, size in zip(dims[1:], tail):
+        dim.ClearField("dim_param")
+        dim.dim_value = int(size)
 
 
 def check_onnx_matches_torch(model, onnx_path: Path, images: np.ndarray, atol: float = 1e-3) -> dict:
@@ -133,6 +144,11 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calib_images: Sequence[np.nd
         calibrate_method=CalibrationMethod.MinMax,
         nodes_to_exclude=exclude,
     )
+    quantized = onnx.load(str(int8_path))
+    pin_output_shape(
+        quantized, [d.dim_value for d in onnx.load(str(fp32_path)).graph.output[0].type.tensor_type.shape.dim[1:]]
+    )
+    onnx.save(quantized, str(int8_path))
     return {
         "calibration_images": int(len(calib_images)),
         "format": "QDQ",
@@ -165,10 +181,10 @@ def model_json(
         # the files this card describes, by content: argos refuses it for any other model
         "sha256": dict(sha256),
         "layout": "yolov8",
-        "input": {"name": "images", "shape": [1, 3, height, width], "dtype": "float32"},
+        "input": {"name": "images", "shape": ["batch", 3, height, width], "dtype": "float32"},
         "output": {
             "name": "output0",
-            "shape": [1, 4 + len(classes), n_anchors],
+            "shape": ["batch", 4 + len(classes), n_anchors],
             "dtype": "float32",
             "rows": "cx, cy, w, h (input-image pixels), then one sigmoid score per class",
             "nms": False,

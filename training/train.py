@@ -216,6 +216,7 @@ def parse_args(argv=None):
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--head-width", type=int, default=48)
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--init", type=Path, default=None, help="start from this checkpoint's EMA weights (best.pt)")
     ap.add_argument("--views", default=",".join(ds.available_views()), help="scene views, alternating")
     return ap.parse_args(argv)
 
@@ -278,6 +279,11 @@ def main(argv=None) -> int:
         head_width=args.head_width,
     )
     model = TrafficDetector(cfg).to(device)
+    if args.init:
+        # a warm start from an earlier run's EMA weights (same config): the run's budget goes on
+        # from where that one stopped instead of from scratch
+        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=False)["ema"])
+        log(f"initialised from {args.init}")
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     ema = EMA(model)
@@ -479,9 +485,16 @@ def export_all(out, classes, cfg, H, W, train_split, val_split, args, log, metri
         "render_sizes": sorted({tuple(s["render_size"]) for s in train_meta["scenes"]}),
         "conditions": sorted({c for s in train_meta["scenes"] for c in s["options"].get("conditions", ())}),
         "views": sorted({s["options"].get("view", "top") for s in train_meta["scenes"]}),
-        "pole_mounts": sorted(
-            {tuple(s["options"]["pole"].values()) for s in train_meta["scenes"] if "pole" in s["options"]}
-        ),
+        "pole_mounts": [
+            json.loads(m)
+            for m in sorted(
+                {
+                    json.dumps(s["options"]["pole"], sort_keys=True)
+                    for s in train_meta["scenes"]
+                    if "pole" in s["options"]
+                }
+            )
+        ],
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
         "epochs": metrics["epochs"],
         "steps": metrics["steps"],

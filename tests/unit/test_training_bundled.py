@@ -30,16 +30,16 @@ CLIP_SEED, CLIP_FRAMES, CLIP_STRIDE = 4242, 40, 3
 # required of the bundled model at its recommended operating point (score 0.3, NMS IoU 0.5),
 # boxes matched at IoU >= 0.5 in source pixels
 MIN_RECALL, MIN_PRECISION, MIN_CLASS_ACCURACY = 0.80, 0.80, 0.75
+POLE_MIN_RECALL, POLE_MIN_PRECISION, POLE_MIN_CLASS_ACCURACY = 0.85, 0.85, 0.80
 
 pytestmark = pytest.mark.skipif(
     not FP32.exists(), reason=f"{FP32} not bundled yet (trained by training/gpu_run.sh, see docs/detector.md)"
 )
 
 
-@pytest.fixture(scope="module")
-def clip():
+def _clip(**view):
     """(source BGR images, per-frame (K, 6) targets in source pixels: class, box, ignore)."""
-    scene = IntersectionScene(1280, 720, 15.0, CLIP_SEED, list(DEFAULT_CLASSES), [], density=1.5)
+    scene = IntersectionScene(1280, 720, 15.0, CLIP_SEED, list(DEFAULT_CLASSES), [], density=1.5, **view)
     frames = []
     for _ in range(CLIP_FRAMES):
         for _ in range(CLIP_STRIDE - 1):
@@ -50,6 +50,16 @@ def clip():
         lab[:, 1:5] = ds.unletterbox_boxes(lab[:, 1:5], scale, px, py, 1280, 720)
         frames.append((image, lab))
     return frames
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return _clip()
+
+
+@pytest.fixture(scope="module")
+def pole_clip():
+    return _clip(view="pole")
 
 
 def detect(session, image, card):
@@ -108,3 +118,13 @@ def test_bundled_model_detects_the_vehicles_of_a_synthetic_clip(model_path, clip
     assert m["recall"] >= MIN_RECALL, m
     assert m["precision"] >= MIN_PRECISION, m
     assert m["class_accuracy"] >= MIN_CLASS_ACCURACY, m
+
+
+def test_bundled_int8_model_detects_the_vehicles_of_a_pole_camera_clip(pole_clip):
+    """The pole view is harder (far vehicles of a few pixels, vehicles hiding each other): its own,
+    lower floor; measured values are in docs/detector.md."""
+    m = clip_metrics(INT8, pole_clip)
+    assert m["boxes"] > 100
+    assert m["recall"] >= POLE_MIN_RECALL, m
+    assert m["precision"] >= POLE_MIN_PRECISION, m
+    assert m["class_accuracy"] >= POLE_MIN_CLASS_ACCURACY, m
