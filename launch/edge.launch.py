@@ -17,6 +17,9 @@ camera, `/<camera>/<node>` sections to one.
   camera/image_raw and inference subscribes to it, with the Fast DDS settings this package ships
   (config/fastdds_large_frames.xml: whole frames over shared memory; glibc malloc thresholds that
   keep frame buffers in the heap).
+- A synthetic pole view (`camera.source: synthetic://intersection?view=pole...`): the tracker and
+  the annotator get the counting lines as its image shows them (argos_bringup.view_geometry; the
+  container maps them itself, separate processes read one more parameter file each).
 
 camera, inference and bridge are lifecycle nodes (launch_ros LifecycleNode when separate; in
 the container, the container drives them): autostart:=true (default) configures and activates
@@ -43,7 +46,7 @@ import tempfile
 import lifecycle_msgs.msg
 import yaml
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction, RegisterEventHandler
 from launch.event_handlers import OnProcessExit, OnShutdown
 from launch.events import Shutdown, matches_action
 from launch.substitutions import LaunchConfiguration
@@ -51,6 +54,7 @@ from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 
+from argos_bringup.view_geometry import override_files
 from launch import LaunchDescription
 
 NODES = (
@@ -89,23 +93,24 @@ def _flag(context, name: str) -> bool:
     return value in ("true", "1", "yes")
 
 
-def _override_file(values: dict) -> str:
-    """Overrides as a second parameter file under the same `/**/bridge` key as edge.yaml.
+def _override_file(sections: dict, prefix: str) -> str:
+    """Overrides as one more parameter file, under the same node keys as edge.yaml.
 
     A plain dict would reach the node under a different key (wildcard or fully qualified name)
     and ROS resolves the more specific key first, so `/**/bridge: redis_url: ""` in edge.yaml
     could win; with the same key, the later file wins."""
-    handle = tempfile.NamedTemporaryFile("w", prefix="argos_bridge_", suffix=".yaml", delete=False)
+    handle = tempfile.NamedTemporaryFile("w", prefix=prefix, suffix=".yaml", delete=False)
     with handle:
-        yaml.safe_dump({"/**/bridge": {"ros__parameters": values}}, handle)
+        yaml.safe_dump(sections, handle)
     return handle.name
 
 
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+def _remove(paths: list) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def _drive(node) -> list:
@@ -140,13 +145,14 @@ def _processes(context):
     actions = []
     overrides = {k: LaunchConfiguration(k).perform(context) for k in ("redis_url", "mqtt_url")}
     overrides = {k: v for k, v in overrides.items() if v}
+    written: list = []  # override files, removed at shutdown
     if overrides:
-        path = _override_file(overrides)
-        parameters.append(path)
-        actions.append(RegisterEventHandler(OnShutdown(on_shutdown=lambda _event, _context: _remove(path))))
-    parameters.append({"use_sim_time": _flag(context, "use_sim_time")})
+        written.append(_override_file({"/**/bridge": {"ros__parameters": overrides}}, "argos_bridge_"))
+        parameters.append(written[-1])
+    actions.append(RegisterEventHandler(OnShutdown(on_shutdown=lambda _event, _context: _remove(written))))
+    sim_time = {"use_sim_time": _flag(context, "use_sim_time")}
     common = {
-        "parameters": parameters,
+        "parameters": [*parameters, sim_time],
         "output": "screen",
         "emulate_tty": True,
         "respawn": respawn,
@@ -203,8 +209,17 @@ def _processes(context):
         "GLIBC_TUNABLES": MALLOC_TUNABLES,
     }
     for namespace in namespaces:
+        # a synthetic pole view: tracker and annotator count on and draw the lines of its image,
+        # from a parameter file of their own (the container maps them itself, argos_bringup.view_geometry)
+        view_files, note = override_files(parameters, namespace)
+        if note:
+            actions.append(LogInfo(msg=note))
         for package, executable, name in NODES:
             env = dict(transport)
+            settings = dict(common)
+            if name in view_files:
+                written.append(_override_file(view_files[name], f"argos_{name}_"))
+                settings["parameters"] = [*parameters, written[-1], sim_time]
             if metrics_ports is not None:
                 env.update({"ARGOS_METRICS_PORT": str(next(metrics_ports)), "ARGOS_METRICS_HOST": metrics_host})
             if foxglove_ports is not None and name == "annotator":
@@ -218,7 +233,7 @@ def _processes(context):
                     namespace=namespace,
                     arguments=["--ros-args", "--log-level", log_level],
                     additional_env=env,
-                    **common,
+                    **settings,
                 )
                 actions.append(node)
             else:
@@ -229,7 +244,7 @@ def _processes(context):
                     namespace=namespace,
                     arguments=[NO_AUTOSTART, "--ros-args", "--log-level", log_level],
                     additional_env=env,
-                    **common,
+                    **settings,
                 )
                 actions.append(node)
                 if autostart:

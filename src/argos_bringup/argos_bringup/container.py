@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .config import camera_namespaces, default_config_path
     from .graph import Cameras
+    from .view_geometry import map_view_geometry
 
     stop = StopSignals().install()
     own, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
@@ -116,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         namespaces = args.namespace or ([launch_namespace] if launch_namespace else camera_namespaces(files))
         configs = {ns: load_config(files, None, ns) for ns in namespaces}
+        for ns, config in configs.items():
+            # a synthetic pole view counts on its image's lines; the nodes' explicit parameters
+            # win over the same keys of the parameter files rcl reads for them
+            if note := map_view_geometry(config):
+                print(f"{ns}: {note}", flush=True)
         with signals_blocked():  # built completely, or not at all
             cameras = Cameras(
                 configs,

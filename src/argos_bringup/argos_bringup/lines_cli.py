@@ -218,6 +218,7 @@ class LinesEditor:
         from argos_camera.sources import open_source
 
         from .config import load_config
+        from .view_geometry import MAP_SIZE, view_overrides
 
         self.source_uri = source
         self.config = config
@@ -236,7 +237,19 @@ class LinesEditor:
         if not self.next_frame():
             self.close()
             raise ConfigError("source", f"{source} gave no frame")
-        self.existing, self.warning = _geometry_items(self._config.node("tracker"), self.size)
+        tracker = dict(self._config.node("tracker"))
+        # a synthetic pole view: the config's map lines are shown where its image has them, as
+        # `argos run` counts on them (view_geometry)
+        frame_camera = {**camera, "width": self.size[0], "height": self.size[1]}
+        mapped = view_overrides(frame_camera, {"tracker": tracker}).get("tracker", {})
+        tracker.update(mapped)
+        self.existing, self.warning = _geometry_items(tracker, self.size)
+        if IMAGE_SIZE_KEY in mapped and self.warning is None:
+            # a saved block is in image pixels, which that scene would take as map lines again
+            self.warning = (
+                f"the config's map lines ({IMAGE_SIZE_KEY} {MAP_SIZE}) are shown as this pole view sees them; "
+                "the synthetic scene takes lines as map lines, so a block saved here does not fit it"
+            )
 
     def next_frame(self) -> bool:
         """Grab the source's next frame; False (the last frame stays) when the source has none."""

@@ -226,6 +226,7 @@ def _wait_for_recording(recorder_node, graph, timeout: float = 3.0) -> None:
 def run(args) -> int:
     from .graph import Cameras
     from .summary import print_summary
+    from .view_geometry import map_view_geometry
 
     # SIGTERM (systemd, `timeout`) and Ctrl-C both end the run the orderly way: frames in flight
     # drain, nodes close, private servers stop, the summary is written
@@ -239,6 +240,8 @@ def run(args) -> int:
     try:
         namespaces = args.namespace or camera_namespaces(path)
         configs = {ns: load_config(path, _overrides(args), ns) for ns in namespaces}
+        # a synthetic pole view counts on its image's lines, not on the map's (view_geometry)
+        view_notes = {ns: map_view_geometry(cfg) for ns, cfg in configs.items()}
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -261,6 +264,8 @@ def run(args) -> int:
                 cfg.params["bridge"]["spool_dir"] = str(state_dir / "spool")  # survives a restart
                 (state_dir / "spool").mkdir(parents=True, exist_ok=True)
             say(f"  {ns:<7}: {cfg.node('camera')['source']}  ({f'{duration:g} s' if duration else 'until stopped'})")
+            if view_notes[ns]:
+                say(f"  {'lines':<7}: {view_notes[ns]}")
         redis_url = redact_url(urls["redis_url"])
         say(f"  redis  : {redis_url}   watch: redis-cli -u {redis_url} XLEN <stream>")
         mqtt_host_port = urls["mqtt_url"].split("://", 1)[1]

@@ -6,7 +6,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 LAUNCH = REPO / "launch" / "edge.launch.py"
-ALLOWED_TOP_LEVEL = {"launch", "launch_ros", "lifecycle_msgs", "ament_index_python", "os", "tempfile", "yaml"}
+ALLOWED_TOP_LEVEL = {
+    "launch",
+    "launch_ros",
+    "lifecycle_msgs",
+    "ament_index_python",
+    "os",
+    "tempfile",
+    "yaml",
+    "argos_bringup",
+}
 
 
 def _imports(tree):

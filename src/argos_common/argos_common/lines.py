@@ -8,7 +8,7 @@ negative side is DIRECTION_IN ("in"), the reverse is "out".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +167,15 @@ def scale_points(
                 )
         return points
     return points * np.asarray(scale, dtype=points.dtype)
+
+
+def line_params(lines: Sequence[CountingLine]) -> dict[str, Any]:
+    """Counting lines as the flat parameters parse_lines reads (`lines.names`, `lines.<id>.points`, `.lanes`)."""
+    out: dict[str, Any] = {"lines.names": [line.id for line in lines]}
+    for line in lines:
+        out[f"lines.{line.id}.points"] = [float(v) for v in np.asarray(line.points, np.float64).ravel()]
+        out[f"lines.{line.id}.lanes"] = list(line.lanes)
+    return out
 
 
 def parse_lines(params: Mapping[str, Any], source_size: tuple[int, int] | None = None) -> list[CountingLine]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from argos_common.lines import IMAGE_SIZE_KEY, NORMALIZED_KEY, CountingLine
+from argos_common.lines import IMAGE_SIZE_KEY, NORMALIZED_KEY, CountingLine, line_params
 
 VIEWS = ("top", "pole")
 DEFAULT_VIEW = "top"
@@ -69,15 +69,6 @@ def open_scene(
     return IntersectionScene(
         SIZE[0], SIZE[1], FPS, seed, list(classes), list(lines), conditions=tuple(conditions), render=render, **by_view
     )
-
-
-def line_params(lines: Sequence[CountingLine]) -> dict[str, Any]:
-    """Counting lines as tracker parameters (`lines.names`, `lines.<id>.points`, `.lanes`)."""
-    out: dict[str, Any] = {"lines.names": [line.id for line in lines]}
-    for line in lines:
-        out[f"lines.{line.id}.points"] = [float(v) for v in np.asarray(line.points, np.float64).ravel()]
-        out[f"lines.{line.id}.lanes"] = list(line.lanes)
-    return out
 
 
 def view_tracker_params(scene, lines: Sequence[CountingLine], params: dict[str, Any]) -> dict[str, Any]:
