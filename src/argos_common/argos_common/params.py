@@ -27,6 +27,10 @@ class ConfigError(ValueError):
         self.key = key
         self.problem = problem
 
+    def __reduce__(self):
+        # raised in an evaluation's worker process, it must cross back to the parent intact
+        return (type(self), (self.key, self.problem))
+
     def under(self, prefix: str) -> ConfigError:
         """The same error with its key placed under `prefix` (a node's fully qualified name, a
         config section, a command-line flag): `under("/cam0/tracker")` turns `low_score` into

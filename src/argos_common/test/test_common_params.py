@@ -53,3 +53,16 @@ def test_latest_slot_keeps_only_the_newest_and_counts_drops():
     assert slot.put(2) is True
     assert slot.take() == 2 and slot.take() is None
     assert (slot.put_count, slot.dropped, len(woken)) == (2, 1, 2)
+
+
+def test_a_config_error_survives_pickling_with_its_key():
+    """Evaluations raise it in worker processes; it must reach the parent as itself."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ConfigError("lines.west.points", "outside the source")))
+    assert isinstance(error, ConfigError)
+    assert (error.key, error.problem, str(error)) == (
+        "lines.west.points",
+        "outside the source",
+        "lines.west.points: outside the source",
+    )

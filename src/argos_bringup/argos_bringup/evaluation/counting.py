@@ -22,6 +22,7 @@ from argos_tracker.pipeline import TrackingPipeline
 
 from .detectors import MIN_VISIBLE, TRUTH_CHOICE, WEAK_VISIBLE, DetectorChoice, truth_to_detections
 from .loop import SceneLoop
+from .occlusion import OcclusionEvents
 from .perturb import CLEAN, Perturbation
 from .scoring import MotScore
 from .views import DEFAULT_VIEW, FPS, SIZE
@@ -112,6 +113,7 @@ def run_scene(
     }
     counts = {name: Counter() for name in pipelines}
     scores = {name: MotScore(f"{view}/{scene.name}/{name}") for name in pipelines} if mot else {}
+    occlusions = {name: OcclusionEvents() for name in pipelines} if mot else {}
     truth = Counter()
 
     def tally(name: str, records) -> None:
@@ -131,7 +133,11 @@ def run_scene(
                     result = pipeline.update(dets, loop.stamp_ns(frame))
                     tally(name, result.counts)
                     if mot:
-                        scores[name].add(frame, gt_ids, gt_boxes, result.confirmed.ids, result.confirmed.boxes)
+                        shown = result.confirmed
+                        scores[name].add(frame, gt_ids, gt_boxes, shown.ids, shown.boxes)
+                        occlusions[name].add(
+                            gt.objects.ids, gt.objects.boxes, gt.objects.scores, shown.ids, shown.boxes
+                        )
     finally:
         loop.close()
     # tracks still alive at the end: let the counters settle what they hold
@@ -139,7 +145,7 @@ def run_scene(
         tally(name, pipeline.finish(loop.stamp_ns(frames + 1)))
     out: dict = {"truth": truth, **counts, "timing": loop.timing()}
     if mot:
-        out["mot"] = {name: score.compute() for name, score in scores.items()}
+        out["mot"] = {name: {**score.compute(), **occlusions[name].summary()} for name, score in scores.items()}
     return out
 
 

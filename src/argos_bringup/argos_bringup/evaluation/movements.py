@@ -162,7 +162,8 @@ def run_scene(
     loop = SceneLoop(
         view, which.conditions, seed, parse_lines(tracker_params, SIZE), detector, which.perturbation, classes
     )
-    pipeline = TrackingPipeline(loop.tracker_params(tracker_params), source_size=SIZE)
+    # the view's lines are in its image pixels already (and may run past the frame's edge)
+    pipeline = TrackingPipeline(loop.tracker_params(tracker_params))
     names = movement_table(pipeline.params)
     ours: Counter = Counter()
     truth: Counter = Counter()

@@ -77,9 +77,10 @@ class OcclusionEvents:
         self.outcomes[("vehicle" if obj.by_vehicle else "static", outcome)] += 1
         obj.waiting, obj.by_vehicle = 0, False
 
-    def summary(self) -> dict[str, float]:
-        """Events and, per 100 of them, switches and losses; by vehicles and in all."""
-        out: dict[str, float] = {}
+    def summary(self) -> dict[str, float | None]:
+        """Events and, per 100 of them, switches and losses (None without events); by vehicles
+        and in all."""
+        out: dict[str, float | None] = {}
         for by in ("vehicle", "all"):
             n = Counter()
             for (who, outcome), k in self.outcomes.items():
@@ -87,8 +88,8 @@ class OcclusionEvents:
                     n[outcome] += k
             events = sum(n.values())
             out[f"{by}_events"] = events
-            out[f"{by}_switches_per_100"] = 100.0 * n[SWITCH] / events if events else float("nan")
-            out[f"{by}_lost_per_100"] = 100.0 * n[LOST] / events if events else float("nan")
+            out[f"{by}_switches_per_100"] = 100.0 * n[SWITCH] / events if events else None
+            out[f"{by}_lost_per_100"] = 100.0 * n[LOST] / events if events else None
         return out
 
 

@@ -111,7 +111,7 @@ def print_tables(entries: Sequence[dict[str, Any]], machine: str) -> None:
         f"\nMOT metrics against the scene's ground-truth tracks (objects >= {counting.MIN_VISIBLE:.0%} visible, "
         f"IoU >= {MATCH_IOU})"
     )
-    table(CELL_HEADER + ["tracker"] + MOT_HEADER, mot_rows)
+    table(CELL_HEADER + ["tracker"] + MOT_HEADER + ["IDSW/100 occl. (events)"], mot_rows)
     kinds = list(dict.fromkeys(e["detector"] for e in entries))
     if len(kinds) > 1:
         print_side_by_side(entries, kinds)

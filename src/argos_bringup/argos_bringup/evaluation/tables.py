@@ -56,4 +56,11 @@ def mot_row(label: list, m: dict) -> list:
         int(m["num_switches"]),
         int(m["num_false_positives"]),
         int(m["num_misses"]),
+        *([_per_100(m, "vehicle")] if "vehicle_events" in m else []),
     ]
+
+
+def _per_100(m: dict, by: str) -> str:
+    """ID switches per 100 occlusion events (and the events): "2.1 (48)"."""
+    n = int(m[f"{by}_events"])
+    return f"{m[f'{by}_switches_per_100']:.1f} ({n})" if n else "- (0)"
