@@ -18,7 +18,8 @@ PARAMS = [
         "source",
         "str",
         "synthetic://intersection",
-        "synthetic://intersection[?seed=N&density=X&occluders=true|false] | file:///abs/path | /abs/path | "
+        "synthetic://intersection[?seed=N&density=X&occluders=true|false&conditions=.."
+        "&view=top|pole&height=M&tilt=DEG&fov=DEG&corner=sw|se|ne|nw] | file:///abs/path | /abs/path | "
         "rtsp://host[:port]/path | v4l2:///dev/videoN[?width=&height=&fps=&format=] | "
         "argus://N[?sensor_mode=&width=&height=&fps=] | gst://<pipeline> | images:///abs/dir[?pattern=*.png]",
     ),
