@@ -197,7 +197,8 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "a confirmed track whose detections stop while at least this share of its predicted box lies "
         "under the box of a measured track nearer the camera (bottom edge lower in the image) is taken "
         "as hidden by that vehicle: it coasts up to max_coast_occluded_s and, behind a vehicle going its "
-        "way, moves at that vehicle's speed; 0: off (the default: measured on the pole view it did not help, docs/tracker.md)",
+        "way, moves at that vehicle's speed; 0: off (the default: measured on the pole view it did "
+        "not help, docs/tracker.md)",
         min=0.0,
         max=1.0,
         read_only=False,
