@@ -22,10 +22,12 @@ def percentiles(
 
 class SampleWindow:
     """The most recent `capacity` samples in a preallocated ring: a stream that runs for weeks
-    keeps a fixed footprint from the first sample on (a deque of floats grows until it is full)."""
+    keeps a fixed footprint from the first sample on (a deque of floats grows until it is full).
+    The ring is written through once here: np.zeros would map untouched pages that become
+    resident only as samples reach them, and resident memory would creep up for hours."""
 
     def __init__(self, capacity: int):
-        self._ring = np.zeros(int(capacity), dtype=np.float64)
+        self._ring = np.full(int(capacity), 0.0, dtype=np.float64)
         self._count = 0
 
     def append(self, value: float) -> None:

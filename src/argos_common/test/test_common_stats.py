@@ -1,8 +1,10 @@
+import os
+
 import numpy as np
 import pytest
 
 from argos_common.geometry import centred_iou_matrix, iou_matrix
-from argos_common.stats import percentiles
+from argos_common.stats import SampleWindow, percentiles
 
 
 def test_percentiles_one_definition_linear_between_ranks():
@@ -35,3 +37,24 @@ def test_sample_window_keeps_the_latest_in_a_fixed_ring():
     for v in range(4, 11):
         window.append(float(v))
     assert window.values().tolist() == [7.0, 8.0, 9.0, 10.0] and len(window) == 4 and window.total == 10
+
+
+def _resident_kib_of_mapping_holding(address: int) -> int:
+    with open("/proc/self/smaps") as smaps:
+        inside = False
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                start, end = (int(v, 16) for v in head.split("-"))
+                inside = start <= address < end
+            elif inside and head == "Rss:":
+                return int(line.split()[1])
+    raise AssertionError("no mapping holds the address")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="needs Linux /proc")
+def test_sample_window_is_resident_from_the_start():
+    # np.zeros of this size maps pages the kernel provides only when first written: a ring
+    # that became resident sample by sample made a week-long run's memory creep for hours
+    window = SampleWindow(200_000)  # 1.6 MB: a mapping of its own
+    assert _resident_kib_of_mapping_holding(window._ring.ctypes.data) >= 1500
