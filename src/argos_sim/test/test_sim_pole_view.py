@@ -16,7 +16,7 @@ from argos_sim.road_network import BASE_HEIGHT, BASE_WIDTH
 from argos_sim.scene import IntersectionScene
 from argos_sim.traffic import Vehicle, unit_pose
 from argos_sim.vehicle_classes import build_units, class_for
-from argos_sim.views import COVERAGE_PX, PoleCamera, PoleView, map_points
+from argos_sim.views import PoleCamera, PoleView, coverage_points, map_points
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "edge.yaml"
 
@@ -59,9 +59,9 @@ def test_homography_round_trip_and_projection_agree(size):
     np.testing.assert_allclose(metres_back, metres, atol=1e-6)
 
 
-def test_the_junction_and_all_counting_lines_are_in_the_image(lines):
+def test_the_junction_all_counting_lines_and_the_road_beyond_them_are_in_the_image(lines):
     scene = pole_scene(lines)
-    coverage, _ = map_points(scene.ground_to_image, np.array(COVERAGE_PX))
+    coverage, _ = map_points(scene.ground_to_image, coverage_points())
     assert np.all((coverage > 0) & (coverage < (1280, 720)))
     for line in lines:
         on_image, _ = map_points(scene.ground_to_image, line.points)
