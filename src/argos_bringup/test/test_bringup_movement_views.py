@@ -4,7 +4,7 @@ import json
 
 from rich.console import Console
 
-from argos_bringup.monitor import movement_comparison
+from argos_bringup.monitor import RunMonitor, movement_comparison
 from argos_bringup.status import HealthBoard, movement_matrix_table
 from argos_bringup.summary import movement_table
 from argos_common.health import OK
@@ -52,6 +52,25 @@ def test_comparison_names_the_truth_with_the_table_and_matches_per_class():
     assert not c["all_match"]
     # incomplete ones are listed, never compared
     assert c["incomplete"] == {NO_ENTRY: 1} and c["total"] == c["truth_total"] == 3
+
+
+def test_the_run_monitor_keeps_one_entry_per_kind_of_movement_not_every_record():
+    # `argos run --duration 0` runs for weeks: each record kept grew its memory for good
+    monitor = RunMonitor()
+    ours = [
+        mv("east", "west", "car", "WBT"),
+        mv("south", "north", "bus", "NBT"),
+        mv("", "north", "car", "no_entry", INCOMPLETE, NO_ENTRY),
+    ]
+    truth = [mv("east", "west", "car"), mv("south", "north", "van")]
+    for _ in range(1000):
+        for record in ours:
+            monitor.on_movement(record)
+        for record in truth:
+            monitor.on_truth_movement(record)
+    assert len(monitor.movements.counts) == 3 and len(monitor.truth_movements.counts) == 2
+    assert monitor.movement_comparison(TABLE) == movement_comparison(ours * 1000, truth * 1000, TABLE)
+    assert monitor.movement_comparison(TABLE)["total"] == 2000
 
 
 def test_summary_table_shows_lines_classes_and_the_match_column():
