@@ -19,7 +19,7 @@ PARAMS = [
         "str",
         "synthetic://intersection",
         "synthetic://intersection[?seed=N&density=X&occluders=true|false&conditions=.."
-        "&view=top|pole&height=M&tilt=DEG&fov=DEG&corner=sw|se|ne|nw] | file:///abs/path | /abs/path | "
+        "&view=top|pole&height=M&tilt=DEG&fov=DEG&corner=sw|se|ne|nw&distance=M] | file:///abs/path | /abs/path | "
         "rtsp://host[:port]/path | v4l2:///dev/videoN[?width=&height=&fps=&format=] | "
         "argus://N[?sensor_mode=&width=&height=&fps=] | gst://<pipeline> | images:///abs/dir[?pattern=*.png]",
     ),

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from argos_common.lines import CountingLine
 
 from .scene import IntersectionScene, parse_conditions
-from .views import CORNERS, FOV_RANGE_DEG, HEIGHT_RANGE_M, TILT_RANGE_DEG, VIEWS, PoleCamera
+from .views import CORNERS, FIT_MAX_M, FOV_RANGE_DEG, HEIGHT_RANGE_M, TILT_RANGE_DEG, VIEWS, PoleCamera
 
 SCENES = ("intersection",)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -26,8 +26,9 @@ _POLE_NUMBERS = {
     "height": ("pole_height_m", HEIGHT_RANGE_M, " m"),
     "tilt": ("pole_tilt_deg", TILT_RANGE_DEG, " degrees"),
     "fov": ("pole_fov_deg", FOV_RANGE_DEG, " degrees"),
+    "distance": ("pole_distance_m", (1.0, FIT_MAX_M), " m"),  # from the junction centre; default: fitted
 }
-_KNOWN = "seed, density, occluders, conditions, view, height, tilt, fov, corner"
+_KNOWN = "seed, density, occluders, conditions, view, height, tilt, fov, corner, distance"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class SceneOptions:
     pole_tilt_deg: float | None = None
     pole_fov_deg: float | None = None
     pole_corner: str | None = None
+    pole_distance_m: float | None = None
 
     def pole_camera(self) -> PoleCamera | None:
         """The pole camera these options describe (view=pole), else None."""
@@ -52,6 +54,7 @@ class SceneOptions:
             "tilt_deg": self.pole_tilt_deg,
             "fov_deg": self.pole_fov_deg,
             "corner": self.pole_corner,
+            "distance_m": self.pole_distance_m,
         }
         return PoleCamera(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
 

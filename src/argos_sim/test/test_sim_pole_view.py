@@ -282,6 +282,9 @@ def test_uri_pole_options():
     assert options.pole_camera() == PoleCamera(height_m=10.0, tilt_deg=25.0, fov_deg=95.0, corner="ne")
     assert parse_scene_uri("synthetic://intersection?view=pole").pole_camera() == PoleCamera()
     assert parse_scene_uri("synthetic://intersection").pole_camera() is None
+    placed = parse_scene_uri("synthetic://intersection?view=pole&distance=40").pole_camera()
+    assert placed == PoleCamera(distance_m=40.0)
+    assert PoleView(placed, 1280, 720).distance_m == 40.0
     scene = open_scene("synthetic://intersection?view=pole&tilt=25", 320, 180, 15.0, ["car"], [], render=False)
     assert scene.view == "pole" and scene.pole_view is not None and scene.pole_view.camera.tilt_deg == 25.0
     defaults = SceneOptions(view="pole", pole_fov_deg=110.0)
@@ -299,6 +302,8 @@ def test_uri_pole_options():
         ("view=pole&tilt=90", ["tilt", "5..85"]),
         ("view=pole&fov=nan", ["fov", "30..150"]),
         ("view=pole&corner=north", ["corner", "sw"]),
+        ("view=pole&distance=0.5", ["distance", "1..150"]),
+        ("distance=40", ["distance", "view=pole"]),
         ("view=pole&tilt=80&fov=120", ["tilt", "fov"]),
     ],
 )
