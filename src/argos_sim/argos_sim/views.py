@@ -30,20 +30,13 @@ from .road_network import BASE_HEIGHT, BASE_WIDTH, PIXELS_PER_METER
 VIEWS = ("top", "pole")
 CORNERS = {"sw": (-1.0, 1.0), "se": (1.0, 1.0), "ne": (1.0, -1.0), "nw": (-1.0, -1.0)}  # centre -> pole, map x y
 CENTER_PX = (640.0, 360.0)
-# the junction box corners and the end points of the counting lines of config/edge.yaml (base px)
-COVERAGE_PX = (
-    (580.0, 300.0),
-    (700.0, 300.0),
-    (580.0, 420.0),
-    (700.0, 420.0),
-    (420.0, 290.0),
-    (420.0, 430.0),
-    (860.0, 290.0),
-    (860.0, 430.0),
-    (570.0, 200.0),
-    (710.0, 200.0),
-    (570.0, 520.0),
-    (710.0, 520.0),
+# the junction box corners, and the end points of each counting line of config/edge.yaml (base px)
+JUNCTION_CORNERS_PX = ((580.0, 300.0), (700.0, 300.0), (580.0, 420.0), (700.0, 420.0))
+LINE_ENDS_PX = (
+    ((420.0, 290.0), (420.0, 430.0)),
+    ((860.0, 290.0), (860.0, 430.0)),
+    ((570.0, 200.0), (710.0, 200.0)),
+    ((570.0, 520.0), (710.0, 520.0)),
 )
 # road kept in view beyond each counting line, outwards along its arm. Measured with
 # truth-derived boxes (pole view, clean/dense/stop_and_go, seeds 7 and 8, 60 s): crossings missed
@@ -121,21 +114,19 @@ def _intrinsics(fov_deg: float) -> np.ndarray:
 
 
 def coverage_points() -> np.ndarray:
-    """(N, 2) base map px the fitted pole view must show: COVERAGE_PX, and each counting line's
-    ends moved APPROACH_VIEW_M outwards (away from the junction centre, across the line)."""
-    points = np.asarray(COVERAGE_PX, np.float64)
-    ends = points[4:].reshape(-1, 2, 2)  # the lines' end pairs
+    """(N, 2) base map px the fitted pole view must show: the junction's corners, each counting
+    line's ends, and those ends moved APPROACH_VIEW_M outwards (away from the junction centre)."""
+    ends = np.asarray(LINE_ENDS_PX, np.float64)  # (lines, 2 ends, xy)
     along = ends[:, 1] - ends[:, 0]
     normal = np.c_[-along[:, 1], along[:, 0]] / np.linalg.norm(along, axis=1, keepdims=True)
     outwards = np.sign(np.einsum("ij,ij->i", ends.mean(axis=1) - CENTER_PX, normal))[:, None] * normal
     beyond = ends + (APPROACH_VIEW_M * PIXELS_PER_METER * outwards)[:, None, :]
-    return np.concatenate([points, beyond.reshape(-1, 2)])
+    return np.concatenate([np.asarray(JUNCTION_CORNERS_PX, np.float64), ends.reshape(-1, 2), beyond.reshape(-1, 2)])
 
 
-def _fits(camera: PoleCamera, distance: float) -> bool:
+def _fits(camera: PoleCamera, distance: float, points: np.ndarray) -> bool:
+    """Whether `points` ((N, 3) world metres) are all in the image with the pole at `distance`."""
     rotation, position, _ = _pose(camera, distance)
-    ground = coverage_points() / PIXELS_PER_METER
-    points = np.concatenate([np.c_[ground, np.full(len(ground), z)] for z in COVERAGE_HEIGHTS_M])
     cam = (points - position) @ rotation.T
     if np.any(cam[:, 2] <= NEAR_M):
         return False
@@ -148,8 +139,10 @@ def _fits(camera: PoleCamera, distance: float) -> bool:
 
 def fit_distance(camera: PoleCamera) -> float:
     """The nearest distance from the junction centre (FIT_STEP_M steps) at which coverage_points() is in view."""
+    ground = coverage_points() / PIXELS_PER_METER
+    points = np.concatenate([np.c_[ground, np.full(len(ground), z)] for z in COVERAGE_HEIGHTS_M])
     for distance in np.arange(FIT_STEP_M, FIT_MAX_M + FIT_STEP_M / 2, FIT_STEP_M):
-        if _fits(camera, float(distance)):
+        if _fits(camera, float(distance), points):
             return float(distance)
     raise ValueError(
         f"pole camera (height {camera.height_m:g} m, tilt {camera.tilt_deg:g} deg, fov {camera.fov_deg:g} deg): "
