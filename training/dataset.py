@@ -218,10 +218,13 @@ def make_specs(
 ) -> list[SceneSpec]:
     """Scene i: seed seed_base + i, density and render size cycled, warm-up 20..60 s, no occluder
     in one scene of eight, conditions cycled by condition_cycle() within each view, views
-    alternating scene by scene."""
+    alternating scene by scene ("top,pole,pole": two pole scenes per top scene, the pole scenes
+    still cycling every mount)."""
     specs = []
+    seen: dict[str, int] = {}
     for i in range(n_scenes):
-        view, k = views[i % len(views)], i // len(views)
+        view = views[i % len(views)]
+        k = seen[view] = seen.get(view, -1) + 1  # the k-th scene of this view: a view named twice gets twice the share
         options = {**(extra_options or {}), **view_options(view, k)}
         looks = condition_cycle(conditions)
         if looks[k % len(looks)]:

@@ -11,7 +11,8 @@
 #   metrics.json  train.log  best.pt  data_meta/{train,val}.json  run.log (all output of this script)
 # Size knobs (defaults = the GPU run, ~7-8 min on one H100): ARGOS_DEVICE, ARGOS_TRAIN_SCENES,
 # ARGOS_VAL_SCENES, ARGOS_FRAMES, ARGOS_VAL_FRAMES, ARGOS_EPOCHS, ARGOS_BATCH, ARGOS_BUDGET_S
-# (training-loop seconds), ARGOS_EVAL_EVERY, ARGOS_CALIB, ARGOS_WORKERS, ARGOS_INIT (a best.pt to start from).
+# (training-loop seconds), ARGOS_EVAL_EVERY, ARGOS_CALIB, ARGOS_WORKERS, ARGOS_INIT (a best.pt to start from),
+# ARGOS_VIEWS (scene views in turn, e.g. top,pole,pole).
 set -euo pipefail
 : "${OUT:?set OUT to the results folder}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,11 +30,11 @@ $PY -c 'import sys, torch, numpy, cv2, onnx, onnxruntime as o; print("python", s
 df -h "$WORK" | tail -1; nproc
 $PY -m training.dataset --out "$WORK/data" --workers "${ARGOS_WORKERS:-$(nproc)}" \
   --train-scenes "${ARGOS_TRAIN_SCENES:-100}" --frames "${ARGOS_FRAMES:-200}" \
-  --val-scenes "${ARGOS_VAL_SCENES:-12}" --val-frames "${ARGOS_VAL_FRAMES:-100}"
+  --val-scenes "${ARGOS_VAL_SCENES:-12}" --val-frames "${ARGOS_VAL_FRAMES:-100}" ${ARGOS_VIEWS:+--views "$ARGOS_VIEWS"}
 set +e
 $PY -m training.train --device "$DEV" --out "$WORK/run" --data "$WORK/data" \
   --epochs "${ARGOS_EPOCHS:-60}" --batch "${ARGOS_BATCH:-64}" --lr 2e-3 --time-budget "${ARGOS_BUDGET_S:-240}" \
-  --eval-every "${ARGOS_EVAL_EVERY:-4}" --calib "${ARGOS_CALIB:-100}" --seed 0 ${ARGOS_INIT:+--init "$ARGOS_INIT"}
+  --eval-every "${ARGOS_EVAL_EVERY:-4}" --calib "${ARGOS_CALIB:-100}" --seed 0 ${ARGOS_INIT:+--init "$ARGOS_INIT"} ${ARGOS_VIEWS:+--views "$ARGOS_VIEWS"}
 rc=$?
 set -e
 cp -f "$WORK/run/models/"* "$OUT/models/" 2>/dev/null || true

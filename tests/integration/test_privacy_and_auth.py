@@ -50,7 +50,9 @@ def serving(**kwargs):
     """An AnnotatedRtspOutput on a free loopback port, fed a grey 320x240 frame at 20 Hz."""
     from argos_camera.rtsp_out import AnnotatedRtspOutput
 
-    out = AnnotatedRtspOutput(free_port(), rate_hz=10.0, address="127.0.0.1", **kwargs).start()
+    out = AnnotatedRtspOutput(free_port(), rate_hz=10.0, address="127.0.0.1", **kwargs)
+    out.set_size(320, 240)  # mounted at start(): a client never races the feeder's first frame to a 404
+    out.start()
     stop = threading.Event()
 
     def feed():
