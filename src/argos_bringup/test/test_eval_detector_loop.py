@@ -1,6 +1,8 @@
 """The scene evaluations with the detector in the loop: rendered frames through the inference
 node's detector, the counting lines of the scene's view, the options' errors, the worker pool."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,6 +110,26 @@ def test_unknown_view_detector_or_missing_model_is_an_error_naming_the_option(ca
     assert f"--model {missing}: model file not found" in capsys.readouterr().out
     assert main(["eval", "tracker", "--skip-mot", "--detector", "model", "--model", str(missing)]) == 2
     assert "--model" in capsys.readouterr().out
+
+
+def test_another_model_is_read_with_its_own_card_not_the_configs(tmp_path):
+    import shutil
+
+    from argos_inference.factory import create_detector
+
+    bundled = Path(__file__).resolve().parents[3] / "models"
+    earlier = tmp_path / "argos-traffic-v1-int8.onnx"
+    shutil.copy(bundled / earlier.name, earlier)
+    # without a card: what the ONNX file says about itself, not the config's card (which would refuse it)
+    assert model_choice(str(earlier)).inference["model.metadata"] == ""
+    shutil.copy(bundled / "argos-traffic-v1.json", tmp_path / "argos-traffic-v1.json")
+    choice = model_choice(str(earlier))
+    assert choice.inference["model.metadata"] == str(tmp_path / "argos-traffic-v1.json")
+    detector = create_detector(choice.inference)
+    try:
+        assert len(detector.describe()["class_map"]) == 11
+    finally:
+        detector.close()
 
 
 def test_a_view_this_scene_cannot_render_is_an_error_naming_the_option(monkeypatch, capsys):

@@ -47,6 +47,24 @@ def sidecar_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def card_beside(model_path: str | Path) -> Path | None:
+    """The sidecar of `model_path` in its folder: `<model>.json`, else the one JSON file there whose
+    `sha256` record names this file (the bundled card argos-traffic-v1.json also describes
+    argos-traffic-v1-int8.onnx). None when there is neither."""
+    model = Path(model_path)
+    own = sidecar_path(model)
+    if own.is_file():
+        return own
+    for candidate in sorted(model.parent.glob("*.json")):
+        try:
+            record = json.loads(candidate.read_text(encoding="utf-8")).get("sha256")
+        except (OSError, ValueError, AttributeError):  # not a card: another JSON file of the folder
+            continue
+        if isinstance(record, dict) and model.name in record:
+            return candidate
+    return None
+
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

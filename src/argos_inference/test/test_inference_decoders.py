@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from argos_common.params import ConfigError, resolve
 from argos_inference.factory import create_detector
-from argos_inference.model_metadata import file_sha256, read_metadata
+from argos_inference.model_metadata import card_beside, file_sha256, read_metadata
 from argos_inference.params import PARAMS
 
 INPUT_HW = (64, 96)  # model input height, width
@@ -313,6 +313,20 @@ def test_a_recorded_sidecar_applies(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps({"sha256": {"m.onnx": sha(path)}, "classes": ["bus", "car"]}))
     assert detector_for(path).describe()["class_map"] == ["bus", "car"]
     assert file_sha256(path) == sha(path)
+
+
+def test_card_beside_a_model_is_its_own_sidecar_else_the_card_naming_it(tmp_path):
+    int8 = tmp_path / "argos-traffic-v1-int8.onnx"
+    shutil.copy(MODELS / int8.name, int8)
+    assert card_beside(int8) is None
+    (tmp_path / "other.json").write_text(json.dumps({"sha256": {"other.onnx": "0" * 64}}))
+    (tmp_path / "broken.json").write_text("{")
+    assert card_beside(int8) is None
+    shutil.copy(MODELS / "argos-traffic-v1.json", tmp_path / "argos-traffic-v1.json")
+    assert card_beside(int8) == tmp_path / "argos-traffic-v1.json"
+    own = tmp_path / "argos-traffic-v1-int8.json"
+    own.write_text(json.dumps({"sha256": {int8.name: sha(int8)}}))
+    assert card_beside(int8) == own
 
 
 def test_sidecar_of_another_model_names_both_files(tmp_path):

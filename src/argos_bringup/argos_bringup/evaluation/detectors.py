@@ -74,10 +74,12 @@ def model_choice(
     params = dict(load_config(config_path or default_config_path(), overrides).node("inference"))
     if model:
         params["model.path"] = model
-        # a model with its own card (<model>.json) is read by it; else the config's card, which
-        # names the files it describes and refuses any other
-        if Path(model).with_suffix(".json").is_file():
-            params["model.metadata"] = ""
+        # the config's card describes the config's model: another model is read with the card
+        # beside it that names it, else with what the ONNX file says about itself
+        from argos_inference.model_metadata import card_beside
+
+        card = card_beside(model)
+        params["model.metadata"] = str(card) if card else ""
     if threads > 0:
         params["model.threads"] = int(threads)
     path = resolve_path(params["model.path"], "model.path")
