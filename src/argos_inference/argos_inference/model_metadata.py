@@ -48,8 +48,8 @@ def sidecar_path(model_path: str | Path) -> Path:
 
 
 def card_beside(model_path: str | Path) -> Path | None:
-    """The sidecar of `model_path` in its folder: `<model>.json`, else the one JSON file there whose
-    `sha256` record names this file (the bundled card argos-traffic-v1.json also describes
+    """The sidecar of `model_path` in its folder: `<model>.json`, else the first JSON file there (by
+    name) whose `sha256` record names this file (the bundled card argos-traffic-v1.json also describes
     argos-traffic-v1-int8.onnx). None when there is neither."""
     model = Path(model_path)
     own = sidecar_path(model)

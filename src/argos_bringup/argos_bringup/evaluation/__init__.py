@@ -77,7 +77,8 @@ def _add_loop_options(parser, detector: str) -> None:
         "--model",
         metavar="PATH",
         help="ONNX model of --detector model (default: config/edge.yaml's model.path, the bundled "
-        "models/argos-traffic-v1-int8.onnx)",
+        "models/argos-traffic-v1-int8.onnx); read with the card beside it that names it, else with "
+        "its own ONNX metadata",
     )
     parser.add_argument("--views", default="top", metavar="top,pole", help="camera views of the scene (default top)")
     parser.add_argument(
