@@ -1,6 +1,7 @@
 """The scene evaluations with the detector in the loop: rendered frames through the inference
 node's detector, the counting lines of the scene's view, the options' errors, the worker pool."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from argos_bringup.evaluation.report import run_evaluation
 from argos_common.classes import DEFAULT_CLASSES
 from argos_common.detections import Detections
 from argos_common.lines import CountingLine
+from argos_inference.factory import create_detector
 
 
 @pytest.fixture
@@ -113,10 +115,6 @@ def test_unknown_view_detector_or_missing_model_is_an_error_naming_the_option(ca
 
 
 def test_another_model_is_read_with_its_own_card_not_the_configs(tmp_path):
-    import shutil
-
-    from argos_inference.factory import create_detector
-
     bundled = Path(__file__).resolve().parents[3] / "models"
     earlier = tmp_path / "argos-traffic-v1-int8.onnx"
     shutil.copy(bundled / earlier.name, earlier)
