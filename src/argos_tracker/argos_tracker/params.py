@@ -20,6 +20,7 @@ ANCHORS = ("bottom_center", "center")
 FILTERS = ("kalman", "fixed_gain")
 MOTION_MODELS = ("constant_velocity", "constant_acceleration")
 BOX_STATES = ("wh", "ah")
+TRACKS_BOXES = ("detection", "filtered")
 
 ZONES_GROUP = ParamGroup(
     prefix="zones",
@@ -155,6 +156,16 @@ PARAMS: list[ParamSpec | ParamGroup] = [
         "a tentative track measured in this many frames in a row is published on `tracks` already "
         "(counting, zones and movements still wait for confirm_hits); >= confirm_hits: confirmed only",
         min=1,
+        read_only=False,
+    ),
+    ParamSpec(
+        "tracks_box",
+        "str",
+        "detection",
+        "box published on `tracks` for a track measured this frame: detection (the matched detection's "
+        "own box, as ByteTrack reports it) or filtered (the Kalman state: smoother, but it lags a box "
+        "that changes fast); counting, zones and movements always use the filter",
+        choices=TRACKS_BOXES,
         read_only=False,
     ),
     ParamSpec(

@@ -17,7 +17,7 @@ pulls away, and a crossing made while it was unseen is still counted, once.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -109,6 +109,7 @@ class _LiveTrack:
         "heading",
         "last_centre",
         "label",
+        "measured_box",
     )
 
     def __init__(self, track_id: int, motion: BoxFilter, label: str, score: float, stamp_ns: int, confirmed: bool):
@@ -127,6 +128,7 @@ class _LiveTrack:
         self.occluded = False  # hidden by a nearer measured track since its detections stopped
         self.heading = (0.0, 0.0)  # unit vector of the last direction of travel while moving; 0: unknown
         self.last_centre = (0.0, 0.0)  # box centre after the last detection (set with each snapshot)
+        self.measured_box: Sequence[float] = ()  # the last matched detection's box (x1 y1 x2 y2)
 
     def vote(self, label: str, score: float) -> None:
         self.votes[label] = self.votes.get(label, 0.0) + score
@@ -218,8 +220,9 @@ class Tracker:
             z, noise_std = self.motion.measurements(boxes)
             matched = [di for _, di in result.matches]
             self.motion.update([self._live[ti].filter for ti, _ in result.matches], z[matched], noise_std[matched])
-            for (ti, di), score in zip(result.matches, scores[matched].tolist()):
+            for (ti, di), score, box in zip(result.matches, scores[matched].tolist(), boxes[matched].tolist()):
                 self._matched(self._live[ti], score, labels[di], stamp_ns)
+                self._live[ti].measured_box = box
         dead = set()
         occluders = self._occluders(predicted.boxes, result, boxes)
         for ti in result.unmatched_tracks:
@@ -257,14 +260,21 @@ class Tracker:
         tentative ones already measured in `report_hits` frames in a row, as Detections with ids =
         track ids. Counting takes confirmed tracks only (Track.state)."""
         report_hits = self.params["report_hits"]
-        shown = [t for t in self._snapshot if t.state == CONFIRMED or (t.state == TENTATIVE and t.hits >= report_hits)]
+        # _snapshot is built from _live at the end of update(), in the same order
+        shown = [
+            (t, live)
+            for t, live in zip(self._snapshot, self._live)
+            if t.state == CONFIRMED or (t.state == TENTATIVE and t.hits >= report_hits)
+        ]
         if not shown:
             return Detections.empty()
+        # every shown track was measured this frame, so its matched detection is current
+        own_box = self.params["tracks_box"] == "detection"
         return Detections(
-            np.array([t.box for t in shown], dtype=np.float32),
-            np.array([t.score for t in shown], dtype=np.float32),
-            [t.label for t in shown],
-            [str(t.id) for t in shown],
+            np.array([live.measured_box if own_box else t.box for t, live in shown], dtype=np.float32),
+            np.array([t.score for t, _ in shown], dtype=np.float32),
+            [t.label for t, _ in shown],
+            [str(t.id) for t, _ in shown],
         )
 
     # -- steps -------------------------------------------------------------------------------
@@ -368,7 +378,9 @@ class Tracker:
             self.births_refused += 1
             return
         confirmed = self.params["confirm_hits"] <= 1
-        self._live.append(_LiveTrack(self._allocate_id(), self.motion.create(box), label, score, stamp_ns, confirmed))
+        track = _LiveTrack(self._allocate_id(), self.motion.create(box), label, score, stamp_ns, confirmed)
+        track.measured_box = box.tolist()
+        self._live.append(track)
         self.births += 1
 
     def _evict_oldest_lost(self) -> bool:

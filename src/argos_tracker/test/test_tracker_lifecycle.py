@@ -300,6 +300,23 @@ def test_young_track_is_published_from_report_hits_but_counts_as_tentative():
         assert _published(tracker) == []
 
 
+def test_tracks_box_publishes_the_matched_detection_or_the_filter():
+    # a car that jumps 3 px up and down every frame: the filter smooths it, the detection does not
+    frames = [[(box(100 + 7 * i, 100 + (3 if i % 2 else -3)), 0.9, "car")] for i in range(8)]
+    published, snapshot = {}, {}
+    for choice in ("detection", "filtered"):
+        tracker = Tracker({"confirm_hits": 3, "report_hits": 2, "tracks_box": choice})
+        for i, items in enumerate(frames):
+            tracks = tracker.update(dets(*items), stamp(i))
+        published[choice] = tracker.confirmed_detections().boxes[0]
+        snapshot[choice] = tracks[0].box
+    np.testing.assert_array_equal(published["detection"], np.array(frames[-1][0][0], np.float32))
+    np.testing.assert_array_equal(published["filtered"], np.array(snapshot["filtered"], np.float32))
+    assert abs(published["filtered"][1] - published["detection"][1]) > 0.5
+    # counting sees the filter either way: the Track snapshot does not change with the choice
+    assert snapshot["detection"] == snapshot["filtered"]
+
+
 def test_a_one_frame_false_positive_is_never_published():
     tracker = Tracker({"confirm_hits": 3, "report_hits": 2})
     for i in range(6):
