@@ -112,7 +112,16 @@ class _LiveTrack:
         "measured_box",
     )
 
-    def __init__(self, track_id: int, motion: BoxFilter, label: str, score: float, stamp_ns: int, confirmed: bool):
+    def __init__(
+        self,
+        track_id: int,
+        motion: BoxFilter,
+        label: str,
+        score: float,
+        stamp_ns: int,
+        confirmed: bool,
+        box: Sequence[float],
+    ):
         self.id = track_id
         self.filter = motion
         self.state = CONFIRMED if confirmed else TENTATIVE
@@ -128,7 +137,7 @@ class _LiveTrack:
         self.occluded = False  # hidden by a nearer measured track since its detections stopped
         self.heading = (0.0, 0.0)  # unit vector of the last direction of travel while moving; 0: unknown
         self.last_centre = (0.0, 0.0)  # box centre after the last detection (set with each snapshot)
-        self.measured_box: Sequence[float] = ()  # the last matched detection's box (x1 y1 x2 y2)
+        self.measured_box = box  # the last matched detection's box (x1 y1 x2 y2)
 
     def vote(self, label: str, score: float) -> None:
         self.votes[label] = self.votes.get(label, 0.0) + score
@@ -221,8 +230,7 @@ class Tracker:
             matched = [di for _, di in result.matches]
             self.motion.update([self._live[ti].filter for ti, _ in result.matches], z[matched], noise_std[matched])
             for (ti, di), score, box in zip(result.matches, scores[matched].tolist(), boxes[matched].tolist()):
-                self._matched(self._live[ti], score, labels[di], stamp_ns)
-                self._live[ti].measured_box = box
+                self._matched(self._live[ti], score, labels[di], box, stamp_ns)
         dead = set()
         occluders = self._occluders(predicted.boxes, result, boxes)
         for ti in result.unmatched_tracks:
@@ -361,13 +369,14 @@ class Tracker:
             for t, box, v in zip(self._live, boxes, velocities)
         ]
 
-    def _matched(self, t: _LiveTrack, score: float, label: str, stamp_ns: int) -> None:
+    def _matched(self, t: _LiveTrack, score: float, label: str, box: Sequence[float], stamp_ns: int) -> None:
         """Bookkeeping of a track whose filter took a detection this frame."""
         t.hits += 1
         t.misses = 0
         t.stopped = False
         t.occluded = False
         t.score = score
+        t.measured_box = box
         t.vote(label, score)
         t.last_seen_ns = stamp_ns
         if t.state == LOST or (t.state == TENTATIVE and t.hits >= self.params["confirm_hits"]):
@@ -378,9 +387,9 @@ class Tracker:
             self.births_refused += 1
             return
         confirmed = self.params["confirm_hits"] <= 1
-        track = _LiveTrack(self._allocate_id(), self.motion.create(box), label, score, stamp_ns, confirmed)
-        track.measured_box = box.tolist()
-        self._live.append(track)
+        self._live.append(
+            _LiveTrack(self._allocate_id(), self.motion.create(box), label, score, stamp_ns, confirmed, box.tolist())
+        )
         self.births += 1
 
     def _evict_oldest_lost(self) -> bool:
