@@ -121,10 +121,12 @@ class DiagnosticsListener:
         self.stamp_by_arrival = stamp_by_arrival
         from rclpy.context import Context
         from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
 
         self._rclpy = rclpy
         self.context = Context()
-        rclpy.init(args=[], context=self.context)
+        # rclpy's handler would take Ctrl-C for itself and leave the bench running
+        rclpy.init(args=[], context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self.node = rclpy.create_node("argos_bench_graph", context=self.context)
         self.history: dict[str, list[tuple[int, dict[str, str]]]] = {}  # node -> [(report stamp ns, values)]
         self._lock = threading.Lock()

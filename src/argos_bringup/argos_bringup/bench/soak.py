@@ -149,11 +149,14 @@ def run_bench(args) -> int:
         client = redis.Redis.from_url(server.url)
         graph, pid = _start_graph(args.process, [str(default_config_path())], str(overrides))
         started = time.monotonic()
+        stop_requested: list[int] = []  # Ctrl-C or SIGTERM: end early, with the summary of the rows so far
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            stack.callback(signal.signal, signum, signal.signal(signum, lambda s, _f: stop_requested.append(s)))
         stream = None
         try:
             next_row = started + args.interval
             window_start = time.time_ns()
-            while time.monotonic() - started < args.duration:
+            while time.monotonic() - started < args.duration and not stop_requested:
                 if (graph.poll() if isinstance(graph, subprocess.Popen) else graph.exited()) not in (None, {}):
                     print("error: the graph exited during the soak")
                     return 1
@@ -192,9 +195,12 @@ def run_bench(args) -> int:
                     code = -9
             else:
                 code = graph.stop(signal.SIGTERM).get("edge_container", -9)
+    if stop_requested:
+        print(f"stopped by signal {stop_requested[0]} after {samples[-1].elapsed_s if samples else 0:.0f} s")
     rss_slope = slope_mb_per_hour(samples, warmup)
     # a buffer that fills up levels off, a leak does not: the slope over the last half of the run
-    late_from = warmup + (args.duration - warmup) / 2
+    ran_s = samples[-1].elapsed_s if samples else args.duration
+    late_from = warmup + (ran_s - warmup) / 2
     late_slope = slope_mb_per_hour(samples, late_from)
     redis_slope = slope_mb_per_hour(samples, warmup, "redis_mb")
     verdict = "-" if rss_slope is None else ("yes" if rss_slope < TARGET_MB_PER_HOUR else "NO")
