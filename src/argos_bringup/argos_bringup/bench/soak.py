@@ -206,7 +206,7 @@ def run_bench(args) -> int:
     verdict = "-" if rss_slope is None else ("yes" if rss_slope < TARGET_MB_PER_HOUR else "NO")
     print(
         f"\nRSS slope after warm-up: {'-' if rss_slope is None else f'{rss_slope:+.2f}'} MB/hour "
-        f"(target < {TARGET_MB_PER_HOUR:g}: {verdict}); after {late_from:g} s: "
+        f"(target < {TARGET_MB_PER_HOUR:g}: {verdict}); after {late_from:.0f} s: "
         f"{'-' if late_slope is None else f'{late_slope:+.2f}'} MB/hour; Redis memory slope: "
         f"{'-' if redis_slope is None else f'{redis_slope:+.2f}'} MB/hour (the stream fills up to stream_maxlen); "
         f"exit code after SIGTERM: {code}"
